@@ -1,0 +1,57 @@
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { servicesPlugin, type Services } from './plugins/services';
+import { authPlugin } from './plugins/auth';
+import { metricsPlugin } from './plugins/metrics';
+import { registerErrorHandler } from './errors';
+import healthRoutes from './routes/health';
+import ingestRoutes from './routes/ingest';
+import promoteRoutes from './routes/promote';
+import workflowRoutes from './routes/workflows';
+
+export interface AppOptions extends Services {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The API: plugins first (services, docs, auth, metrics), then one route file per resource. */
+export async function buildApp({ logger = false, ...services }: AppOptions) {
+  const app = Fastify({
+    logger,
+    bodyLimit: services.config.API_BODY_LIMIT_MB * 1024 * 1024,
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+
+  await app.register(servicesPlugin, services);
+  await app.register(helmet, { contentSecurityPolicy: false });
+  await app.register(cors);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Barton Outreach API', version: '0.1.0' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+  // Docs routes are added by the plugin; mark them open.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
+  });
+  await app.register(authPlugin);
+  await app.register(metricsPlugin);
+
+  await app.register(healthRoutes);
+  await app.register(ingestRoutes);
+  await app.register(promoteRoutes);
+  await app.register(workflowRoutes);
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

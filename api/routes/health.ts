@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { pendingMigrations } from '../../db/migrate';
+
+const Check = z.object({ ok: z.boolean(), error: z.string().optional() });
+const Readiness = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.object({ postgres: Check, migrations: Check, temporal: Check }),
+});
+
+const CHECK_TIMEOUT_MS = 3000;
+
+async function check(fn: () => Promise<string | void>): Promise<z.infer<typeof Check>> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const problem = await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return problem ? { ok: false, error: problem } : { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message || String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/health', {
+    config: { public: true },
+    schema: { summary: 'The process is up', tags: ['ops'], response: { 200: z.object({ status: z.literal('ok') }) } },
+  }, async () => ({ status: 'ok' as const }));
+
+  app.get('/ready', {
+    config: { public: true },
+    schema: {
+      summary: 'Postgres reachable, migrations current, Temporal reachable (503 naming what is not)',
+      tags: ['ops'],
+      response: { 200: Readiness, 503: Readiness },
+    },
+  }, async (_request, reply) => {
+    const [postgres, temporal] = await Promise.all([
+      check(async () => void (await app.pg.query('select 1'))),
+      check(async () => void (await app.temporal.connection.workflowService.getSystemInfo({}))),
+    ]);
+    const migrations = postgres.ok
+      ? await check(async () => {
+          const pending = await pendingMigrations(app.pg);
+          if (pending.length) return `pending migrations: ${pending.join(', ')}`;
+        })
+      : { ok: false, error: 'postgres unreachable' };
+    const checks = { postgres, migrations, temporal };
+    const ready = postgres.ok && migrations.ok && temporal.ok;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+};
+
+export default healthRoutes;

@@ -1,0 +1,26 @@
+// npm run api: the HTTP API on PORT, closed gracefully on SIGINT/SIGTERM.
+import { exitOnConfigError, loadConfig } from '../common/config';
+import { createPool } from '../db/pool';
+import { connectClient } from '../clients/temporal';
+import { buildApp } from './app';
+
+let config;
+try {
+  config = loadConfig(['DATABASE_URL']);
+} catch (err) {
+  exitOnConfigError(err);
+}
+const app = await buildApp({
+  pool: createPool(config.DATABASE_URL),
+  temporal: await connectClient(config),
+  config,
+  ownsServices: true,
+  logger: { level: config.LOG_LEVEL },
+});
+await app.listen({ host: config.HOST, port: config.PORT });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    await app.close();
+    process.exit(0);
+  });
+}

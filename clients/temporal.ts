@@ -1,0 +1,21 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../common/config';
+
+type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
+
+// Temporal Cloud: an API key implies TLS.
+const connectionOptions = (c: TemporalConfig) => ({
+  address: c.TEMPORAL_ADDRESS,
+  tls: c.TEMPORAL_TLS || Boolean(c.TEMPORAL_API_KEY),
+  apiKey: c.TEMPORAL_API_KEY,
+});
+
+export async function connectClient(c: TemporalConfig): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(c));
+  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
+}
+
+export function connectWorker(c: TemporalConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(c));
+}

@@ -1,0 +1,13 @@
+// npm run migrate: apply pending migrations to DATABASE_URL and exit.
+import { loadConfig } from '../common/config';
+import { createPool } from './pool';
+import { migrate } from './migrate';
+
+const config = loadConfig(['DATABASE_URL']);
+const pool = createPool(config.DATABASE_URL);
+try {
+  const applied = await migrate(pool, console.log);
+  console.log(applied.length ? `migrated: ${applied.length} applied` : 'migrations: already current');
+} finally {
+  await pool.end();
+}

@@ -1,0 +1,70 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type pg from 'pg';
+
+const sqlDir = fileURLToPath(new URL('../sql/', import.meta.url));
+// Any constant shared by every process that migrates this database.
+const MIGRATION_LOCK = 7_240_815;
+
+async function sqlFiles(folder: string): Promise<{ name: string; file: string }[]> {
+  const dir = path.join(sqlDir, folder);
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.sql')).sort();
+  return names.map((name) => ({ name, file: path.join(dir, name) }));
+}
+
+/**
+ * Applies forward-only migrations (sql/migrations/NNNN_name.sql), each in its own transaction,
+ * then re-applies sql/functions/*.sql (CREATE OR REPLACE). A session advisory lock makes
+ * concurrent runs (several workers starting at once) wait for each other instead of racing.
+ */
+export async function migrate(pool: pg.Pool, log: (msg: string) => void = () => undefined): Promise<string[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`create table if not exists public.schema_migrations (
+      name text primary key, applied_at timestamptz not null default now())`);
+    const done = new Set((await client.query('select name from public.schema_migrations')).rows.map((r) => r.name));
+    const applied: string[] = [];
+    for (const { name, file } of await sqlFiles('migrations')) {
+      if (done.has(name)) continue;
+      const sql = await readFile(file, 'utf8');
+      await inTransaction(client, async () => {
+        await client.query(sql);
+        await client.query('insert into public.schema_migrations (name) values ($1)', [name]);
+      }).catch((err) => {
+        throw new Error(`migration ${name} failed: ${(err as Error).message}`);
+      });
+      applied.push(name);
+      log(`applied migration ${name}`);
+    }
+    const functions = await sqlFiles('functions');
+    await inTransaction(client, async () => {
+      for (const { file } of functions) await client.query(await readFile(file, 'utf8'));
+    });
+    return applied;
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+}
+
+async function inTransaction(client: pg.PoolClient, fn: () => Promise<void>): Promise<void> {
+  await client.query('begin');
+  try {
+    await fn();
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Migrations present on disk but not applied to this database (empty when current). */
+export async function pendingMigrations(pool: pg.Pool): Promise<string[]> {
+  const files = (await sqlFiles('migrations')).map((f) => f.name);
+  const exists = await pool.query(`select to_regclass('public.schema_migrations') as t`);
+  if (!exists.rows[0].t) return files;
+  const done = new Set((await pool.query('select name from public.schema_migrations')).rows.map((r) => r.name));
+  return files.filter((f) => !done.has(f));
+}

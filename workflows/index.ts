@@ -1,0 +1,3 @@
+// What the worker bundles: every workflow, and nothing with side effects.
+export { ingestBatchWorkflow } from './ingest';
+export { promoteContactsWorkflow } from './promote';

@@ -1,0 +1,92 @@
+import {
+  continueAsNew,
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { workflowIds, type IngestCounts, type PromoteCounts } from './shared';
+import { promoteContactsWorkflow } from './promote';
+
+const { ingestChunk, dropStagedRows } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20 seconds', // a killed worker's chunk is retried elsewhere within seconds
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+export interface IngestInput {
+  batchId: string;
+  source: string;
+  rowCount: number;
+  chunkSize: number;
+  actor?: string;
+  /** Start promotion of this batch once staged. */
+  promote?: boolean;
+  /** Chunks per run before continue-as-new (keeps history small on very large uploads). */
+  chunksPerRun?: number;
+  /** Carried across continue-as-new. */
+  progress?: { chunksDone: number; rowsDone: number; inserted: number; skipped: number };
+}
+
+export interface IngestResult extends IngestCounts {
+  promotion?: PromoteCounts;
+}
+
+export interface IngestProgress extends IngestCounts {
+  phase: 'staging' | 'promoting' | 'done';
+  batchId: string;
+  totalRows: number;
+  rowsDone: number;
+  chunksDone: number;
+  totalChunks: number;
+}
+
+export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
+
+/** Seed "Data Ingestion Flow": staged rows → intake.raw_loads in chunks, duplicates within 30 days skipped. */
+export async function ingestBatchWorkflow(input: IngestInput): Promise<IngestResult> {
+  const totalChunks = Math.ceil(input.rowCount / input.chunkSize);
+  const state = { chunksDone: 0, rowsDone: 0, inserted: 0, skipped: 0, ...input.progress };
+  let phase: IngestProgress['phase'] = 'staging';
+  setHandler(ingestProgressQuery, () => ({
+    phase,
+    batchId: input.batchId,
+    totalRows: input.rowCount,
+    totalChunks,
+    ...state,
+  }));
+
+  const chunksPerRun = input.chunksPerRun ?? 500;
+  let chunksThisRun = 0;
+  while (state.chunksDone < totalChunks) {
+    if (chunksThisRun >= chunksPerRun || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof ingestBatchWorkflow>({ ...input, progress: state });
+    }
+    const chunk = await ingestChunk({
+      batchId: input.batchId,
+      chunkNo: state.chunksDone,
+      chunkSize: input.chunkSize,
+      actor: input.actor,
+      workflowId: workflowInfo().workflowId,
+    });
+    state.chunksDone += 1;
+    state.rowsDone += chunk.rowCount;
+    state.inserted += chunk.inserted;
+    state.skipped += chunk.skipped;
+    chunksThisRun += 1;
+  }
+  await dropStagedRows(input.batchId);
+
+  const result: IngestResult = { inserted: state.inserted, skipped: state.skipped };
+  if (input.promote) {
+    phase = 'promoting';
+    result.promotion = await executeChild(promoteContactsWorkflow, {
+      workflowId: workflowIds.promote(input.batchId),
+      args: [{ scope: { batchId: input.batchId }, actor: input.actor }],
+    });
+  }
+  phase = 'done';
+  return result;
+}
