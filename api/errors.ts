@@ -26,7 +26,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     const requestId = request.id;
     if (hasZodFastifySchemaValidationErrors(err)) {
       const issues = err.validation.map((v) => ({
-        field: fieldName([err.validationContext ?? '', ...((v.params.issue as { path?: PropertyKey[] }).path ?? [])].filter((p) => p !== '')),
+        field: fieldName(v.instancePath.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p))) || err.validationContext || 'body',
         message: v.message,
       }));
       const fields = issues.slice(0, MAX_DETAILS).map((i) => i.field);

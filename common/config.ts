@@ -19,6 +19,8 @@ export const ConfigSchema = z.object({
   API_BODY_LIMIT_MB: positiveInt.default(64),
   INGEST_CHUNK_SIZE: positiveInt.max(50_000).default(5000),
   PROMOTE_CHUNK_SIZE: positiveInt.max(50_000).default(5000),
+  // Chunks one workflow run processes before continue-as-new (bounded history on huge batches).
+  CHUNKS_PER_RUN: positiveInt.default(500),
   // "on": promotion asks DNS for MX records; a DNS error still counts as "unknown", never "invalid".
   MX_CHECK: z.enum(['on', 'off']).default('off'),
   PUBLIC_BASE_URL: z.url().optional(),

@@ -84,7 +84,7 @@ export async function ingestBatchWorkflow(input: IngestInput): Promise<IngestRes
     phase = 'promoting';
     result.promotion = await executeChild(promoteContactsWorkflow, {
       workflowId: workflowIds.promote(input.batchId),
-      args: [{ scope: { batchId: input.batchId }, actor: input.actor }],
+      args: [{ scope: { batchId: input.batchId }, actor: input.actor, chunkSize: input.chunkSize, chunksPerRun: input.chunksPerRun }],
     });
   }
   phase = 'done';

@@ -43,7 +43,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       workflowId: workflowIds.ingest(batch_id),
       taskQueue: app.config.TASK_QUEUE,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      args: [{ batchId: batch_id, source: batch.source, rowCount: batch.row_count, chunkSize: app.config.INGEST_CHUNK_SIZE, actor, promote }],
+      args: [{ batchId: batch_id, source: batch.source, rowCount: batch.row_count, chunkSize: app.config.INGEST_CHUNK_SIZE, chunksPerRun: app.config.CHUNKS_PER_RUN, actor, promote }],
       typedSearchAttributes: [
         { key: searchAttributes.Source, value: batch.source },
         { key: searchAttributes.BatchId, value: batch_id },

@@ -25,7 +25,7 @@ const promoteRoutes: FastifyPluginAsyncZod = async (app) => {
       workflowId: workflowIds.promote(batch_id ?? (scope.loadIds ? `loads:${digest(scope.loadIds)}` : 'pending')),
       taskQueue: app.config.TASK_QUEUE,
       workflowIdReusePolicy: batch_id ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'ALLOW_DUPLICATE',
-      args: [{ scope, actor: request.apiKey?.name, chunkSize: app.config.PROMOTE_CHUNK_SIZE }],
+      args: [{ scope, actor: request.apiKey?.name, chunkSize: app.config.PROMOTE_CHUNK_SIZE, chunksPerRun: app.config.CHUNKS_PER_RUN }],
       typedSearchAttributes: batch_id ? [{ key: searchAttributes.BatchId, value: batch_id }] : [],
     });
     if (request.query.wait) {

@@ -1,0 +1,88 @@
+// npm start: the whole stack in one process tree on embedded defaults —
+// Temporal dev server (.data/temporal.db, UI :8233), Postgres (DATABASE_URL, else embedded
+// under .data/pg), migrations, one worker and the API (:3000). Ctrl-C stops all of it.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exitOnConfigError, loadConfig } from '../common/config';
+import { createPool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { connectClient, connectWorker } from '../clients/temporal';
+import { dnsMxResolver } from '../clients/mx';
+import { createWorker } from '../worker/worker';
+import { buildApp } from '../api/app';
+import { createDatabase, startEmbeddedPostgres } from './postgres';
+import { startTemporalDevServer } from './temporal-server';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = path.join(root, '.data');
+mkdirSync(dataDir, { recursive: true });
+const stops: (() => Promise<unknown>)[] = [];
+let stopping = false;
+
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping…');
+  for (const stop of stops.reverse()) await stop().catch((err) => console.error(String(err)));
+  process.exit(code);
+}
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+try {
+  const env = { ...process.env };
+  if (!env.DATABASE_URL) {
+    const port = Number(env.EMBEDDED_PG_PORT ?? 54329);
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg'), port });
+    stops.push(() => pg.stop());
+    env.DATABASE_URL = await createDatabase(pg.adminUrl, 'barton');
+  }
+  if (!env.TEMPORAL_ADDRESS) {
+    const temporal = await startTemporalDevServer({ port: 7233, uiPort: 8233, dbFile: path.join(dataDir, 'temporal.db') });
+    stops.push(() => temporal.stop());
+    env.TEMPORAL_ADDRESS = temporal.address;
+  }
+  let config;
+  try {
+    config = loadConfig(['DATABASE_URL'], env);
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+
+  const pool = createPool(config.DATABASE_URL);
+  stops.push(() => pool.end());
+  const applied = await migrate(pool);
+  const workerConnection = await connectWorker(config);
+  stops.push(() => workerConnection.close());
+  const worker = await createWorker({
+    connection: workerConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TASK_QUEUE,
+    pool,
+    mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
+  });
+  const running = worker.run();
+  stops.push(async () => {
+    worker.shutdown();
+    await running;
+  });
+  const app = await buildApp({ pool, temporal: await connectClient(config), config, logger: { level: config.LOG_LEVEL } });
+  stops.push(async () => {
+    await app.close();
+    await app.temporal.connection.close();
+  });
+  await app.listen({ host: config.HOST, port: config.PORT });
+
+  console.log(`
+Barton Outreach is up
+  API           http://localhost:${config.PORT}   (OpenAPI docs: /docs, health: /health, /ready)
+  Temporal      ${config.TEMPORAL_ADDRESS}   (task queue "${config.TASK_QUEUE}")
+  Temporal UI   ${config.TEMPORAL_UI_URL}
+  Postgres      ${config.DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}   (${applied.length} migrations applied now)
+Create an API key:  npm run apikey:create -- --name me --scopes read,write
+Ctrl-C stops everything.`);
+} catch (err) {
+  console.error('start failed:', err instanceof Error ? err.message : err);
+  await shutdown(1);
+}

@@ -1,0 +1,90 @@
+// Per-file test resources on the servers global-setup started: a database cloned from the
+// migrated template, a Temporal client, an in-process worker on a unique task queue, the API.
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { createPool, type Pool } from '../../db/pool';
+import { createDatabase, dropDatabase } from '../../scripts/postgres';
+import { createWorker } from '../../worker/worker';
+import { buildApp, type App } from '../../api/app';
+import { loadConfig, type Config } from '../../common/config';
+import { createApiKey, type Scope } from '../../db/api-keys';
+import type { MxResolver } from '../../clients/mx';
+
+// Worker lifecycle chatter hides test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+export const uniqueId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+export async function testDatabase(): Promise<TestDatabase> {
+  const admin = inject('pgAdminUrl');
+  const name = `barton_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const url = await createDatabase(admin, name, inject('templateDatabase'));
+  const pool = createPool(url);
+  return {
+    name,
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      await dropDatabase(admin, name);
+    },
+  };
+}
+
+export async function temporalClient(): Promise<Client> {
+  return new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+}
+
+export interface TestWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startTestWorker(opts: { pool: Pool; taskQueue: string; mx?: MxResolver }): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: opts.taskQueue,
+    pool: opts.pool,
+    mx: opts.mx,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig([], {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+export async function testApp(opts: { pool: Pool; temporal: Client; config?: Record<string, string> }): Promise<App> {
+  const app = await buildApp({ pool: opts.pool, temporal: opts.temporal, config: testConfig(opts.config) });
+  await app.ready();
+  return app;
+}
+
+export async function bearer(pool: Pool, scopes: Scope[], rateLimitPerMinute = 10_000, name = 'test-key') {
+  const { key } = await createApiKey(pool, { name, scopes, rateLimitPerMinute });
+  return { authorization: `Bearer ${key}` };
+}
