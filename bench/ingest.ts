@@ -13,6 +13,8 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '2' },
+    // promote each batch as soon as it is staged (ingest's "promote": true) instead of once at the end
+    chain: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.rows);
@@ -72,7 +74,7 @@ try {
       const res = await fetch(`${stack.baseUrl}/api/ingest`, {
         method: 'POST',
         headers: stack.headers,
-        body: JSON.stringify({ source: 'apollo', batch_id: `bench-${b}`, rows }),
+        body: JSON.stringify({ source: 'apollo', batch_id: `bench-${b}`, rows, promote: values.chain }),
       });
       if (res.status !== 202) throw new Error(`ingest ${b}: ${res.status} ${await res.text()}`);
       workflowIds.push(((await res.json()) as { workflow_id: string }).workflow_id);
@@ -82,14 +84,20 @@ try {
   const postedSeconds = (performance.now() - t) / 1000;
   let inserted = 0;
   let skipped = 0;
-  for (const id of workflowIds) {
+  let chainedPromoted = 0;
+  for (const id of [...workflowIds]) {
     const r = await stack.temporal.workflow.getHandle(id).result();
     inserted += r.inserted;
     skipped += r.skipped;
+    if (r.promotion) {
+      chainedPromoted += r.promotion.promoted;
+      workflowIds.push(id.replace(/^ingest:/, 'promote:'));
+    }
   }
   const ingestSeconds = (performance.now() - t) / 1000;
   const promoted = await fetch(`${stack.baseUrl}/api/promote?wait=true`, { method: 'POST', headers: stack.headers, body: '{}' });
   const promotion = (await promoted.json()) as { workflow_id: string; counts: { promoted: number } };
+  promotion.counts.promoted += chainedPromoted;
   const totalSeconds = (performance.now() - t) / 1000;
   workflowIds.push(promotion.workflow_id);
 

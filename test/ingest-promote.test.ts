@@ -75,6 +75,9 @@ describe('ingest', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ success: true, batch_id: batch, workflow_id: `ingest:${batch}`, existing: false, counts: { inserted: 5, skipped: 2 } });
     toRecord.push({ file: 'ingest-continued-as-new.json', workflowId: `ingest:${batch}` });
+    // 7 rows in chunks of 3 with 2 chunks per run: the last run continued from an earlier one
+    const latest = await temporal.workflow.getHandle(`ingest:${batch}`).fetchHistory();
+    expect(latest.events?.[0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
 
     const { rows } = await db.pool.query(
       `select row_no, email, status, raw from intake.raw_loads where batch_id = $1 order by row_no`,
@@ -149,6 +152,12 @@ describe('ingest', () => {
     expect(body.requestId).toBeTruthy();
     expect(body.details.issues.map((i: { field: string }) => i.field)).toEqual(['rows[1].email', 'rows[2].email', 'rows[3].first_name']);
     expect(body.message).toContain('rows[1].email');
+
+    // a large upload with many bad rows gets a capped list and the total
+    const many = await ingest({ source: 'apollo', batch_id: batch, rows: Array.from({ length: 500 }, () => ({ email: 7 })) });
+    expect(many.statusCode).toBe(400);
+    expect(many.json().details.issues).toHaveLength(50);
+    expect(many.json().details.total).toBe(500);
 
     const missing = await ingest({ source: 'apollo', rows: [{ email: 'a@example.com' }] });
     expect(missing.statusCode).toBe(400);

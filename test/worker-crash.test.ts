@@ -84,8 +84,14 @@ it(`finishes a ${ROWS.toLocaleString()}-row ingest and its promotion with exact 
   expect(doneAtKill).toBeLessThan(ROWS / 2000);
   const ingestHandle = temporal.workflow.getHandle(`ingest:${batch}`);
   expect((await ingestHandle.describe()).status.name).toBe('RUNNING');
+  // progress of the running workflow, as GET /api/ingest/:batchId shows it (the query needs a worker)
+  const status = app.inject({ method: 'GET', url: `/api/ingest/${batch}`, headers });
 
   worker = startWorkerProcess();
+  const running = (await status).json();
+  expect(running.status).toBe('RUNNING');
+  expect(running.progress).toMatchObject({ phase: 'staging', totalRows: ROWS, totalChunks: ROWS / 2000 });
+  expect(running.progress.chunksDone).toBeGreaterThanOrEqual(doneAtKill);
   expect(await ingestHandle.result()).toEqual({ inserted: UNIQUE, skipped: ROWS - UNIQUE });
   expect(await count('select count(*)::int as n from intake.raw_loads where batch_id = $1', [batch])).toBe(ROWS);
   expect(await count('select count(distinct row_no)::int as n from intake.raw_loads where batch_id = $1', [batch])).toBe(ROWS);
