@@ -3,7 +3,6 @@
 import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createPool, type Pool } from '../db/pool';
@@ -14,6 +13,7 @@ import { createWorker } from '../worker/worker';
 import { buildApp } from '../api/app';
 import { createDatabase, dropDatabase, startEmbeddedPostgres, withDatabase } from '../scripts/postgres';
 import { startTemporalDevServer } from '../scripts/temporal-server';
+import { freePort } from '../scripts/ports';
 
 export interface BenchStack {
   baseUrl: string;
@@ -21,15 +21,6 @@ export interface BenchStack {
   pool: Pool;
   temporal: Client;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bearer, temporalClient, testApp, testDatabase, type TestDatabase } from './support/harness';
 import { createPool } from '../db/pool';
-import { freePort } from './support/ports';
+import { freePort } from '../scripts/ports';
 import type { App } from '../api/app';
 
 let db: TestDatabase;
