@@ -1,29 +1,5 @@
 -- Promotion into the contact vault (seed: "Data Ingestion Flow", promotion step).
 
--- Completeness score, 0-100: what a campaign can rely on (seed default target: score >= 80).
--- email 40 + name 15 + title 15 + company 15 + LinkedIn 10 + phone 5.
-create or replace function vault.f_contact_score(c vault.contacts) returns smallint
-language sql immutable as $$
-  select (40
-    + case when coalesce(c.full_name, c.first_name, c.last_name) is not null then 15 else 0 end
-    + case when c.title is not null then 15 else 0 end
-    + case when coalesce(c.company_name, c.company_domain) is not null then 15 else 0 end
-    + case when c.linkedin_url is not null then 10 else 0 end
-    + case when c.phone is not null then 5 else 0 end)::smallint
-$$;
-
-create or replace function vault.t_contacts_score() returns trigger
-language plpgsql as $$
-begin
-  new.score := vault.f_contact_score(new);
-  return new;
-end
-$$;
-
-drop trigger if exists contacts_score on vault.contacts;
-create trigger contacts_score before insert or update on vault.contacts
-  for each row execute function vault.t_contacts_score();
-
 -- The contact fields a raw payload carries, in the shapes the sources send: flat
 -- (manual imports, Apollo CSV after mapping) and Apollo's API person object.
 create or replace function vault.f_contact_fields(raw jsonb) returns table (
