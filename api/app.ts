@@ -12,6 +12,7 @@ import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
 import promoteRoutes from './routes/promote';
 import workflowRoutes from './routes/workflows';
+import enrichRoutes from './routes/enrich';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -51,6 +52,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(ingestRoutes);
   await app.register(promoteRoutes);
   await app.register(workflowRoutes);
+  await app.register(enrichRoutes);
   return app;
 }
 
