@@ -13,6 +13,7 @@ import ingestRoutes from './routes/ingest';
 import promoteRoutes from './routes/promote';
 import workflowRoutes from './routes/workflows';
 import enrichRoutes from './routes/enrich';
+import { mcpRoutes } from '../mcp/http';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -53,6 +54,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(promoteRoutes);
   await app.register(workflowRoutes);
   await app.register(enrichRoutes);
+  await app.register(mcpRoutes);
   return app;
 }
 

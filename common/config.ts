@@ -48,6 +48,8 @@ export const ConfigSchema = z.object({
   ENRICH_REFRESH_WITHIN_DAYS: positiveInt.default(3),
   ENRICH_REFRESH_EVERY: z.string().regex(/^\d+[smhd]$/, 'like 30m, 6h or 1d').default('1d'),
   ENRICH_REFRESH_SCHEDULE: z.enum(['on', 'off']).default('on'),
+  // The API key the stdio MCP server acts with (npm run mcp).
+  MCP_API_KEY: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
