@@ -1,4 +1,4 @@
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/pool';
 import { APOLLO_BULK_MATCH_LIMIT, type ApolloClient, type ApolloPerson } from '../clients/apollo';
@@ -327,12 +327,15 @@ export function createEnrichActivities({ pool, apollo, apify, enrich }: EnrichDe
     async callApify(ref: ProviderCallRef): Promise<ProviderCallResult> {
       if (!apify || !settings.apifyActor) throw ApplicationFailure.nonRetryable('Apify is not configured (APIFY_TOKEN, APIFY_PROFILE_ACTOR)', 'ProviderRejected');
       const contacts = (await callContacts(ref)).filter((c) => linkedinKey(c.linkedin_url));
+      if (!contacts.length) return record(ref, [], 0);
       const reserved = await reserve(ref, contacts.length);
       if (reserved !== 'ok') return recorded(pool, ref);
       let items: DatasetItem[];
       try {
         const input = { [settings.apifyInputKey]: contacts.map((c) => c.linkedin_url) };
-        ({ items } = await apify.runToCompletion(settings.apifyActor, input, { pollSecs: 30, onWait: () => heartbeat() }));
+        // A retry after a lost worker picks up the run it had started (its id is in the heartbeat) instead of paying twice.
+        const startedRunId = (activityInfo().heartbeatDetails as { runId?: string } | undefined)?.runId;
+        ({ items } = await apify.runToCompletion(settings.apifyActor, input, { pollSecs: 30, startedRunId, onWait: (run) => heartbeat({ runId: run.id }) }));
       } catch (err) {
         throw providerFailure(err);
       }

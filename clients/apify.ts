@@ -122,6 +122,8 @@ export function createApifyClient(opts: ApifyClientOptions) {
      */
     async runToCompletion(actor: string, input: unknown, o: { pollSecs?: number; pageSize?: number; onWait?: (run: ApifyRun) => void; startedRunId?: string } = {}): Promise<{ run: ApifyRun; items: DatasetItem[] }> {
       let run = o.startedRunId ? await this.getRun(o.startedRunId, 0) : await this.startRun(actor, input);
+      // A run resumed from an earlier attempt that did not succeed is not resumed: a new one starts.
+      if (o.startedRunId && TERMINAL.has(run.status) && run.status !== 'SUCCEEDED') run = await this.startRun(actor, input);
       while (!TERMINAL.has(run.status)) {
         o.onWait?.(run);
         run = await this.getRun(run.id, o.pollSecs ?? 60);

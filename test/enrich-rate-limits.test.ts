@@ -60,22 +60,25 @@ describe('provider rate limits', () => {
       expect(result).toMatchObject({ requested: 120, enriched_count: 120, failed: 0, providers: { apollo: { calls: 12, matched: 120, credits: 120 } } });
       expect(apollo.maxServedPerWindow('people/bulk_match')).toBeLessThanOrEqual(4);
       expect(apollo.stats.served).toBe(12); // every served call counted once: nothing lost, nothing doubled
-      expect(elapsed).toBeGreaterThanOrEqual(2000); // 12 calls at 4 per second need at least 3 windows
+      expect(elapsed).toBeGreaterThan(1000); // 12 calls at 4 per window need 3 windows: more than one window boundary apart
     } finally {
       await apollo.close();
     }
   });
 
-  it('the task-queue rate cap holds across workers: two workers at a cap under the limit meet no 429', async () => {
-    const apollo = await startApolloFake({ perMinute: 5, windowMs: 1000, retryAfter: true });
+  it('the task-queue rate cap holds across workers: two workers under a shared cap meet no 429', async () => {
+    // 10 calls per 2-second window; a cap of 3/s shared by both workers stays under it (with room for
+    // bursts), where a per-worker cap (2 × 3/s = 12 per window) would not
+    const apollo = await startApolloFake({ perMinute: 10, windowMs: 2000, retryAfter: true });
     try {
-      const ids = await people(apollo, uniqueId('cap'), 100);
-      const result = await withStack(apollo, { APOLLO_CALLS_PER_SECOND: '4', ENRICH_CONCURRENCY: '10' }, 2, async (app, writer) => {
+      const ids = await people(apollo, uniqueId('cap'), 150);
+      const result = await withStack(apollo, { APOLLO_CALLS_PER_SECOND: '3', ENRICH_CONCURRENCY: '15' }, 2, async (app, writer) => {
         const res = await app.inject({ method: 'POST', url: '/api/enrich?wait=true', headers: writer, payload: { contact_ids: ids, providers: ['apollo'] } });
         return res.json().result;
       });
-      expect(result).toMatchObject({ enriched_count: 100, providers: { apollo: { calls: 10 } } });
+      expect(result).toMatchObject({ enriched_count: 150, providers: { apollo: { calls: 15 } } });
       expect(apollo.stats.rateLimited).toBe(0);
+      expect(apollo.maxServedPerWindow('people/bulk_match')).toBeLessThan(10);
     } finally {
       await apollo.close();
     }

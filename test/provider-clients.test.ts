@@ -153,6 +153,23 @@ describe('Apify client', () => {
     expect(c.usage.calls).toBeGreaterThanOrEqual(1 + 2 + 2); // start, ≥2 polls (40 "s" run, 10 "s" waits), 2 pages
   });
 
+  it('resumes a run started by an earlier attempt instead of paying for a second one, unless that run failed', async () => {
+    const c = client();
+    const started = await c.startRun('slow~profiles', {});
+    const before = fake.stats.runsStarted;
+    const { run, items } = await c.runToCompletion('slow~profiles', {}, { pollSecs: 10, startedRunId: started.id });
+    expect(run.id).toBe(started.id);
+    expect(items).toEqual(profiles);
+    expect(fake.stats.runsStarted).toBe(before);
+    const failed = await c.runToCompletion('broken~actor', {}, { pollSecs: 5 }).catch(() => undefined);
+    expect(failed).toBeUndefined();
+    const failedRun = await c.startRun('broken~actor', {});
+    await c.getRun(failedRun.id, 10);
+    const retried = await c.runToCompletion('fast~profiles', {}, { startedRunId: failedRun.id });
+    expect(retried.run.id).not.toBe(failedRun.id);
+    expect(retried.items).toEqual(profiles);
+  });
+
   it('a run that ends FAILED is a retryable failure', async () => {
     await expect(client().runToCompletion('broken~actor', {}, { pollSecs: 5 })).rejects.toThrow(/ended FAILED/);
   });
