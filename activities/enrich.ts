@@ -121,13 +121,13 @@ export function createEnrichActivities({ pool, apollo, apify, enrich }: EnrichDe
     });
   }
 
-  async function recorded(db: Db, ref: ProviderCallRef): Promise<ProviderCallResult & { contactIds: number[] }> {
+  async function recorded(db: Db, ref: ProviderCallRef): Promise<ProviderCallResult> {
     const { rows: [c] } = await db.query(
       `select status, contact_ids, matched, credits_used from enrich.provider_calls
        where request_id = $1 and provider = $2 and round = $3 and chunk_no = $4`,
       [ref.requestId, ref.provider, ref.round, ref.chunkNo],
     );
-    return { status: c.status, contactIds: c.contact_ids, contacts: c.contact_ids.length, matched: c.matched, credits: c.credits_used };
+    return { status: c.status, contacts: c.contact_ids.length, matched: c.matched, credits: c.credits_used };
   }
 
   /**

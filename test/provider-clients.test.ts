@@ -174,9 +174,15 @@ describe('Apify client', () => {
     await expect(client().runToCompletion('broken~actor', {}, { pollSecs: 5 })).rejects.toThrow(/ended FAILED/);
   });
 
-  it('401 token-not-valid and 404 actor-not-found are non-retryable', async () => {
+  it('401 token-not-valid/-not-provided, 402 usage limit and 404 actor-not-found are non-retryable', async () => {
     expect(await client('bad').startRun('fast~profiles', {}).catch((e) => e)).toMatchObject({ status: 401, code: 'token-not-valid', retryable: false });
     expect(await client().startRun('nobody~nothing', {}).catch((e) => e)).toMatchObject({ status: 404, code: 'actor-not-found', retryable: false });
+    fake.script({ status: 402, body: { error: { type: 'not-enough-usage-to-run-paid-actor', message: 'You have exceeded your monthly usage limit' } } });
+    const limit = await client().startRun('fast~profiles', {}).catch((e) => e);
+    expect(limit).toBeInstanceOf(ProviderRejectedError);
+    expect(limit).toMatchObject({ status: 402, retryable: false });
+    expect(limit.message).toContain('monthly usage limit');
+    expect(await client('').startRun('fast~profiles', {}).catch((e) => e)).toMatchObject({ status: 401, code: 'token-not-provided' });
   });
 
   it('429 rate-limit-exceeded past the per-resource limit; 5xx is retryable', async () => {
