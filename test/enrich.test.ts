@@ -1,7 +1,8 @@
 // Enrichment through the real API, a real Temporal server and real Postgres, with Apollo and Apify
 // played by local fakes of their documented contracts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase } from './support/harness';
 import { PROFILE_ACTOR, providerEnv, startEnrichStack } from './support/enrich-stack';
 import { startApolloFake, type ApolloFake, type FakePerson } from './fakes/apollo';
@@ -142,6 +143,12 @@ describe('enrichment workflow', () => {
       return undefined;
     });
     expect(parent).toBe(`enrich:${requestId}`);
+
+    // The recorded histories replay against the current workflow code (determinism).
+    for (const id of [`enrich:${requestId}`, `enrich:${requestId}:apollo:r1`, `enrich:${requestId}:apify:r2`]) {
+      const history = await temporal.workflow.getHandle(id).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, id);
+    }
   });
 
   it('skips people whose intelligence has not expired, unless forced', async () => {
