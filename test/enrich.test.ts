@@ -238,12 +238,23 @@ describe('enrichment workflow', () => {
     expect(missing.statusCode).toBe(404);
   });
 
-  it('answers 202 with the workflow id, and a repeated request id finds the same run', async () => {
+  it('answers 202 with the workflow id, shows progress while running, and a repeated request id finds the same run', async () => {
     const t = uniqueId('async').replace(/\W/g, '');
     const ids = await contacts([{ email: `${t}@nowhere.example` }]);
-    const res = await enrich({ request_id: t, contact_ids: ids, providers: ['apollo'] }, false);
-    expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ request_id: t, workflow_id: `enrich:${t}`, existing: false });
+    apollo.options.latencyMs = 1500; // a slow provider keeps the run open long enough to look at it
+    let res;
+    try {
+      res = await enrich({ request_id: t, contact_ids: ids, providers: ['apollo'] }, false);
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toMatchObject({ request_id: t, workflow_id: `enrich:${t}`, existing: false, status: 'RUNNING' });
+      const running = await eventually(async () => {
+        const body = (await app.inject({ method: 'GET', url: `/api/enrich/${t}`, headers: writer })).json();
+        return body.progress?.phase === 'calling' ? body : undefined;
+      }, 1400);
+      expect(running).toMatchObject({ status: 'RUNNING', progress: { phase: 'calling', round: 1, requested: 1, skipped_fresh: 0 } });
+    } finally {
+      apollo.options.latencyMs = 0;
+    }
     const again = await enrich({ request_id: t, contact_ids: ids, providers: ['apollo'] });
     expect(again.json()).toMatchObject({ existing: true, result: { requested: 1 } });
   });
