@@ -227,6 +227,22 @@ describe('enrichment workflow', () => {
     expect(branch.status.name).toBe('FAILED');
   });
 
+  it('an Apollo outage: LinkedIn still fills who it can, the rest count as failed', async () => {
+    const t = uniqueId('apollodown').replace(/\W/g, '');
+    linkedinProfile(`${t}a`);
+    const ids = await contacts([{ email: `${t}a@acme.example`, linkedin_url: li(`${t}a`) }, { email: `${t}b@acme.example` }]);
+    apollo.setDown(true);
+    try {
+      const result = (await enrich({ request_id: t, contact_ids: ids })).json().result;
+      expect(result).toMatchObject({ requested: 2, enriched_count: 1, promoted_count: 1, failed: 1, providers: { apollo: { calls: 0, failed_calls: 1 }, apify: { matched: 1 } } });
+      expect(result.providers.apollo.failure).toMatch(/apollo: 503/);
+    } finally {
+      apollo.setDown(false);
+    }
+    const { rows } = await db.pool.query(`select title from vault.contacts where contact_id = any($1) order by contact_id`, [ids]);
+    expect(rows).toEqual([{ title: `LinkedIn title ${t}a` }, { title: null }]);
+  });
+
   it('rejects a bad request naming the field, and answers 404 for an unknown request', async () => {
     const bad = await enrich({ contact_ids: [1], providers: ['clearbit'] });
     expect(bad.statusCode).toBe(400);
