@@ -1,6 +1,6 @@
 // MCP over Streamable HTTP at /mcp, inside the API: the same API keys, scopes and rate limits.
 // Stateless (a server and transport per request, JSON responses): any API instance can answer.
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpServer, type ApiCall } from './server';
 
@@ -32,7 +32,7 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
     await server.connect(transport);
     await transport.handleRequest(request.raw, reply.raw, request.body);
   });
-  const notAllowed = async (_request: unknown, reply: { code: (n: number) => { header: (k: string, v: string) => { send: (b: unknown) => unknown } } }) =>
+  const notAllowed = async (_request: unknown, reply: FastifyReply) =>
     reply.code(405).header('allow', 'POST').send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless; POST JSON-RPC messages' }, id: null });
   app.get('/mcp', { config: { scope: 'read' }, schema: { hide: true } }, notAllowed);
   app.delete('/mcp', { config: { scope: 'read' }, schema: { hide: true } }, notAllowed);

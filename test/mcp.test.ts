@@ -132,6 +132,8 @@ describe('MCP server', () => {
 
   it('/mcp uses the API keys and scopes: no key → 401, a read-only key cannot start workflows', async () => {
     await expect(httpClient()).rejects.toThrow(/Unauthorized.*missing API key/);
+    const get = await fetch(`${baseUrl}/mcp`, { headers: { authorization: `Bearer ${readerKey}`, accept: 'text/event-stream' } });
+    expect(get.status).toBe(405); // stateless server: no standalone SSE stream
     const reader = await httpClient(readerKey);
     try {
       const denied = errorText(await reader.callTool({ name: 'enrich_contacts', arguments: { contact_ids: [1] } }));
