@@ -1,11 +1,17 @@
 import type { Pool } from '../db/pool';
 import type { MxResolver } from '../clients/mx';
+import type { ApolloClient } from '../clients/apollo';
+import type { ApifyClient } from '../clients/apify';
 import { createIngestActivities } from './ingest';
 import { createPromoteActivities } from './promote';
+import { createEnrichActivities, type EnrichSettings } from './enrich';
 
 export interface ActivityDeps {
   pool: Pool;
   mx?: MxResolver;
+  apollo?: ApolloClient;
+  apify?: ApifyClient;
+  enrich?: EnrichSettings;
 }
 
 /** Every activity the worker registers, built over its dependencies (no module-level singletons). */
@@ -13,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createIngestActivities(deps),
     ...createPromoteActivities(deps),
+    ...createEnrichActivities(deps),
   };
 }
 

@@ -12,6 +12,8 @@ import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
 import promoteRoutes from './routes/promote';
 import workflowRoutes from './routes/workflows';
+import enrichRoutes from './routes/enrich';
+import { mcpRoutes } from '../mcp/http';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -51,6 +53,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(ingestRoutes);
   await app.register(promoteRoutes);
   await app.register(workflowRoutes);
+  await app.register(enrichRoutes);
+  await app.register(mcpRoutes);
   return app;
 }
 

@@ -10,6 +10,7 @@ import { migrate } from '../db/migrate';
 import { connectClient, connectWorker } from '../clients/temporal';
 import { dnsMxResolver } from '../clients/mx';
 import { createWorker } from '../worker/worker';
+import { createProviderWorkers, ensureEnrichRefreshSchedule, providerDepsFromConfig } from '../worker/provider-workers';
 import { buildApp } from '../api/app';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
@@ -61,10 +62,16 @@ try {
     taskQueue: config.TASK_QUEUE,
     pool,
     mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
+    ...providerDepsFromConfig(config),
   });
-  const running = worker.run();
+  // Enrichment: rate-capped Apollo/Apify workers on their own task queues, and the TTL refresh schedule.
+  const providerWorkers = await createProviderWorkers({
+    connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, pool, ...providerDepsFromConfig(config),
+    apolloCallsPerSecond: config.APOLLO_CALLS_PER_SECOND, apifyCallsPerSecond: config.APIFY_CALLS_PER_SECOND,
+  });
+  const running = Promise.all([worker.run(), ...providerWorkers.map((w) => w.run())]);
   stops.push(async () => {
-    worker.shutdown();
+    for (const w of [worker, ...providerWorkers]) w.shutdown();
     await running;
   });
   const app = await buildApp({ pool, temporal: await connectClient(config), config, logger: { level: config.LOG_LEVEL } });
@@ -73,6 +80,7 @@ try {
     await app.temporal.connection.close();
   });
   await app.listen({ host: config.HOST, port: config.PORT });
+  if (config.ENRICH_REFRESH_SCHEDULE === 'on') await ensureEnrichRefreshSchedule(app.temporal, config);
 
   console.log(`
 Barton Outreach is up

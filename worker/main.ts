@@ -1,7 +1,8 @@
 // npm run worker: one worker process for the main task queue.
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
-import { connectWorker } from '../clients/temporal';
+import { connectClient, connectWorker } from '../clients/temporal';
+import { createProviderWorkers, ensureEnrichRefreshSchedule, providerDepsFromConfig } from './provider-workers';
 import { dnsMxResolver } from '../clients/mx';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker } from './worker';
@@ -23,8 +24,19 @@ const worker = await createWorker({
   taskQueue: config.TASK_QUEUE,
   pool,
   mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
+  ...providerDepsFromConfig(config),
 });
-console.log(`worker: polling task queue "${config.TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS}`);
-await worker.run(); // resolves after SIGINT/SIGTERM: the SDK drains in-flight tasks first
+const providerWorkers = await createProviderWorkers({
+  connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, pool, ...providerDepsFromConfig(config),
+  apolloCallsPerSecond: config.APOLLO_CALLS_PER_SECOND, apifyCallsPerSecond: config.APIFY_CALLS_PER_SECOND,
+});
+if (config.ENRICH_REFRESH_SCHEDULE === 'on') {
+  const client = await connectClient(config);
+  console.log(`worker: enrichment refresh schedule ${await ensureEnrichRefreshSchedule(client, config)}`);
+  await client.connection.close();
+}
+console.log(`worker: polling task queue "${config.TASK_QUEUE}" (+ -apollo, -apify) on ${config.TEMPORAL_ADDRESS}`);
+// resolves after SIGINT/SIGTERM: the SDK drains in-flight tasks first
+await Promise.all([worker.run(), ...providerWorkers.map((w) => w.run())]);
 await pool.end();
 await connection.close();

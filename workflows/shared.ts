@@ -5,6 +5,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const workflowIds = {
   ingest: (batchId: string) => `ingest:${batchId}`,
   promote: (scope: string) => `promote:${scope}`,
+  enrich: (requestId: string) => `enrich:${requestId}`,
 };
 
 /** Custom search attributes; the dev launcher and tests register them on the server. */
