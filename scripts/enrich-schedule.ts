@@ -2,7 +2,7 @@
 // schedule, as the worker does at start. Safe to run any number of times.
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { connectClient } from '../clients/temporal';
-import { ENRICH_REFRESH_SCHEDULE_ID, ensureEnrichRefreshSchedule } from '../worker/provider-workers';
+import { enrichRefreshScheduleId, ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 
 let config;
 try {
@@ -13,7 +13,7 @@ try {
 const client = await connectClient(config);
 try {
   const outcome = await ensureEnrichRefreshSchedule(client, config);
-  console.log(`schedule "${ENRICH_REFRESH_SCHEDULE_ID}" ${outcome}: every ${config.ENRICH_REFRESH_EVERY}, people whose intelligence expires within ${config.ENRICH_REFRESH_WITHIN_DAYS} days`);
+  console.log(`schedule "${enrichRefreshScheduleId(config.TASK_QUEUE)}" ${outcome}: every ${config.ENRICH_REFRESH_EVERY}, people whose intelligence expires within ${config.ENRICH_REFRESH_WITHIN_DAYS} days`);
 } finally {
   await client.connection.close();
 }

@@ -5,7 +5,7 @@ import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatab
 import { PROFILE_ACTOR, providerEnv, startEnrichStack } from './support/enrich-stack';
 import { startApolloFake, type ApolloFake } from './fakes/apollo';
 import { startApifyFake, type ApifyFake } from './fakes/apify';
-import { ENRICH_REFRESH_SCHEDULE_ID, ensureEnrichRefreshSchedule } from '../worker/provider-workers';
+import { enrichRefreshScheduleId, ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 import type { App } from '../api/app';
 
 let db: TestDatabase;
@@ -97,7 +97,7 @@ describe('TTL refresh schedule', () => {
     );
     const env = providerEnv(apollo, apify, uniqueId('sched'), { ENRICH_REFRESH_WITHIN_DAYS: '3', ENRICH_REFRESH_EVERY: '6h' });
     const stack = await startEnrichStack(db.pool, env);
-    const handle = temporal.schedule.getHandle(ENRICH_REFRESH_SCHEDULE_ID);
+    const handle = temporal.schedule.getHandle(enrichRefreshScheduleId(stack.config.TASK_QUEUE));
     try {
       expect(await ensureEnrichRefreshSchedule(temporal, stack.config)).toBe('created');
       expect(await ensureEnrichRefreshSchedule(temporal, stack.config)).toBe('updated');

@@ -59,7 +59,8 @@ export async function createProviderWorkers(s: ProviderWorkersSetup): Promise<Wo
   ]);
 }
 
-export const ENRICH_REFRESH_SCHEDULE_ID = 'enrich-ttl-refresh';
+/** One refresh schedule per deployment (task queue), so deployments sharing a namespace don't collide. */
+export const enrichRefreshScheduleId = (taskQueue: string) => `enrich-ttl-refresh:${taskQueue}`;
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -72,10 +73,10 @@ export async function ensureEnrichRefreshSchedule(client: Client, config: Config
   const every = Number(config.ENRICH_REFRESH_EVERY.slice(0, -1)) * UNIT_MS[config.ENRICH_REFRESH_EVERY.slice(-1) as keyof typeof UNIT_MS];
   const { requestId: _r, target: _t, force: _f, ...base } = buildEnrichInput(config, { requestId: 'refresh', target: {} });
   const args: [EnrichRefreshInput] = [{ ...base, withinDays: config.ENRICH_REFRESH_WITHIN_DAYS }];
-  const action = { type: 'startWorkflow' as const, workflowType: 'enrichRefreshWorkflow', taskQueue: config.TASK_QUEUE, args, workflowId: 'enrich-refresh' };
+  const action = { type: 'startWorkflow' as const, workflowType: 'enrichRefreshWorkflow', taskQueue: config.TASK_QUEUE, args, workflowId: `enrich-refresh:${config.TASK_QUEUE}` };
   try {
     await client.schedule.create({
-      scheduleId: ENRICH_REFRESH_SCHEDULE_ID,
+      scheduleId: enrichRefreshScheduleId(config.TASK_QUEUE),
       spec: { intervals: [{ every }] },
       action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
@@ -83,7 +84,7 @@ export async function ensureEnrichRefreshSchedule(client: Client, config: Config
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(ENRICH_REFRESH_SCHEDULE_ID).update((prev) => ({ ...prev, spec: { intervals: [{ every }] }, action }));
+    await client.schedule.getHandle(enrichRefreshScheduleId(config.TASK_QUEUE)).update((prev) => ({ ...prev, spec: { intervals: [{ every }] }, action }));
     return 'updated';
   }
 }
