@@ -2,10 +2,15 @@ import type { Pool } from '../db/pool';
 import type { MxResolver } from '../clients/mx';
 import { createIngestActivities } from './ingest';
 import { createPromoteActivities } from './promote';
+import { createCampaignActivities, type CampaignSettings } from './campaign';
+import { createTrackingActivities } from './tracking';
+import type { Mailer } from '../clients/mailer';
 
 export interface ActivityDeps {
   pool: Pool;
   mx?: MxResolver;
+  mailer?: Mailer;
+  campaign?: CampaignSettings;
 }
 
 /** Every activity the worker registers, built over its dependencies (no module-level singletons). */
@@ -13,6 +18,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createIngestActivities(deps),
     ...createPromoteActivities(deps),
+    ...createCampaignActivities(deps),
+    ...createTrackingActivities(deps),
   };
 }
 

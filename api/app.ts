@@ -12,6 +12,9 @@ import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
 import promoteRoutes from './routes/promote';
 import workflowRoutes from './routes/workflows';
+import templateRoutes from './routes/templates';
+import campaignRoutes from './routes/campaigns';
+import trackingRoutes from './routes/tracking';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -51,6 +54,9 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(ingestRoutes);
   await app.register(promoteRoutes);
   await app.register(workflowRoutes);
+  await app.register(templateRoutes);
+  await app.register(campaignRoutes);
+  await app.register(trackingRoutes);
   return app;
 }
 

@@ -24,6 +24,16 @@ export const ConfigSchema = z.object({
   // "on": promotion asks DNS for MX records; a DNS error still counts as "unknown", never "invalid".
   MX_CHECK: z.enum(['on', 'off']).default('off'),
   PUBLIC_BASE_URL: z.url().optional(),
+  // Campaign sending (issue 5)
+  SMTP_URL: z.string().regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_POOL_CONNECTIONS: positiveInt.max(100).default(5),
+  // Signs tracking links (open, click, unsubscribe); set it in production so links survive restarts.
+  TRACKING_SECRET: z.string().min(16).default('dev-only-tracking-secret-change-me'),
+  // One cap per sending domain, shared by every campaign and worker (token bucket in Postgres).
+  SEND_DOMAIN_RATE_PER_MINUTE: positiveInt.default(6000),
+  CAMPAIGN_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  // Batches one campaign run sends before continue-as-new (bounded history on large audiences).
+  CAMPAIGN_BATCHES_PER_RUN: positiveInt.default(100),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

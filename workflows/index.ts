@@ -1,3 +1,4 @@
 // What the worker bundles: every workflow, and nothing with side effects.
 export { ingestBatchWorkflow } from './ingest';
 export { promoteContactsWorkflow } from './promote';
+export { campaignWorkflow } from './campaign';
