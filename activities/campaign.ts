@@ -1,4 +1,4 @@
-import { heartbeat, sleep } from '@temporalio/activity';
+import { Context, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from '../db/pool';
 import { withTransaction } from '../db/pool';
@@ -45,6 +45,17 @@ export interface SendBatchInput {
 }
 
 const DEFAULT_BASE = 'http://localhost:3000';
+// Rows claimed at once: the most a crash can leave claimed-but-unconfirmed per chunk in flight.
+const CHUNK = 500;
+
+interface ClaimedRow {
+  outreach_id: number;
+  contact_id: number;
+  step_no: number;
+  email: string;
+  action: 'send' | 'stopped' | 'suppressed';
+  reclaimed: boolean;
+}
 
 /** WHERE clause over vault.contacts c (and the campaign row k) from the criteria; values go in params. */
 export function audienceFilter(criteria: CampaignCriteria, params: unknown[]): string {
@@ -178,15 +189,63 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
 
       const result: CampaignBatchResult = { sent: 0, failed: 0, deferred: 0, stopped: 0, suppressed: 0, resent: 0, remaining: 0, waitMs: null, steps: [] };
       const deadline = Date.now() + input.maxMs;
+      const { activityId, attempt } = Context.current().info;
+      // This attempt's claims; rows of earlier attempts of the same chain are re-taken at once.
+      const claimToken = `${input.claimToken}#${activityId}.${attempt}`;
       let processed = 0;
       let uncertain = 0;
+      let stop = false;
+
+      /** One claimed chunk: render, send, and hand each accepted message to the confirmer. */
+      const sendChunk = async (toSend: ClaimedRow[]) => {
+        const { rows: details } = await pool.query(
+          `select h.outreach_id, h.message_id, c.* from marketing.outreach_history h
+             join vault.contacts c on c.contact_id = h.contact_id where h.outreach_id = any($1)`,
+          [toSend.map((r) => r.outreach_id)],
+        );
+        const byId = new Map(details.map((d) => [d.outreach_id, d]));
+        const failed: { id: number; reason: string }[] = [];
+        const released: number[] = [];
+        await Promise.all(
+          toSend.map(async (row) => {
+            const template = templates.get(row.step_no);
+            if (!template) {
+              failed.push({ id: row.outreach_id, reason: `step ${row.step_no} has no template` });
+              return;
+            }
+            try {
+              const message = buildMessage(template, byId.get(row.outreach_id), k, row.outreach_id, domain);
+              const sent = await mailer.send({ ...message, from: from as never, to: row.email });
+              confirmer.add(row.outreach_id, sent.response);
+              if (row.reclaimed) result.resent += 1;
+            } catch (err) {
+              if (err instanceof SendError && err.kind === 'rejected') failed.push({ id: row.outreach_id, reason: err.message.slice(0, 500) });
+              else if (err instanceof SendError && err.kind === 'deferred') released.push(row.outreach_id);
+              else uncertain += 1; // stays claimed: the retry re-sends it with the same Message-ID
+            }
+          }),
+        );
+        if (failed.length) {
+          await pool.query('select marketing.f_fail_sends($1, $2, $3)', [input.campaignId, failed.map((f) => f.id), failed.map((f) => f.reason)]);
+        }
+        if (released.length) await pool.query('select marketing.f_release_sends($1)', [released]);
+        result.failed += failed.length;
+        result.deferred += released.length;
+        // the server pushed back, or a connection broke mid-message: stop and let the workflow decide
+        if (released.length || uncertain) stop = true;
+        heartbeat();
+      };
+
+      // Two chunks in flight: the next is claimed and rendered while the last is on the wire,
+      // so the SMTP pool never idles between chunks.
+      const inFlight: Promise<void>[] = [];
       heartbeat();
       try {
-        while (processed < input.limit && Date.now() < deadline) {
+        while (!stop && processed < input.limit && Date.now() < deadline) {
           // pause and cancel are written by the API before it signals: stop claiming at once
           const { rows: [now] } = await pool.query('select status from marketing.campaigns where campaign_id = $1', [input.campaignId]);
           if (now.status !== 'running') break;
-          const want = Math.min(input.limit - processed, 200);
+          const want = Math.min(input.limit - processed, CHUNK);
           const { rows: [grant] } = await pool.query('select * from marketing.f_take_send_tokens($1, $2, $3)', [bucketKeys, bucketRates, want]);
           if (grant.granted === 0) {
             if (Date.now() + grant.wait_ms > deadline) break;
@@ -194,8 +253,8 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
             heartbeat();
             continue;
           }
-          const { rows: claimed } = await pool.query('select * from marketing.f_claim_sends($1, $2, $3, $4)', [
-            input.campaignId, input.claimToken, grant.granted, leaseSeconds,
+          const { rows: claimed } = await pool.query<ClaimedRow>('select * from marketing.f_claim_sends($1, $2, $3, $4, $5)', [
+            input.campaignId, input.claimToken, claimToken, grant.granted, leaseSeconds,
           ]);
           const toSend = claimed.filter((r) => r.action === 'send');
           await pool.query('select marketing.f_return_send_tokens($1, $2)', [bucketKeys, grant.granted - toSend.length]);
@@ -204,47 +263,13 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
           result.stopped += claimed.filter((r) => r.action === 'stopped').length;
           result.suppressed += claimed.filter((r) => r.action === 'suppressed').length;
           if (!toSend.length) continue;
-
-          const { rows: details } = await pool.query(
-            `select h.outreach_id, h.message_id, c.* from marketing.outreach_history h
-               join vault.contacts c on c.contact_id = h.contact_id where h.outreach_id = any($1)`,
-            [toSend.map((r) => r.outreach_id)],
-          );
-          const byId = new Map(details.map((d) => [d.outreach_id, d]));
-          const failed: { id: number; reason: string }[] = [];
-          const released: number[] = [];
-          await Promise.all(
-            toSend.map(async (row) => {
-              const d = byId.get(row.outreach_id);
-              const template = templates.get(row.step_no);
-              if (!template) {
-                failed.push({ id: row.outreach_id, reason: `step ${row.step_no} has no template` });
-                return;
-              }
-              try {
-                const message = buildMessage(template, d, k, row.outreach_id, domain);
-                const sent = await mailer.send({ ...message, from: from as never, to: row.email });
-                confirmer.add(row.outreach_id, sent.response);
-                if (row.reclaimed) result.resent += 1;
-              } catch (err) {
-                if (err instanceof SendError && err.kind === 'rejected') failed.push({ id: row.outreach_id, reason: err.message.slice(0, 500) });
-                else if (err instanceof SendError && err.kind === 'deferred') released.push(row.outreach_id);
-                else uncertain += 1; // stays claimed: the retry re-sends it with the same Message-ID
-              }
-            }),
-          );
-          await confirmer.drain();
-          if (failed.length) {
-            await pool.query('select marketing.f_fail_sends($1, $2, $3)', [input.campaignId, failed.map((f) => f.id), failed.map((f) => f.reason)]);
-          }
-          if (released.length) await pool.query('select marketing.f_release_sends($1)', [released]);
-          result.failed += failed.length;
-          result.deferred += released.length;
-          heartbeat();
-          // the server pushed back, or a connection broke mid-message: stop and let the workflow decide
-          if (released.length || uncertain) break;
+          inFlight.push(sendChunk(toSend));
+          if (inFlight.length >= 2) await inFlight.shift();
         }
+        await Promise.all(inFlight);
+        await confirmer.drain();
       } finally {
+        await Promise.allSettled(inFlight);
         await confirmer.drain().catch(() => undefined);
       }
       result.sent = confirmer.confirmed;
@@ -311,13 +336,15 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
 }
 
 /**
- * Confirms accepted sends as soon as possible: one statement per flush, and whatever was
- * accepted while a flush ran goes in the next one (group commit). The gap between the SMTP
- * server's acceptance and our commit is one round trip, not one batch.
+ * Confirms accepted sends as soon as possible: a confirmation starts the moment the server
+ * accepts, on one of up to MAX_PARALLEL connections; whatever is accepted while all are busy
+ * goes in the next statement (group commit). The gap between the SMTP server's acceptance and
+ * our commit is one round trip under light load, a few under heavy load.
  */
 class ConfirmQueue {
+  private static readonly MAX_PARALLEL = 3;
   private pending: { id: number; response: string }[] = [];
-  private flushing: Promise<void> | null = null;
+  private active = new Set<Promise<void>>();
   confirmed = 0;
   error: Error | undefined;
 
@@ -325,7 +352,10 @@ class ConfirmQueue {
 
   add(id: number, response: string) {
     this.pending.push({ id, response: response.slice(0, 200) });
-    if (!this.flushing) this.flushing = this.flush().finally(() => (this.flushing = null));
+    if (this.active.size < ConfirmQueue.MAX_PARALLEL) {
+      const flush: Promise<void> = this.flush().finally(() => this.active.delete(flush));
+      this.active.add(flush);
+    }
   }
 
   private async flush() {
@@ -344,6 +374,6 @@ class ConfirmQueue {
   }
 
   async drain() {
-    while (this.flushing) await this.flushing;
+    while (this.active.size) await Promise.all(this.active);
   }
 }

@@ -1,5 +1,11 @@
 import type { Pool } from '../db/pool';
 
+/** The outreach row a Message-ID of ours names (<oh.{outreach_id}.c{campaign_id}@domain>). */
+export function outreachIdOf(messageId: string): number | undefined {
+  const m = /^<?oh\.(\d{1,15})\.c\d{1,15}@/i.exec(messageId.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
 export type BounceKind = 'hard' | 'soft' | 'complaint';
 
 /**
@@ -16,11 +22,14 @@ export function createTrackingActivities({ pool }: { pool: Pool }) {
 
     /** Finds the send a reply answers: its In-Reply-To/References Message-IDs, else the sender's latest send. */
     async recordReply(reply: { from: string; messageIds: string[]; details: Record<string, unknown> }): Promise<number | null> {
+      const ids = reply.messageIds.map(outreachIdOf).filter((id): id is number => id !== undefined);
       const { rows } = await pool.query(
-        `select outreach_id from marketing.outreach_history
-          where (message_id = any($1) or ($2 <> '' and email = $2 and status = 'sent'))
-          order by (message_id = any($1)) desc, sent_at desc nulls last limit 1`,
-        [reply.messageIds, reply.from.trim().toLowerCase()],
+        `(select outreach_id from marketing.outreach_history where outreach_id = any($1) and message_id = any($2) limit 1)
+         union all
+         (select h.outreach_id from vault.contacts c join marketing.outreach_history h on h.contact_id = c.contact_id
+           where c.email = $3 and h.status = 'sent' order by h.sent_at desc limit 1)
+         limit 1`,
+        [ids, reply.messageIds, reply.from.trim().toLowerCase()],
       );
       if (!rows.length) return null;
       await call('select marketing.f_record_reply($1, $2) as ok', [rows[0].outreach_id, reply.details]);
@@ -29,8 +38,9 @@ export function createTrackingActivities({ pool }: { pool: Pool }) {
 
     async recordBounce(b: { email?: string; messageId?: string; kind: BounceKind; details: Record<string, unknown> }): Promise<boolean> {
       let outreachId: number | null = null;
-      if (b.messageId) {
-        const { rows } = await pool.query('select outreach_id from marketing.outreach_history where message_id = $1', [b.messageId]);
+      const id = b.messageId ? outreachIdOf(b.messageId) : undefined;
+      if (id !== undefined) {
+        const { rows } = await pool.query('select outreach_id from marketing.outreach_history where outreach_id = $1 and message_id = $2', [id, b.messageId]);
         outreachId = rows[0]?.outreach_id ?? null;
       }
       return call('select marketing.f_record_bounce($1, $2, $3, $4) as ok', [b.email ?? null, b.kind, outreachId, b.details]);

@@ -31,7 +31,7 @@ export const ConfigSchema = z.object({
   TRACKING_SECRET: z.string().min(16).default('dev-only-tracking-secret-change-me'),
   // One cap per sending domain, shared by every campaign and worker (token bucket in Postgres).
   SEND_DOMAIN_RATE_PER_MINUTE: positiveInt.default(6000),
-  CAMPAIGN_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  CAMPAIGN_BATCH_SIZE: positiveInt.max(50_000).default(2000),
   // Batches one campaign run sends before continue-as-new (bounded history on large audiences).
   CAMPAIGN_BATCHES_PER_RUN: positiveInt.default(100),
 });

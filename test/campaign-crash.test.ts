@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase } from './support/harness';
-import { api, PUBLIC_BASE_URL, seedContacts, TRACKING_SECRET, waitUntil } from './support/campaign-fixtures';
+import { api, isolateCampaignIds, PUBLIC_BASE_URL, seedContacts, TRACKING_SECRET, waitUntil } from './support/campaign-fixtures';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp';
 import type { App } from '../api/app';
 import type { CampaignProgress } from '../workflows/campaign';
@@ -53,6 +53,7 @@ const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
 
 beforeAll(async () => {
   db = await testDatabase();
+  await isolateCampaignIds(db.pool);
   temporal = await temporalClient();
   sink = await startSmtpSink({ acceptDelayMs: 2, keepRaw: false });
   app = await testApp({ pool: db.pool, temporal, config: { TASK_QUEUE: taskQueue, TRACKING_SECRET, PUBLIC_BASE_URL, CAMPAIGN_BATCH_SIZE: '100' } });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
-import { api, PUBLIC_BASE_URL, startCampaignWorker, TRACKING_SECRET } from './support/campaign-fixtures';
+import { api, isolateCampaignIds, PUBLIC_BASE_URL, startCampaignWorker, TRACKING_SECRET } from './support/campaign-fixtures';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp';
 import type { App } from '../api/app';
 import type { CampaignProgress } from '../workflows/campaign';
@@ -18,6 +18,7 @@ const taskQueue = uniqueId('scale');
 
 beforeAll(async () => {
   db = await testDatabase();
+  await isolateCampaignIds(db.pool);
   temporal = await temporalClient();
   sink = await startSmtpSink({ keepRaw: false });
   worker = await startCampaignWorker({ pool: db.pool, taskQueue, smtpUrl: sink.url, domainRatePerMinute: 10_000_000 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { simpleParser } from 'mailparser';
 import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
-import { api, PUBLIC_BASE_URL, result, seedContacts, startCampaignWorker, TRACKING_SECRET, waitUntil } from './support/campaign-fixtures';
+import { api, isolateCampaignIds, PUBLIC_BASE_URL, result, seedContacts, startCampaignWorker, TRACKING_SECRET, waitUntil } from './support/campaign-fixtures';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp';
 import { signTrackingToken } from '../common/tracking-tokens';
 import type { App } from '../api/app';
@@ -20,6 +20,7 @@ const taskQueue = uniqueId('campaign');
 
 beforeAll(async () => {
   db = await testDatabase();
+  await isolateCampaignIds(db.pool);
   temporal = await temporalClient();
   sink = await startSmtpSink({ rejectRecipients: ['nobody@gone.example'] });
   worker = await startCampaignWorker({ pool: db.pool, taskQueue, smtpUrl: sink.url });

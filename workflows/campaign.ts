@@ -104,7 +104,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     const batch = await sendCampaignBatch({
       campaignId: input.campaignId,
       claimToken,
-      limit: input.batchSize ?? 500,
+      limit: input.batchSize ?? 2000,
       maxMs: input.batchMs ?? 5000,
     });
     batchesThisRun += 1;

@@ -96,11 +96,12 @@ returns void language sql as $$
    where campaign_id = p_campaign_id and contact_id = any(p_contact_ids) and status = 'queued'
 $$;
 
--- Claims the next due sends of a campaign: rows still held by this claimant (a retried
--- activity) come back first, then queued rows that are due and inside the recipient's window.
+-- Claims the next due sends of a campaign: rows still held by an earlier attempt of this
+-- sender (a retried activity after a crash) come back first, then queued rows that are due and inside the recipient's window.
 -- Rows whose contact replied in this campaign are stopped; suppressed contacts are suppressed
 -- (with their later steps). Committed before any SMTP call: the claim is the send's intent.
-create or replace function marketing.f_claim_sends(p_campaign_id bigint, p_claim_token text, p_limit integer, p_lease_seconds integer)
+drop function if exists marketing.f_claim_sends(bigint, text, integer, integer);
+create or replace function marketing.f_claim_sends(p_campaign_id bigint, p_claim_chain text, p_claim_token text, p_limit integer, p_lease_seconds integer)
 returns table (outreach_id bigint, contact_id bigint, step_no smallint, email text, action text, reclaimed boolean)
 language plpgsql as $$
 declare
@@ -117,7 +118,10 @@ begin
   select h.outreach_id, h.contact_id, h.step_no, h.email, true, null
   from marketing.outreach_history h
   where h.campaign_id = p_campaign_id and h.status = 'sending'
-    and (h.claim_token = p_claim_token or h.lease_until < now())
+    -- an earlier attempt of this sender (same chain, other token) is known dead: Temporal only
+    -- retries after its heartbeat timed out; anyone else's claim is respected until its lease ends
+    and h.claim_token <> p_claim_token
+    and (starts_with(h.claim_token, p_claim_chain || '#') or h.lease_until < now())
   order by h.outreach_id
   limit p_limit
   for update skip locked;
@@ -159,16 +163,19 @@ begin
 end $$;
 
 -- Confirms sends the SMTP server accepted; makes the next step due `delay` later; counts them.
-create or replace function marketing.f_confirm_sends(p_campaign_id bigint, p_ids bigint[], p_responses text[])
-returns integer language plpgsql as $$
-declare
-  v_done integer;
-begin
+-- One SQL statement (planned per call: a cached generic plan chose scans as the table grew).
+-- The next step is found by its unique key; its status is not tested, so that index is used
+-- (a due_at on a stopped row is harmless: only queued rows are claimed).
+drop function if exists marketing.f_confirm_sends(bigint, bigint[], text[]);
+create function marketing.f_confirm_sends(p_campaign_id bigint, p_ids bigint[], p_responses text[])
+returns integer language sql as $$
   with done as (
     update marketing.outreach_history h
        set status = 'sent', sent_at = now(), smtp_response = t.resp, claim_token = null, lease_until = null
       from unnest(p_ids, p_responses) as t(id, resp)
-     where h.outreach_id = t.id and h.status = 'sending'
+     -- claim_token is set exactly while a row is 'sending'; testing it (not status) keeps the
+     -- planner on the primary key instead of the partial index full of dead claim versions
+     where h.outreach_id = t.id and h.claim_token is not null
     returning h.contact_id, h.step_no
   ), nxt as (
     update marketing.outreach_history n
@@ -176,14 +183,15 @@ begin
       from done d
       join marketing.campaign_steps s on s.campaign_id = p_campaign_id and s.step_no = d.step_no + 1
      where n.campaign_id = p_campaign_id and n.contact_id = d.contact_id and n.step_no = d.step_no + 1
-       and n.status = 'queued'
+       and n.due_at is null
+    returning 1
+  ), counted as (
+    update marketing.campaigns set sent_count = sent_count + (select count(*) from done), updated_at = now()
+     where campaign_id = p_campaign_id and exists (select 1 from done)
     returning 1
   )
-  select count(*) into v_done from done;
-  update marketing.campaigns set sent_count = sent_count + v_done, updated_at = now()
-   where campaign_id = p_campaign_id and v_done > 0;
-  return v_done;
-end $$;
+  select count(*)::integer from done
+$$;
 
 -- The SMTP server refused these for good: they fail, and so do the contact's later steps.
 create or replace function marketing.f_fail_sends(p_campaign_id bigint, p_ids bigint[], p_reasons text[])
@@ -328,8 +336,8 @@ declare
   v_status text := case p_kind when 'complaint' then 'do_not_contact' else 'bounced' end;
 begin
   if v_row is null then
-    select outreach_id into v_row from marketing.outreach_history
-     where email = v_email and status = 'sent' order by sent_at desc limit 1;
+    select h.outreach_id into v_row from vault.contacts c join marketing.outreach_history h on h.contact_id = c.contact_id
+     where c.email = v_email and h.status = 'sent' order by h.sent_at desc limit 1;
   elsif v_email is null or v_email = '' then
     select email into v_email from marketing.outreach_history where outreach_id = v_row;
   end if;

@@ -84,8 +84,11 @@ create table marketing.outreach_history (
 );
 create index outreach_due on marketing.outreach_history (campaign_id, due_at) where status = 'queued';
 create index outreach_sending on marketing.outreach_history (campaign_id) where status = 'sending';
-create index outreach_contact on marketing.outreach_history (contact_id, campaign_id);
-create index outreach_message_id on marketing.outreach_history (message_id) where message_id is not null;
+-- Every claim and confirm rewrites the row with a new status, so each index costs an insert per
+-- send: only these. Lookups by (campaign, contact) use the unique key; a Message-ID carries its
+-- outreach_id (<oh.{outreach_id}.c{campaign_id}@domain>), so it needs no index of its own;
+-- a sender's address is found through vault.contacts (unique email) and this index.
+create index outreach_contact on marketing.outreach_history (contact_id);
 
 -- Addresses nobody may send to, from any campaign.
 create table marketing.suppressions (

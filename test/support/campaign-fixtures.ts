@@ -107,3 +107,12 @@ export async function waitUntil<T>(fn: () => Promise<T | undefined | false>, tim
 }
 
 export const result = (temporal: Client, workflowId: string) => temporal.workflow.getHandle(workflowId).result();
+
+/**
+ * Workflow IDs are campaign:<campaign_id>, and every test file has its own database but shares
+ * one Temporal namespace: start each file's campaign ids at a random offset so they never meet.
+ */
+export async function isolateCampaignIds(pool: Pool): Promise<void> {
+  const start = 1 + Math.floor(Math.random() * 1e9);
+  await pool.query(`alter table marketing.campaigns alter column campaign_id restart with ${start}`);
+}
