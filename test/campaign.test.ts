@@ -173,3 +173,59 @@ describe('campaign workflow', () => {
     expect(audit.rows.map((r) => r.action)).toEqual(['email_opened', 'email_clicked']);
   });
 });
+
+describe('schedules', () => {
+  it('runs a campaign from a Temporal Schedule managed through the API; each run reaches only new contacts', async () => {
+    const source = uniqueId('sched');
+    await seedContacts(db.pool, source, [{ email: 'early@sched.example' }]);
+    const t = await http.template({ subject: 'Weekly', text_body: 'x' });
+    const campaignId = await http.campaign({ criteria: { sources: [source] }, steps: [{ template_id: t }] });
+    const base = `/api/campaigns/${campaignId}/schedule`;
+
+    const bad = await http.call('POST', base, { cron: ['0 9 * * 1'], every_minutes: 5 });
+    expect(bad.status).toBe(400);
+    const created = await http.call('POST', base, { cron: ['0 9 * * 1'], paused: true, note: 'weekly Monday run' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ schedule_id: `campaign-schedule:${campaignId}`, paused: true, note: 'weekly Monday run' });
+    expect((await http.call('POST', base, { every_minutes: 60 })).status).toBe(409);
+    expect((await http.call('GET', `/api/campaigns/${campaignId}`)).body.status).toBe('scheduled');
+
+    // "trigger now" starts a run even while paused; wait for it through the schedule's recent runs
+    const runAndWait = async (runs: number) => {
+      expect((await http.call('POST', `${base}/trigger`)).status).toBe(200);
+      const view = await waitUntil(async () => {
+        const v = (await http.call('GET', base)).body;
+        return v.recent_runs.length >= runs ? v : undefined;
+      }, 20_000, 'the scheduled run');
+      const workflowId = view.recent_runs[runs - 1].workflow_id as string;
+      expect(workflowId.startsWith(`campaign:${campaignId}`)).toBe(true);
+      return (await result(temporal, workflowId)) as CampaignProgress;
+    };
+    const first = await runAndWait(1);
+    expect(first).toMatchObject({ phase: 'completed', sent: 1 });
+
+    await seedContacts(db.pool, source, [{ email: 'later@sched.example' }]);
+    const second = await runAndWait(2);
+    expect(second).toMatchObject({ phase: 'completed', audience: 2, sent: 1 });
+    expect(to('early@sched.example')).toHaveLength(1);
+    expect(to('later@sched.example')).toHaveLength(1);
+
+    expect((await http.call('POST', `${base}/unpause`)).body.paused).toBe(false);
+    expect((await http.call('POST', `${base}/pause`)).body.paused).toBe(true);
+    expect((await http.call('DELETE', base)).status).toBe(204);
+    expect((await http.call('GET', base)).status).toBe(404);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the campaign, template, schedule and tracking routes', async () => {
+    const res = await http.call('GET', '/docs/json');
+    expect(res.status).toBe(200);
+    const paths = Object.keys(res.body.paths);
+    for (const p of ['/api/templates', '/api/templates/{id}/preview', '/api/campaigns', '/api/campaigns/{id}/start', '/api/campaigns/{id}/pause',
+      '/api/campaigns/{id}/outreach', '/api/campaigns/{id}/metrics', '/api/campaigns/{id}/schedule', '/api/campaigns/{id}/schedule/trigger',
+      '/t/c/{token}', '/u/{token}', '/api/webhooks/replies', '/api/webhooks/bounces']) {
+      expect(paths).toContain(p);
+    }
+  });
+});
