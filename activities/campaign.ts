@@ -195,6 +195,7 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
       let processed = 0;
       let uncertain = 0;
       let stop = false;
+      let tokenWaitMs = 0;
 
       /** One claimed chunk: render, send, and hand each accepted message to the confirmer. */
       const sendChunk = async (toSend: ClaimedRow[]) => {
@@ -206,25 +207,31 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
         const byId = new Map(details.map((d) => [d.outreach_id, d]));
         const failed: { id: number; reason: string }[] = [];
         const released: number[] = [];
-        await Promise.all(
-          toSend.map(async (row) => {
-            const template = templates.get(row.step_no);
-            if (!template) {
-              failed.push({ id: row.outreach_id, reason: `step ${row.step_no} has no template` });
-              return;
-            }
-            try {
-              const message = buildMessage(template, byId.get(row.outreach_id), k, row.outreach_id, domain);
-              const sent = await mailer.send({ ...message, from: from as never, to: row.email });
-              confirmer.add(row.outreach_id, sent.response);
-              if (row.reclaimed) result.resent += 1;
-            } catch (err) {
-              if (err instanceof SendError && err.kind === 'rejected') failed.push({ id: row.outreach_id, reason: err.message.slice(0, 500) });
-              else if (err instanceof SendError && err.kind === 'deferred') released.push(row.outreach_id);
-              else uncertain += 1; // stays claimed: the retry re-sends it with the same Message-ID
-            }
-          }),
-        );
+        // A few lanes per SMTP connection, each rendering just before it sends: the event loop
+        // never stalls on a whole chunk of rendering, so acceptances are confirmed promptly.
+        const queue = toSend.slice();
+        const lanes = Math.max(2, mailer.concurrency * 2);
+        const lane = async () => {
+          for (let row = queue.shift(); row; row = queue.shift()) await sendOne(row);
+        };
+        const sendOne = async (row: ClaimedRow) => {
+          const template = templates.get(row.step_no);
+          if (!template) {
+            failed.push({ id: row.outreach_id, reason: `step ${row.step_no} has no template` });
+            return;
+          }
+          try {
+            const message = buildMessage(template, byId.get(row.outreach_id), k, row.outreach_id, domain);
+            const sent = await mailer.send({ ...message, from: from as never, to: row.email });
+            confirmer.add(row.outreach_id, sent.response);
+            if (row.reclaimed) result.resent += 1;
+          } catch (err) {
+            if (err instanceof SendError && err.kind === 'rejected') failed.push({ id: row.outreach_id, reason: err.message.slice(0, 500) });
+            else if (err instanceof SendError && err.kind === 'deferred') released.push(row.outreach_id);
+            else uncertain += 1; // stays claimed: the retry re-sends it with the same Message-ID
+          }
+        };
+        await Promise.all(Array.from({ length: lanes }, lane));
         if (failed.length) {
           await pool.query('select marketing.f_fail_sends($1, $2, $3)', [input.campaignId, failed.map((f) => f.id), failed.map((f) => f.reason)]);
         }
@@ -248,7 +255,10 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
           const want = Math.min(input.limit - processed, CHUNK);
           const { rows: [grant] } = await pool.query('select * from marketing.f_take_send_tokens($1, $2, $3)', [bucketKeys, bucketRates, want]);
           if (grant.granted === 0) {
-            if (Date.now() + grant.wait_ms > deadline) break;
+            if (Date.now() + grant.wait_ms > deadline) {
+              tokenWaitMs = grant.wait_ms; // the workflow sleeps this long instead of polling
+              break;
+            }
             await sleep(Math.max(grant.wait_ms, 5));
             heartbeat();
             continue;
@@ -279,7 +289,7 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
       if (confirmer.error) throw confirmer.error;
       const { rows: [outlook] } = await pool.query('select * from marketing.f_campaign_outlook($1)', [input.campaignId]);
       result.remaining = outlook.remaining;
-      result.waitMs = outlook.wait_ms === null ? null : Number(outlook.wait_ms);
+      result.waitMs = outlook.wait_ms === null ? null : Math.max(Number(outlook.wait_ms), tokenWaitMs);
       if (result.deferred) result.waitMs = Math.max(result.waitMs ?? 0, 5000);
       result.steps = await stepProgress(input.campaignId);
       return result;

@@ -29,6 +29,8 @@ export class SendError extends Error {
 }
 
 export interface Mailer {
+  /** Messages the transport sends at once (its pooled connections). */
+  readonly concurrency: number;
   send(message: OutboundMessage): Promise<SendResult>;
   close(): void;
 }
@@ -54,6 +56,7 @@ export function createMailer(smtpUrl: string, { maxConnections = 5 }: { maxConne
     socketTimeout: 30_000,
   });
   return {
+    concurrency: maxConnections,
     async send(message) {
       try {
         const info = await transport.sendMail({

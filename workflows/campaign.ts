@@ -118,13 +118,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     progress.steps = batch.steps;
     if (batch.remaining === 0) break;
     const progressed = batch.sent + batch.failed + batch.stopped + batch.suppressed > 0;
-    if (!progressed && batch.waitMs !== 0) {
-      // Nothing due now: a durable timer until the next due row (step delay or window opening),
-      // woken early by pause or cancel. Re-checked at least hourly (rows due by other means).
-      const waitMs = Math.min(batch.waitMs ?? 3_600_000, 3_600_000);
+    if (!progressed) {
+      // Nothing sendable now: a durable timer until the next due row (step delay, window
+      // opening, throttle token or another sender's lease), woken early by pause or cancel.
+      // At least a second (never a hot loop), at most an hour (rows made due by other means).
+      const waitMs = Math.max(1000, Math.min(batch.waitMs ?? 3_600_000, 3_600_000));
       progress.phase = 'waiting';
       progress.nextDueAt = Date.now() + waitMs;
-      await condition(() => paused || cancelled, Math.max(waitMs, 100));
+      await condition(() => paused || cancelled, waitMs);
       progress.nextDueAt = null;
     }
   }

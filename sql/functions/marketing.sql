@@ -229,8 +229,15 @@ returns table (remaining integer, wait_ms bigint) language sql stable as $$
     select min(marketing.f_next_window_open(greatest(m.due, now()), m.tz, c.window_days, c.window_start, c.window_end)) as at
       from (select tz, min(due_at) as due from open_rows where status = 'queued' and due_at is not null group by tz) m, c
   )
+  , next_lease as (
+    -- rows another sender still holds: look again when its lease runs out
+    select min(h.lease_until) as at from marketing.outreach_history h
+     where h.campaign_id = p_campaign_id and h.status = 'sending'
+  )
   select (select count(*)::integer from open_rows),
-         (select greatest(0, ceil(extract(epoch from (at - now())) * 1000))::bigint from next_due)
+         (select case when least(n.at, l.at) is not null   -- greatest() would turn null into 0
+                      then greatest(0, ceil(extract(epoch from (least(n.at, l.at) - now())) * 1000))::bigint end
+            from next_due n, next_lease l)
 $$;
 
 -- Per-step counts, as the progress query and the metrics endpoint report them.
