@@ -15,6 +15,7 @@ import workflowRoutes from './routes/workflows';
 import templateRoutes from './routes/templates';
 import campaignRoutes from './routes/campaigns';
 import trackingRoutes from './routes/tracking';
+import suppressionRoutes from './routes/suppressions';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -57,6 +58,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(templateRoutes);
   await app.register(campaignRoutes);
   await app.register(trackingRoutes);
+  await app.register(suppressionRoutes);
   return app;
 }
 

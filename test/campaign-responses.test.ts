@@ -137,6 +137,27 @@ function noonZone(now = new Date()) {
 }
 const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
+describe('suppression list', () => {
+  it('an address on the explicit list is left out of every campaign; only manual entries come off it', async () => {
+    const source = uniqueId('list');
+    await seedContacts(db.pool, source, [{ email: 'listed@example.com' }, { email: 'open@example.com' }]);
+    const add = await http.call('POST', '/api/suppressions', { emails: ['Listed@Example.com', 'listed@example.com'] });
+    expect(add).toMatchObject({ status: 200, body: { added: 1, already: 0 } });
+    expect((await http.call('POST', '/api/suppressions', { emails: ['not-an-email'] })).body.details.issues[0].field).toBe('emails[0]');
+    const t = await http.template({ subject: 'Listed?', text_body: 'x' });
+    const campaignId = await http.campaign({ criteria: { sources: [source] }, steps: [{ template_id: t }] });
+    const final = (await result(temporal, await http.start(campaignId))) as CampaignProgress;
+    expect(final.audience).toBe(1);
+    expect(to('listed@example.com')).toHaveLength(0);
+    expect(to('open@example.com')).toHaveLength(1);
+
+    expect((await http.call('GET', '/api/suppressions/listed@example.com')).body).toMatchObject({ reason: 'manual' });
+    expect((await http.call('DELETE', '/api/suppressions/listed@example.com')).status).toBe(204);
+    await db.pool.query(`insert into marketing.suppressions (email, reason) values ('bounced-one@example.com', 'bounced')`);
+    expect((await http.call('DELETE', '/api/suppressions/bounced-one@example.com')).status).toBe(409);
+  });
+});
+
 describe('sending windows', () => {
   it('defers sends to the window in the recipient\'s time zone, falling back to the campaign\'s', async () => {
     const source = uniqueId('window');
