@@ -267,6 +267,8 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
     return withTransaction(pool, async (db) => {
       const { rows: [k] } = await db.query('select * from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
       if (!k) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, 'CampaignNotFound');
+      // a schedule may still fire for a campaign someone cancelled: that run must not revive it
+      if (k.status === 'cancelled') throw ApplicationFailure.nonRetryable(`campaign ${campaignId} was cancelled`, 'CampaignCancelled');
       const steps = await db.query('select count(*)::int as n from marketing.campaign_steps where campaign_id = $1', [campaignId]);
       if (!steps.rows[0].n) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} has no steps`, 'CampaignInvalid');
       const params: unknown[] = [campaignId];

@@ -13,7 +13,7 @@ import type { CampaignOutcome, StepProgress } from './shared';
 // Bookkeeping activities: short, retried freely.
 const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['CampaignNotFound', 'CampaignInvalid', 'CampaignCancelled'] },
 });
 
 // Sending: a killed worker is noticed by the heartbeat timeout and the batch retried elsewhere,
