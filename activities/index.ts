@@ -5,6 +5,9 @@ import type { ApifyClient } from '../clients/apify';
 import { createIngestActivities } from './ingest';
 import { createPromoteActivities } from './promote';
 import { createEnrichActivities, type EnrichSettings } from './enrich';
+import { createCampaignActivities, type CampaignSettings } from './campaign';
+import { createTrackingActivities } from './tracking';
+import type { Mailer } from '../clients/mailer';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -12,6 +15,8 @@ export interface ActivityDeps {
   apollo?: ApolloClient;
   apify?: ApifyClient;
   enrich?: EnrichSettings;
+  mailer?: Mailer;
+  campaign?: CampaignSettings;
 }
 
 /** Every activity the worker registers, built over its dependencies (no module-level singletons). */
@@ -20,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createIngestActivities(deps),
     ...createPromoteActivities(deps),
     ...createEnrichActivities(deps),
+    ...createCampaignActivities(deps),
+    ...createTrackingActivities(deps),
   };
 }
 

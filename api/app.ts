@@ -14,6 +14,10 @@ import promoteRoutes from './routes/promote';
 import workflowRoutes from './routes/workflows';
 import enrichRoutes from './routes/enrich';
 import { mcpRoutes } from '../mcp/http';
+import templateRoutes from './routes/templates';
+import campaignRoutes from './routes/campaigns';
+import trackingRoutes from './routes/tracking';
+import suppressionRoutes from './routes/suppressions';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -55,6 +59,10 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(workflowRoutes);
   await app.register(enrichRoutes);
   await app.register(mcpRoutes);
+  await app.register(templateRoutes);
+  await app.register(campaignRoutes);
+  await app.register(trackingRoutes);
+  await app.register(suppressionRoutes);
   return app;
 }
 

@@ -50,6 +50,16 @@ export const ConfigSchema = z.object({
   ENRICH_REFRESH_SCHEDULE: z.enum(['on', 'off']).default('on'),
   // The API key the stdio MCP server acts with (npm run mcp).
   MCP_API_KEY: z.string().min(1).optional(),
+  // Campaign sending (issue 5)
+  SMTP_URL: z.string().regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_POOL_CONNECTIONS: positiveInt.max(100).default(5),
+  // Signs tracking links (open, click, unsubscribe); set it in production so links survive restarts.
+  TRACKING_SECRET: z.string().min(16).default('dev-only-tracking-secret-change-me'),
+  // One cap per sending domain, shared by every campaign and worker (token bucket in Postgres).
+  SEND_DOMAIN_RATE_PER_MINUTE: positiveInt.default(6000),
+  CAMPAIGN_BATCH_SIZE: positiveInt.max(50_000).default(2000),
+  // Batches one campaign run sends before continue-as-new (bounded history on large audiences).
+  CAMPAIGN_BATCHES_PER_RUN: positiveInt.default(100),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

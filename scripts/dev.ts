@@ -8,9 +8,8 @@ import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { connectClient, connectWorker } from '../clients/temporal';
-import { dnsMxResolver } from '../clients/mx';
-import { createWorker } from '../worker/worker';
-import { createProviderWorkers, ensureEnrichRefreshSchedule, providerDepsFromConfig } from '../worker/provider-workers';
+import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
+import { startWorkersFromConfig } from '../worker/from-config';
 import { buildApp } from '../api/app';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
@@ -56,24 +55,9 @@ try {
   const applied = await migrate(pool);
   const workerConnection = await connectWorker(config);
   stops.push(() => workerConnection.close());
-  const worker = await createWorker({
-    connection: workerConnection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TASK_QUEUE,
-    pool,
-    mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
-    ...providerDepsFromConfig(config),
-  });
-  // Enrichment: rate-capped Apollo/Apify workers on their own task queues, and the TTL refresh schedule.
-  const providerWorkers = await createProviderWorkers({
-    connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, pool, ...providerDepsFromConfig(config),
-    apolloCallsPerSecond: config.APOLLO_CALLS_PER_SECOND, apifyCallsPerSecond: config.APIFY_CALLS_PER_SECOND,
-  });
-  const running = Promise.all([worker.run(), ...providerWorkers.map((w) => w.run())]);
-  stops.push(async () => {
-    for (const w of [worker, ...providerWorkers]) w.shutdown();
-    await running;
-  });
+  // the main worker and the rate-capped provider workers (enrichment)
+  const workers = await startWorkersFromConfig(config, pool, workerConnection);
+  stops.push(() => workers.shutdown());
   const app = await buildApp({ pool, temporal: await connectClient(config), config, logger: { level: config.LOG_LEVEL } });
   stops.push(async () => {
     await app.close();

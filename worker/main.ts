@@ -1,11 +1,10 @@
-// npm run worker: one worker process for the main task queue.
+// npm run worker: the workers of one deployment (main task queue + rate-capped provider queues).
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { connectClient, connectWorker } from '../clients/temporal';
-import { createProviderWorkers, ensureEnrichRefreshSchedule, providerDepsFromConfig } from './provider-workers';
-import { dnsMxResolver } from '../clients/mx';
+import { ensureEnrichRefreshSchedule } from './provider-workers';
+import { startWorkersFromConfig } from './from-config';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createWorker } from './worker';
 
 let config;
 try {
@@ -18,18 +17,7 @@ const sdkLevel = ({ fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', 
 Runtime.install({ logger: new DefaultLogger(sdkLevel) });
 const pool = createPool(config.DATABASE_URL);
 const connection = await connectWorker(config);
-const worker = await createWorker({
-  connection,
-  namespace: config.TEMPORAL_NAMESPACE,
-  taskQueue: config.TASK_QUEUE,
-  pool,
-  mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
-  ...providerDepsFromConfig(config),
-});
-const providerWorkers = await createProviderWorkers({
-  connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, pool, ...providerDepsFromConfig(config),
-  apolloCallsPerSecond: config.APOLLO_CALLS_PER_SECOND, apifyCallsPerSecond: config.APIFY_CALLS_PER_SECOND,
-});
+const workers = await startWorkersFromConfig(config, pool, connection);
 if (config.ENRICH_REFRESH_SCHEDULE === 'on') {
   const client = await connectClient(config);
   console.log(`worker: enrichment refresh schedule ${await ensureEnrichRefreshSchedule(client, config)}`);
@@ -37,6 +25,6 @@ if (config.ENRICH_REFRESH_SCHEDULE === 'on') {
 }
 console.log(`worker: polling task queue "${config.TASK_QUEUE}" (+ -apollo, -apify) on ${config.TEMPORAL_ADDRESS}`);
 // resolves after SIGINT/SIGTERM: the SDK drains in-flight tasks first
-await Promise.all([worker.run(), ...providerWorkers.map((w) => w.run())]);
+await workers.running;
 await pool.end();
 await connection.close();
