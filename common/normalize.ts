@@ -158,13 +158,13 @@ function safeDecode(s: string): string {
   }
 }
 
-/** Website as a URL origin ("acme.com/" → "https://acme.com"). */
+/** Website as a URL origin without "www." ("https://www.acme.com/" and "acme.com" → "https://acme.com"). */
 export function normalizeWebsite(value: unknown): string | null {
   const s = cleanText(value);
   if (!s) return null;
   try {
     const url = new URL(/^https?:\/\//i.test(s) ? s : `https://${s}`);
-    return registrableDomain(url.hostname) ? `${url.protocol}//${url.hostname.toLowerCase()}` : null;
+    return registrableDomain(url.hostname) ? `${url.protocol}//${url.hostname.toLowerCase().replace(/^www\./, '')}` : null;
   } catch {
     return null;
   }

@@ -109,7 +109,7 @@ describe('source mappings', () => {
       source_person_id: '64a1',
       company_name: 'Acme, Inc.',
       company_domain: 'acme.com',
-      company_website: 'https://www.acme.com',
+      company_website: 'https://acme.com',
       company_linkedin_url: 'https://www.linkedin.com/company/acme',
       company_industry: 'Computer Software',
       company_employees: 1200,
@@ -134,7 +134,7 @@ describe('source mappings', () => {
     expect(mapRecord('apollo_api', person)).toMatchObject({
       email: 'grace@navy.mil', full_name: 'Grace Hopper', departments: 'master_engineering_technical',
       linkedin_url: 'https://www.linkedin.com/in/gracehopper', source_person_id: 'p1', source_company_id: 'o1',
-      company_name: 'US Navy', company_domain: 'navy.mil', company_website: 'http://www.navy.mil', company_employees: 300000,
+      company_name: 'US Navy', company_domain: 'navy.mil', company_website: 'http://navy.mil', company_employees: 300000,
     });
     expect(stagedPayload('apollo_api', person).employment_history).toEqual([{ title: 'x' }]);
   });
