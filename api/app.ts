@@ -13,6 +13,9 @@ import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
 import promoteRoutes from './routes/promote';
 import workflowRoutes from './routes/workflows';
+import contactRoutes from './routes/contacts';
+import companyRoutes from './routes/companies';
+import peopleRoutes from './routes/people';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -53,6 +56,9 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(ingestRoutes);
   await app.register(promoteRoutes);
   await app.register(workflowRoutes);
+  await app.register(contactRoutes);
+  await app.register(companyRoutes);
+  await app.register(peopleRoutes);
   return app;
 }
 

@@ -98,7 +98,7 @@ create table people.slot (
   source           text not null,
   source_key       text not null,
   source_id        text,
-  load_id          bigint not null,
+  load_id          bigint,         -- null for a person's edit through the API (source 'manual_edit')
   contact_id       bigint references vault.contacts (contact_id),
   seen_at          timestamptz not null,
   last_seen_at     timestamptz not null,
@@ -170,7 +170,7 @@ create index contacts_search_trgm on vault.contacts
 create index contacts_updated_keyset on vault.contacts (updated_at desc, contact_id desc);
 create index contacts_created_keyset on vault.contacts (created_at desc, contact_id desc);
 create index contacts_score_keyset on vault.contacts (score desc, contact_id desc);
-create index contacts_name_keyset on vault.contacts (last_name, first_name, contact_id);
+create index contacts_name_keyset on vault.contacts ((coalesce(last_name, '')), (coalesce(first_name, '')), contact_id);
 create index contacts_source on vault.contacts (source, updated_at desc, contact_id desc);
 create index contacts_domain_keyset on vault.contacts (company_domain, updated_at desc, contact_id desc);
 create index contacts_title_trgm on vault.contacts using gin (lower(title) gin_trgm_ops);
