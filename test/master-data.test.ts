@@ -273,3 +273,90 @@ describe('CSV uploads', () => {
     expect(bad.json().details.issues[0].field).toBe('mapping');
   });
 });
+
+describe('contact, person and company records', () => {
+  const contactId = async (email: string) => (await q(`select contact_id from vault.contacts where email = $1`, [email]))[0].contact_id as number;
+  const patch = (id: number, body: object, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'PATCH', url: `/api/contacts/${id}`, headers: { ...writer, ...headers }, payload: body });
+
+  it('GET /api/contacts/:id shows the golden record, its sources, history and intelligence, with an ETag', async () => {
+    const id = await contactId('ada.lovelace+conf@acme.com');
+    const res = await app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: writer });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(res.headers.etag).toBe(`W/"${body.version}"`);
+    expect(body).toMatchObject({
+      email: 'ada.lovelace+conf@acme.com',
+      master: { full_name: 'Ada Lovelace', title: 'Chief Technology Officer', field_sources: { title: { source: 'apify' } } },
+      company: { domain: 'acme.com' },
+      intelligence: [],
+    });
+    expect(body.sources.map((s: { source: string }) => s.source).sort()).toEqual(['apify', 'apollo']);
+    expect(body.history[0]).toMatchObject({ action: 'set', field: expect.any(String) });
+    expect((await app.inject({ method: 'GET', url: '/api/contacts/999999999', headers: writer })).statusCode).toBe(404);
+  });
+
+  it('PATCH /api/contacts/:id: validated fields, 412/409 on stale writes, audit before/after, history from the edit', async () => {
+    const id = await contactId('bob@acme.com');
+    const current = await app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: writer });
+    const { version, master } = current.json();
+
+    expect((await patch(id, { title: 'Head of Sales' })).statusCode).toBe(428);
+    const stale412 = await patch(id, { title: 'Head of Sales' }, { 'if-match': `W/"${version - 1}"` });
+    expect(stale412.statusCode).toBe(412);
+    const stale409 = await patch(id, { title: 'Head of Sales', version: version - 1 });
+    expect(stale409.statusCode).toBe(409);
+    const invalid = await patch(id, { phone: 'call me', linkedin_url: 'https://example.com/bob', email: 'x@y.z' }, { 'if-match': current.headers.etag as string });
+    expect(invalid.statusCode).toBe(400);
+    const invalid2 = await patch(id, { phone: 'call me', linkedin_url: 'https://example.com/bob' }, { 'if-match': current.headers.etag as string });
+    expect(invalid2.json().details.issues.map((i: { field: string }) => i.field)).toEqual(['phone', 'linkedin_url']);
+
+    const ok = await patch(id, { title: 'Head of Sales', phone: '617-555-0199', status: 'active' }, { 'if-match': current.headers.etag as string });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ title: 'Head of Sales', phone: '+16175550199', status: 'active', version: version + 1 });
+    expect(ok.headers.etag).toBe(`W/"${version + 1}"`);
+    // the same ETag again is now stale
+    expect((await patch(id, { title: 'x' }, { 'if-match': current.headers.etag as string })).statusCode).toBe(412);
+
+    const [audit] = await q(`select actor, before, after from intake.audit_log where action = 'contact_updated' and entity_id = $1`, [String(id)]);
+    expect(audit).toMatchObject({
+      actor: 'master-test-writer',
+      before: { title: 'VP Sales', status: 'unsubscribed', version },
+      after: { title: 'Head of Sales', phone: '+16175550199', status: 'active', version: version + 1 },
+    });
+    // the edit outranks every import in the golden record, and its history says so
+    const edits = await q(`select field, old_value, new_value from people.history where person_id = $1 and source = 'manual_edit' order by field`, [master.person_id]);
+    expect(edits).toEqual([
+      { field: 'phone', old_value: '+16175550134', new_value: '+16175550199' },
+      { field: 'title', old_value: 'VP Sales', new_value: 'Head of Sales' } // the manual import's title,
+    ]);
+  });
+
+  it('GET /api/people/:id and /api/companies/:id (with its people); GET /api/companies searches', async () => {
+    const ada = await personByEmail('ada.lovelace@acme.com');
+    const person = await app.inject({ method: 'GET', url: `/api/people/${ada.person_id}`, headers: writer });
+    expect(person.statusCode, person.body).toBe(200);
+    expect(person.json()).toMatchObject({ person_id: ada.person_id, company: { domain: 'acme.com' } });
+    expect(person.json().contacts.map((c: { email: string }) => c.email).sort()).toEqual(['ada.lovelace+conf@acme.com', 'ada.lovelace@acme.com']);
+
+    const company = await app.inject({ method: 'GET', url: `/api/companies/${ada.company_id}`, headers: writer });
+    expect(company.statusCode, company.body).toBe(200);
+    expect(company.json().people.map((p: { full_name: string }) => p.full_name).sort()).toEqual(['Ada Lovelace', 'Bob Smith']);
+    expect(company.json().sources.length).toBeGreaterThanOrEqual(2);
+
+    const search = await app.inject({ method: 'GET', url: '/api/companies?q=acme', headers: writer });
+    expect(search.json().data.map((c: { domain: string }) => c.domain)).toEqual(['acme.com']);
+    const paged = await app.inject({ method: 'GET', url: '/api/companies?limit=10', headers: writer });
+    const next = await app.inject({ method: 'GET', url: `/api/companies?limit=10&cursor=${paged.json().next_cursor}`, headers: writer });
+    expect(next.json().data[0].company_id).toBeGreaterThan(paged.json().data[9].company_id);
+  });
+
+  it('documents the data API in OpenAPI', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json', headers: writer })).json();
+    for (const path of ['/api/contacts', '/api/contacts/{id}', '/api/companies', '/api/companies/{id}', '/api/people/{id}', '/api/ingest']) {
+      expect(doc.paths, path).toHaveProperty([path]);
+    }
+    expect(Object.keys(doc.paths['/api/contacts/{id}'])).toEqual(expect.arrayContaining(['get', 'patch']));
+    expect(JSON.stringify(doc.paths['/api/contacts'].get.parameters)).toContain('updated_since');
+  });
+});
