@@ -43,11 +43,11 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
-  // Docs routes are added by the plugin; mark them open.
+  // Docs routes are added by swagger-ui below; mark them open.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
   });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
   await app.register(multipart, { limits: { fileSize: services.config.CSV_UPLOAD_LIMIT_MB * 1024 * 1024, files: 1 } });
   await app.register(authPlugin);
   await app.register(metricsPlugin);

@@ -41,7 +41,7 @@ export function loadConfig<K extends keyof Config>(required: K[] = [], env: Node
   const values = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const parsed = ConfigSchema.safeParse(values);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  for (const key of required) if (parsed.success && parsed.data[key] === undefined) problems.push(`${key}: is required`);
+  for (const key of required) if (values[key] === undefined) problems.push(`${String(key)}: is required`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return parsed.data as Required<K>;
 }

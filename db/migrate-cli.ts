@@ -1,9 +1,14 @@
 // npm run migrate: apply pending migrations to DATABASE_URL and exit.
-import { loadConfig } from '../common/config';
+import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from './pool';
 import { migrate } from './migrate';
 
-const config = loadConfig(['DATABASE_URL']);
+let config;
+try {
+  config = loadConfig(['DATABASE_URL']);
+} catch (err) {
+  exitOnConfigError(err);
+}
 const pool = createPool(config.DATABASE_URL);
 try {
   const applied = await migrate(pool, console.log);

@@ -3,6 +3,7 @@ import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { connectWorker } from '../clients/temporal';
 import { dnsMxResolver } from '../clients/mx';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker } from './worker';
 
 let config;
@@ -11,6 +12,9 @@ try {
 } catch (err) {
   exitOnConfigError(err);
 }
+// The SDK's own log lines follow LOG_LEVEL like the rest of the process.
+const sdkLevel = ({ fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE', silent: 'ERROR' } as const)[config.LOG_LEVEL];
+Runtime.install({ logger: new DefaultLogger(sdkLevel) });
 const pool = createPool(config.DATABASE_URL);
 const connection = await connectWorker(config);
 const worker = await createWorker({

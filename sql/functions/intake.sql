@@ -1,23 +1,23 @@
 -- Staging functions (seed: "Data Ingestion Flow"). Re-applied after every migration run.
 
--- Stage a chunk of rows: duplicates of an email (or, without one, of the same payload) seen in the
--- last 30 days, or earlier in the same chunk, are kept with status 'duplicate'; the others are
--- 'pending' and audited as 'contact_ingested'. Set-based: one statement per chunk.
-create or replace function intake.f_ingest_json(
+-- Stage rows (seed: intake.f_ingest_json): duplicates of an email (or, without one, of the same
+-- payload) seen in the last 30 days, or earlier among these rows, are kept with status
+-- 'duplicate'; the others are 'pending' and audited as 'contact_ingested'. Set-based: one
+-- statement for all rows. p_row_nos numbers the payloads within their batch.
+create or replace function intake.f_stage_rows(
   p_source      text,
   p_batch_id    text,
-  p_rows        jsonb,
-  p_first_row_no integer default 1,
+  p_row_nos     integer[],
+  p_payloads    jsonb[],
   p_actor       text default null,
   p_workflow_id text default null
 ) returns table (inserted integer, skipped integer)
 language sql as $$
   with input as (
-    select (p_first_row_no + t.ord - 1)::integer as row_no,
-           t.value as raw,
-           nullif(lower(btrim(t.value ->> 'email')), '') as email,
-           md5(t.value::text) as row_hash
-    from jsonb_array_elements(p_rows) with ordinality as t(value, ord)
+    select t.row_no, t.raw, e.email,
+           case when e.email is null then md5(t.raw::text) end as row_hash
+    from unnest(p_row_nos, p_payloads) as t(row_no, raw)
+    cross join lateral (select nullif(lower(btrim(t.raw ->> 'email')), '') as email) e
   ),
   classified as (
     select i.*,
@@ -51,6 +51,24 @@ language sql as $$
   from staged
 $$;
 
+-- The seed's signature: a JSON array of rows, numbered from p_first_row_no.
+create or replace function intake.f_ingest_json(
+  p_source       text,
+  p_batch_id     text,
+  p_rows         jsonb,
+  p_first_row_no integer default 1,
+  p_actor        text default null,
+  p_workflow_id  text default null
+) returns table (inserted integer, skipped integer)
+language sql as $$
+  select s.* from (
+    select array_agg((p_first_row_no + t.ord - 1)::integer order by t.ord) as row_nos,
+           array_agg(t.value order by t.ord) as payloads
+    from jsonb_array_elements(p_rows) with ordinality as t(value, ord)
+  ) a
+  cross join lateral intake.f_stage_rows(p_source, p_batch_id, a.row_nos, a.payloads, p_actor, p_workflow_id) s
+$$;
+
 -- One chunk of a staged upload, exactly once: the ledger row and the staged rows commit together.
 -- A second call for the same chunk (an activity retried after its commit) returns the stored counts.
 create or replace function intake.f_ingest_chunk(
@@ -62,10 +80,12 @@ create or replace function intake.f_ingest_chunk(
 ) returns table (inserted integer, skipped integer, row_count integer)
 language plpgsql as $$
 declare
-  v_source text;
-  v_rows   jsonb;
-  v_first  integer := p_chunk_no * p_chunk_size + 1;
-  v_count  integer;
+  v_source   text;
+  v_first    integer := p_chunk_no * p_chunk_size + 1;
+  v_row_nos  integer[];
+  v_payloads jsonb[];
+  v_inserted integer := 0;
+  v_skipped  integer := 0;
 begin
   -- serialize attempts at the same chunk (a timed-out attempt may still be running)
   perform pg_advisory_xact_lock(hashtext('ingest:' || p_batch_id), p_chunk_no);
@@ -80,24 +100,17 @@ begin
     raise exception 'batch % is not staged', p_batch_id using errcode = 'no_data_found';
   end if;
 
-  select jsonb_agg(r.payload order by r.row_no), count(*) into v_rows, v_count
+  select array_agg(r.row_no order by r.row_no), array_agg(r.payload order by r.row_no)
+  into v_row_nos, v_payloads
   from intake.batch_rows r
   where r.batch_id = p_batch_id and r.row_no between v_first and v_first + p_chunk_size - 1;
 
-  if v_count = 0 then
-    insert into intake.ingest_chunks (batch_id, chunk_no, inserted, skipped) values (p_batch_id, p_chunk_no, 0, 0);
-    return query select 0, 0, 0;
-    return;
+  if v_row_nos is not null then
+    select s.inserted, s.skipped into v_inserted, v_skipped
+    from intake.f_stage_rows(v_source, p_batch_id, v_row_nos, v_payloads, p_actor, p_workflow_id) s;
   end if;
-
-  return query
-    with counts as (
-      select * from intake.f_ingest_json(v_source, p_batch_id, v_rows, v_first, p_actor, p_workflow_id)
-    ), ledger as (
-      insert into intake.ingest_chunks (batch_id, chunk_no, inserted, skipped)
-      select p_batch_id, p_chunk_no, counts.inserted, counts.skipped from counts
-      returning ingest_chunks.inserted, ingest_chunks.skipped
-    )
-    select ledger.inserted, ledger.skipped, v_count from ledger;
+  insert into intake.ingest_chunks (batch_id, chunk_no, inserted, skipped)
+  values (p_batch_id, p_chunk_no, v_inserted, v_skipped);
+  return query select v_inserted, v_skipped, v_inserted + v_skipped;
 end
 $$;

@@ -1,29 +1,5 @@
 -- Promotion into the contact vault (seed: "Data Ingestion Flow", promotion step).
 
--- Completeness score, 0-100: what a campaign can rely on (seed default target: score >= 80).
--- email 40 + name 15 + title 15 + company 15 + LinkedIn 10 + phone 5.
-create or replace function vault.f_contact_score(c vault.contacts) returns smallint
-language sql immutable as $$
-  select (40
-    + case when coalesce(c.full_name, c.first_name, c.last_name) is not null then 15 else 0 end
-    + case when c.title is not null then 15 else 0 end
-    + case when coalesce(c.company_name, c.company_domain) is not null then 15 else 0 end
-    + case when c.linkedin_url is not null then 10 else 0 end
-    + case when c.phone is not null then 5 else 0 end)::smallint
-$$;
-
-create or replace function vault.t_contacts_score() returns trigger
-language plpgsql as $$
-begin
-  new.score := vault.f_contact_score(new);
-  return new;
-end
-$$;
-
-drop trigger if exists contacts_score on vault.contacts;
-create trigger contacts_score before insert or update on vault.contacts
-  for each row execute function vault.t_contacts_score();
-
 -- The contact fields a raw payload carries, in the shapes the sources send: flat
 -- (manual imports, Apollo CSV after mapping) and Apollo's API person object.
 create or replace function vault.f_contact_fields(raw jsonb) returns table (
@@ -57,40 +33,31 @@ create or replace function vault.f_promote_contacts(
 ) returns table (promoted integer, updated integer, failed integer)
 language plpgsql as $$
 declare
-  v_promoted integer := 0;
-  v_updated  integer := 0;
-  v_failed   integer := 0;
+  v_failed integer;
 begin
-  create temp table if not exists pg_temp.promote_batch (
-    load_id bigint, email text, source text, raw jsonb, reason text
-  ) on commit delete rows;
-  truncate pg_temp.promote_batch;
-
-  insert into pg_temp.promote_batch
-  select l.load_id, l.email, l.source, l.raw,
-         coalesce(rj.reason,
-           case
-             when l.email is null then 'missing_email'
-             when l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:].]{2,}$' then 'invalid_email_syntax'
-           end)
-  from intake.raw_loads l
-  left join unnest(p_rejected_ids, p_rejected_reasons) as rj(load_id, reason) on rj.load_id = l.load_id
-  where l.load_id = any(p_load_ids) and l.status = 'pending'
-  for update of l;
-
-  -- invalid: failed with a reason
-  with f as (
+  -- 1. Lock the chunk's pending loads; invalid ones fail with a reason; valid ones upsert
+  --    vault.contacts, one row per email (the newest load of an email in the chunk wins).
+  with batch as (
+    select l.load_id, l.email, l.source, l.raw,
+           coalesce(rj.reason,
+             case
+               when l.email is null then 'missing_email'
+               when l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:].]{2,}$' then 'invalid_email_syntax'
+             end) as reason
+    from intake.raw_loads l
+    left join unnest(p_rejected_ids, p_rejected_reasons) as rj(load_id, reason) on rj.load_id = l.load_id
+    where l.load_id = any(p_load_ids) and l.status = 'pending'
+    for update of l
+  ),
+  failed as (
     update intake.raw_loads l set status = 'failed', failure_reason = b.reason
-    from pg_temp.promote_batch b
+    from batch b
     where b.load_id = l.load_id and b.reason is not null
     returning l.load_id
-  ) select count(*) into v_failed from f;
-
-  -- valid: one upsert per email (the newest load of an email in this chunk wins; its older
-  -- siblings are promoted into the same contact and count as updates)
-  with newest as (
+  ),
+  newest as (
     select distinct on (b.email) b.*
-    from pg_temp.promote_batch b where b.reason is null
+    from batch b where b.reason is null
     order by b.email, b.load_id desc
   ),
   upserted as (
@@ -114,27 +81,29 @@ begin
       last_load_id   = excluded.last_load_id,
       version        = c.version + 1,
       updated_at     = now()
-    returning c.contact_id, c.email, (xmax = 0) as created
-  ),
-  marked as (
+    returning 1
+  )
+  -- (data-modifying CTEs run whether or not the outer query reads them)
+  select count(*) into v_failed from failed;
+
+  -- 2. The chunk's loads still pending are the valid ones: mark them promoted, linked to their
+  --    contact through the email index (a join on the CTE above would be planned blind).
+  --    A load "created" its contact when it is the contact's first load.
+  return query
+  with marked as (
     update intake.raw_loads l
-    set status = 'promoted', promoted_at = now(), contact_id = u.contact_id
-    from pg_temp.promote_batch b join upserted u on u.email = b.email
-    where b.load_id = l.load_id and b.reason is null
-    returning l.load_id, u.contact_id, u.email, (u.created and l.load_id = (
-      select max(b2.load_id) from pg_temp.promote_batch b2 where b2.email = u.email and b2.reason is null)) as created
+    set status = 'promoted', promoted_at = now(), contact_id = c.contact_id
+    from vault.contacts c
+    where l.load_id = any(p_load_ids) and l.status = 'pending' and c.email = l.email
+    returning l.load_id, c.contact_id, c.email, (c.first_load_id = l.load_id) as created
   ),
   audited as (
     insert into intake.audit_log (actor, action, entity, entity_id, after, workflow_id)
     select p_actor, 'contact_promoted', 'contact', m.contact_id::text,
            jsonb_build_object('load_id', m.load_id, 'email', m.email, 'created', m.created), p_workflow_id
     from marked m
-    returning 1
   )
-  select count(*) filter (where m.created), count(*) filter (where not m.created)
-  into v_promoted, v_updated
+  select (count(*) filter (where m.created))::integer, (count(*) filter (where not m.created))::integer, v_failed
   from marked m;
-
-  return query select v_promoted, v_updated, v_failed;
 end
 $$;

@@ -27,7 +27,7 @@ create table intake.raw_loads (
   source         text not null,
   raw            jsonb not null,
   email          text,            -- normalized (trimmed, lower case); null when the row has none
-  row_hash       text not null,   -- md5 of the raw payload: the duplicate key of rows without an email
+  row_hash       text,            -- md5 of the raw payload, for rows without an email (their duplicate key)
   status         text not null default 'pending'
                  check (status in ('pending', 'duplicate', 'promoted', 'failed')),
   failure_reason text,
@@ -79,7 +79,8 @@ create table intake.audit_log (
   workflow_id text
 );
 create index audit_log_entity on intake.audit_log (entity, entity_id);
-create index audit_log_at on intake.audit_log (at);
+-- append-only and time-ordered: a BRIN index costs next to nothing per insert
+create index audit_log_at on intake.audit_log using brin (at);
 
 create table vault.contacts (
   contact_id     bigint generated always as identity primary key,
@@ -99,7 +100,15 @@ create table vault.contacts (
   -- consent/suppression state: set by tracking and by people, never by an import
   status         text not null default 'active'
                  check (status in ('active', 'bounced', 'unsubscribed', 'do_not_contact')),
-  score          smallint not null default 0 check (score between 0 and 100),
+  -- completeness, 0-100 (seed default target: score >= 80):
+  -- email 40 + name 15 + title 15 + company 15 + LinkedIn 10 + phone 5
+  score          smallint generated always as (
+                   40
+                   + case when coalesce(full_name, first_name, last_name) is not null then 15 else 0 end
+                   + case when title is not null then 15 else 0 end
+                   + case when coalesce(company_name, company_domain) is not null then 15 else 0 end
+                   + case when linkedin_url is not null then 10 else 0 end
+                   + case when phone is not null then 5 else 0 end) stored,
   first_load_id  bigint,
   last_load_id   bigint,
   version        integer not null default 1,

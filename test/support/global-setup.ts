@@ -10,7 +10,7 @@ import { migrate } from '../../db/migrate';
 import { workflowsPath } from '../../worker/worker';
 import { createDatabase, dropDatabase, startEmbeddedPostgres, withDatabase } from '../../scripts/postgres';
 import { startTemporalDevServer } from '../../scripts/temporal-server';
-import { freePort } from './ports';
+import { freePort } from '../../scripts/ports';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,0 +1,76 @@
+// A throwaway stack for benchmarks: Postgres (DATABASE_URL's server, else embedded), an
+// in-memory Temporal dev server, one in-process worker and the API on a free port.
+import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createPool, type Pool } from '../db/pool';
+import { migrate } from '../db/migrate';
+import { createApiKey } from '../db/api-keys';
+import { loadConfig } from '../common/config';
+import { createWorker } from '../worker/worker';
+import { buildApp } from '../api/app';
+import { createDatabase, dropDatabase, startEmbeddedPostgres, withDatabase } from '../scripts/postgres';
+import { startTemporalDevServer } from '../scripts/temporal-server';
+import { freePort } from '../scripts/ports';
+
+export interface BenchStack {
+  baseUrl: string;
+  headers: Record<string, string>;
+  pool: Pool;
+  temporal: Client;
+  close(): Promise<void>;
+}
+
+export async function startBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-'));
+  chmodSync(tmp, 0o755);
+  cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
+
+  let adminUrl: string;
+  if (process.env.DATABASE_URL) adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
+  else {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort(), persistent: false });
+    cleanups.push(() => pg.stop());
+    adminUrl = pg.adminUrl;
+  }
+  const dbName = `barton_bench_${process.pid}`;
+  const pool = createPool(await createDatabase(adminUrl, dbName), { max: 20 });
+  cleanups.push(() => dropDatabase(adminUrl, dbName));
+  cleanups.push(() => pool.end());
+  await migrate(pool);
+
+  const temporalServer = await startTemporalDevServer({ port: await freePort() });
+  cleanups.push(() => temporalServer.stop());
+  const config = loadConfig([], { TEMPORAL_ADDRESS: temporalServer.address, LOG_LEVEL: 'warn', ...settings });
+
+  const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
+  const worker = await createWorker({ connection: workerConnection, namespace: 'default', taskQueue: config.TASK_QUEUE, pool });
+  const running = worker.run();
+  cleanups.push(async () => {
+    worker.shutdown();
+    await running;
+    await workerConnection.close();
+  });
+
+  const temporal = new Client({ connection: await Connection.connect({ address: temporalServer.address }) });
+  cleanups.push(() => temporal.connection.close());
+  const app = await buildApp({ pool, temporal, config });
+  const port = await freePort();
+  await app.listen({ host: '127.0.0.1', port });
+  cleanups.push(() => app.close());
+
+  const { key } = await createApiKey(pool, { name: 'bench', scopes: ['read', 'write'], rateLimitPerMinute: 1_000_000 });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    pool,
+    temporal,
+    async close() {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(String(err)));
+    },
+  };
+}
