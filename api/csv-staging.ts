@@ -8,7 +8,7 @@ import { isUtf8 } from 'node:buffer';
 import { parse, CsvError } from 'csv-parse';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool } from '../db/pool';
-import { identifies, mapRecord, stagedPayload, type SourceFormat } from '../common/source-mappings';
+import { identifies, mapRecord, payloadOf, type SourceFormat } from '../common/source-mappings';
 import { HttpError } from './errors';
 
 export interface CsvBatch {
@@ -110,7 +110,7 @@ export async function stageCsv(pool: Pool, batch: CsvBatch, input: Readable): Pr
           return done(new CsvInputError(rec.info.lines, 'a row needs an email, a LinkedIn URL or a name'));
         }
         rowNo++;
-        done(null, `${batchId}\t${rowNo}\t${copyText(JSON.stringify(stagedPayload(batch.format, rec.record, batch.mapping)))}\n`);
+        done(null, `${batchId}\t${rowNo}\t${copyText(JSON.stringify(payloadOf(rec.record, mapped)))}\n`);
       },
     });
     const copy = client.query(copyFrom('copy intake.batch_rows (batch_id, row_no, payload) from stdin'));

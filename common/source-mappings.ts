@@ -93,7 +93,11 @@ export function mapRecord(format: SourceFormat, record: SourceRecord, mapping?: 
 
 /** The payload staged for a record: the record as it came, with the canonical fields over it. */
 export function stagedPayload(format: SourceFormat, record: SourceRecord, mapping?: Record<string, string>): SourceRecord {
-  const canonical = mapRecord(format, record, mapping);
+  return payloadOf(record, mapRecord(format, record, mapping));
+}
+
+/** stagedPayload for a record already mapped. */
+export function payloadOf(record: SourceRecord, canonical: CanonicalContact): SourceRecord {
   const payload: SourceRecord = { ...record };
   for (const [k, v] of Object.entries(canonical)) if (v !== null && v !== undefined) payload[k] = v;
   return payload;

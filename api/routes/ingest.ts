@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { identifies, mapRecord, stagedPayload, type SourceFormat } from '../../common/source-mappings';
+import { identifies, mapRecord, payloadOf, type SourceFormat } from '../../common/source-mappings';
 import { stageCsv } from '../csv-staging';
 import { withTransaction } from '../../db/pool';
 import { ingestBatchWorkflow, ingestProgressQuery } from '../../workflows/ingest';
@@ -56,8 +56,9 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     const { source, batch_id, rows, promote, format, mapping } = request.body;
     // Source records → staged payloads (the record plus its canonical fields); every row must
     // still identify someone, else 400 naming the row and nothing is stored.
-    const payloads = rows.map((row) => stagedPayload(format, row, mapping));
-    const unidentified = rows.flatMap((row, i) => (identifies(mapRecord(format, row, mapping)) ? [] : [i]));
+    const mapped = rows.map((row) => mapRecord(format, row, mapping));
+    const payloads = rows.map((row, i) => payloadOf(row, mapped[i]));
+    const unidentified = mapped.flatMap((m, i) => (identifies(m) ? [] : [i]));
     if (unidentified.length) {
       const issues = unidentified.slice(0, 50).map((i) => ({ field: `rows[${i}]`, message: 'a row needs an email, a LinkedIn URL or a name' }));
       throw new HttpError(400, `invalid ${issues.slice(0, 5).map((i) => i.field).join(', ')}`, { issues, total: unidentified.length });
