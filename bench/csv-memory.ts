@@ -27,8 +27,11 @@ try {
         `${mb(r.rssBefore)} | ${mb(r.rssPeak)} | ${mb(r.rssPeak - r.rssBefore)} | ${mb(r.livePeak - r.liveBefore)} |`,
     );
   }
+  // ratios against the small upload (floored at 1 MB: below that is noise)
+  const ratio = (big: number, small: number) => (Math.max(big, 1048576) / Math.max(small, 1048576)).toFixed(2);
   console.log(
-    `file ${(full.bytes / baseline.bytes).toFixed(1)}× larger; peak RSS growth ratio ${((full.rssPeak - full.rssBefore) / Math.max(1, baseline.rssPeak - baseline.rssBefore)).toFixed(2)}×`,
+    `file ${(full.bytes / baseline.bytes).toFixed(1)}× larger; RSS growth ${ratio(full.rssPeak - full.rssBefore, baseline.rssPeak - baseline.rssBefore)}×, ` +
+      `memory held ${ratio(full.livePeak - full.liveBefore, baseline.livePeak - baseline.liveBefore)}× the small upload's`,
   );
 } finally {
   await stack.close();
