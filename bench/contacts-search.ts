@@ -108,12 +108,14 @@ try {
   const weighted: [number, string[]][] = [
     [20, ['', 'sort=-score', 'sort=last_name', 'sort=-created_at']], // first pages
     [15, ['q=lovelace', 'q=hopper', 'q=turing', 'q=knuth', 'q=company 1']], // common terms
-    [15, ['q=zebulon', 'q=user123456%40', 'q=company 19999', 'q=dom4242.com', 'q=hopper42']], // rare terms
-    [25, ['status=bounced', 'status=active&score_min=90', 'source=apify&sort=-score', 'company_domain=dom77.com', 'title=director', `updated_since=${encodeURIComponent(hourAgo)}`, 'status=unsubscribed&source=manual', 'score_min=95&score_max=100']],
+    [15, ['q=zebulon', 'q=user123456@', 'q=company 19999', 'q=dom4242.com', 'q=hopper42']], // rare terms
+    [25, ['status=bounced', 'status=active&score_min=90', 'source=apify&sort=-score', 'company_domain=dom77.com', 'title=director', `updated_since=${hourAgo}`, 'status=unsubscribed&source=manual', 'score_min=95&score_max=100']],
     [25, deep],
   ];
   const mix: string[] = [];
-  for (const [weight, qs] of weighted) for (let i = 0; i < weight * 4; i++) mix.push(`/api/contacts?${qs[i % qs.length]}`);
+  // values percent-encoded (a raw space would be a malformed request line)
+  const encoded = (qs: string) => new URLSearchParams(new URLSearchParams(qs)).toString();
+  for (const [weight, qs] of weighted) for (let i = 0; i < weight * 4; i++) mix.push(`/api/contacts?${encoded(qs[i % qs.length])}`);
   let seed = 42;
   for (let i = mix.length - 1; i > 0; i--) {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;

@@ -172,6 +172,10 @@ create index contacts_created_keyset on vault.contacts (created_at desc, contact
 create index contacts_score_keyset on vault.contacts (score desc, contact_id desc);
 create index contacts_name_keyset on vault.contacts ((coalesce(last_name, '')), (coalesce(first_name, '')), contact_id);
 create index contacts_source on vault.contacts (source, updated_at desc, contact_id desc);
+-- the common filters (status, source) with the score sort: without these a filter that is rare
+-- among high scores walks most of contacts_score_keyset
+create index contacts_source_score on vault.contacts (source, score desc, contact_id desc);
+create index contacts_status_score_keyset on vault.contacts (status, score desc, contact_id desc);
 create index contacts_domain_keyset on vault.contacts (company_domain, updated_at desc, contact_id desc);
 create index contacts_title_trgm on vault.contacts using gin (lower(title) gin_trgm_ops);
 create index contacts_status_updated on vault.contacts (status, updated_at desc, contact_id desc);
