@@ -254,6 +254,30 @@ describe('CSV uploads', () => {
     expect(await staged(batch)).toBe(0);
   });
 
+  it('rejects an upload over CSV_UPLOAD_LIMIT_MB with 413 (text/csv and multipart), staging nothing', async () => {
+    const small = await testApp({ pool: db.pool, temporal, config: { TASK_QUEUE: taskQueue, CSV_UPLOAD_LIMIT_MB: '1' } });
+    try {
+      const csv = header + Array.from({ length: 40_000 }, (_, i) => csvLine(['A', `B${i}`, `limit${i}@x.com`])).join('');
+      expect(csv.length).toBeGreaterThan(1048576);
+      const batch = uniqueId('big');
+      const res = await small.inject({ method: 'POST', url: `/api/ingest?source=manual&batch_id=${batch}`, headers: { ...writer, 'content-type': 'text/csv' }, payload: csv });
+      expect(res.statusCode, res.body).toBe(413);
+      expect(await staged(batch)).toBe(0);
+
+      const boundary = '----bartonlimit';
+      const multi = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`;
+      const batch2 = uniqueId('big');
+      const res2 = await small.inject({
+        method: 'POST', url: `/api/ingest?source=manual&batch_id=${batch2}`,
+        headers: { ...writer, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: multi,
+      });
+      expect(res2.statusCode, res2.body).toBe(413);
+      expect(await staged(batch2)).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('accepts a multipart upload with a caller mapping, and names a bad setting', async () => {
     const batch = uniqueId('multi');
     const csv = csvLine(['E-Mail', 'Who', 'Org']) + csvLine(['Carol@Example.net', 'carol jones', 'Example Net']);

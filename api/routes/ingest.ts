@@ -91,12 +91,15 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         continue;
       }
       const settings = csvSettings(fields);
-      const staged = await stageCsv(
-        app.pg,
-        { ...settings, actor: request.apiKey?.name, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 },
-        part.file,
-      );
-      if (part.file.truncated) throw new HttpError(413, `CSV upload exceeds ${app.config.CSV_UPLOAD_LIMIT_MB} MB`);
+      // busboy ends a file at the size limit as if it were complete: fail the stream instead, so
+      // the staging transaction rolls back rather than keep a truncated batch
+      const tooLarge = () => new HttpError(413, `CSV upload exceeds ${app.config.CSV_UPLOAD_LIMIT_MB} MB`);
+      part.file.once('limit', () => part.file.destroy(tooLarge()));
+      const staged = await stageCsv(app.pg, { ...settings, actor: request.apiKey?.name, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 }, part.file)
+        .catch((err) => {
+          // the cut-off last line may fail to parse before the limit event lands
+          throw part.file.truncated ? tooLarge() : err;
+        });
       return startIngest(request, reply, settings.batchId, staged.staged, settings.promote);
     }
     throw new HttpError(400, 'the multipart upload has no file part', { field: 'file' });
