@@ -74,36 +74,48 @@ $$;
 -- one history row per field whose value changes. Re-applying with unchanged slots is a no-op.
 -- Returns how many masters changed.
 create or replace function company.f_apply_survivorship(p_company_ids bigint[], p_rules jsonb, p_workflow_id text default null)
-returns integer language plpgsql as $$
+returns integer language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
 declare
   v_changed integer;
 begin
   with cand as (
-    select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at,
-           people.f_source_priority(p_rules, s.source, f.key) as priority,
-           (select count(*) from jsonb_object_keys(v.vals)) as completeness
+    select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
     from company.slot s
     cross join lateral (select jsonb_strip_nulls(jsonb_build_object(
         'name', s.name, 'domain', s.domain, 'website', s.website, 'linkedin_url', s.linkedin_url,
         'industry', s.industry, 'employee_count', s.employee_count, 'phone', s.phone,
-        'city', s.city, 'state', s.state, 'country', s.country)) as vals) v
+        'city', s.city, 'state', s.state, 'country', s.country)) as vals) v0
+    cross join lateral (select v0.vals, (select count(*) from jsonb_object_keys(v0.vals)) as completeness) v
     cross join lateral jsonb_each(v.vals) f
-    where s.company_id = any(p_company_ids)
+    -- a join, not "= any(array)": a long array parameter is searched linearly per row
+    where s.company_id in (select unnest(p_company_ids))
+  ),
+  -- priorities once per (source, field), not once per candidate value
+  priority as (
+    select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
+    from (select distinct c.source, c.field from cand c) k
   ),
   winners as (
-    select distinct on (company_id, field) * from cand
-    order by company_id, field, priority desc, seen_at desc, completeness desc, slot_id desc
+    select distinct on (c.company_id, c.field) c.*, p.priority from cand c join priority p using (source, field)
+    order by c.company_id, c.field, p.priority desc, c.seen_at desc, c.completeness desc, c.slot_id desc
+  ),
+  current as (  -- each master as jsonb once, not once per field
+    select m.company_id, to_jsonb(m) as j from company.master m where m.company_id in (select unnest(p_company_ids))
   ),
   diffs as (
-    select m.company_id, w.field, to_jsonb(m) -> w.field as old_value, w.value as new_value, w.source, w.slot_id, w.load_id
-    from winners w join company.master m on m.company_id = w.company_id
-    where (to_jsonb(m) -> w.field) is distinct from w.value
+    select m.company_id, w.field, m.j -> w.field as old_value, w.value as new_value, w.source, w.slot_id, w.load_id
+    from winners w join current m on m.company_id = w.company_id
+    where (m.j -> w.field) is distinct from w.value
   ),
+  changed as (select distinct d.company_id from diffs d),
   patches as (
     select w.company_id, jsonb_object_agg(w.field, w.value) as vals,
            jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
-           exists (select 1 from diffs d where d.company_id = w.company_id) as changed
-    from winners w group by w.company_id
+           bool_or(c.company_id is not null) as changed
+    from winners w left join changed c on c.company_id = w.company_id
+    group by w.company_id
   ),
   updated as (
     update company.master m set
@@ -128,37 +140,48 @@ end
 $$;
 
 create or replace function people.f_apply_survivorship(p_person_ids bigint[], p_rules jsonb, p_workflow_id text default null)
-returns integer language plpgsql as $$
+returns integer language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
 declare
   v_changed integer;
 begin
   with cand as (
-    select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at,
-           people.f_source_priority(p_rules, s.source, f.key) as priority,
-           (select count(*) from jsonb_object_keys(v.vals)) as completeness
+    select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
     from people.slot s
     cross join lateral (select jsonb_strip_nulls(jsonb_build_object(
         'email', s.email, 'first_name', s.first_name, 'last_name', s.last_name, 'full_name', s.full_name,
         'title', s.title, 'headline', s.headline, 'seniority', s.seniority, 'departments', s.departments,
         'phone', s.phone, 'linkedin_url', s.linkedin_url, 'city', s.city, 'state', s.state,
-        'country', s.country, 'company_id', s.company_id)) as vals) v
+        'country', s.country, 'company_id', s.company_id)) as vals) v0
+    cross join lateral (select v0.vals, (select count(*) from jsonb_object_keys(v0.vals)) as completeness) v
     cross join lateral jsonb_each(v.vals) f
-    where s.person_id = any(p_person_ids)
+    where s.person_id in (select unnest(p_person_ids))
+  ),
+  -- priorities once per (source, field), not once per candidate value
+  priority as (
+    select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
+    from (select distinct c.source, c.field from cand c) k
   ),
   winners as (
-    select distinct on (person_id, field) * from cand
-    order by person_id, field, priority desc, seen_at desc, completeness desc, slot_id desc
+    select distinct on (c.person_id, c.field) c.*, p.priority from cand c join priority p using (source, field)
+    order by c.person_id, c.field, p.priority desc, c.seen_at desc, c.completeness desc, c.slot_id desc
+  ),
+  current as (  -- each master as jsonb once, not once per field
+    select m.person_id, to_jsonb(m) as j from people.master m where m.person_id in (select unnest(p_person_ids))
   ),
   diffs as (
-    select m.person_id, w.field, to_jsonb(m) -> w.field as old_value, w.value as new_value, w.source, w.slot_id, w.load_id
-    from winners w join people.master m on m.person_id = w.person_id
-    where (to_jsonb(m) -> w.field) is distinct from w.value
+    select m.person_id, w.field, m.j -> w.field as old_value, w.value as new_value, w.source, w.slot_id, w.load_id
+    from winners w join current m on m.person_id = w.person_id
+    where (m.j -> w.field) is distinct from w.value
   ),
+  changed as (select distinct d.person_id from diffs d),
   patches as (
     select w.person_id, jsonb_object_agg(w.field, w.value) as vals,
            jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
-           exists (select 1 from diffs d where d.person_id = w.person_id) as changed
-    from winners w group by w.person_id
+           bool_or(c.person_id is not null) as changed
+    from winners w left join changed c on c.person_id = w.person_id
+    group by w.person_id
   ),
   updated as (
     update people.master m set
@@ -188,7 +211,9 @@ $$;
 -- stays as a tombstone (merged_into). The survivor's 'merge' history row holds the loser's
 -- snapshot and every moved id, enough to reverse the merge by hand.
 create or replace function company.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
-returns void language plpgsql as $$
+returns void language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
 declare
   v_snapshot jsonb;
   v_slots bigint[];
@@ -221,7 +246,9 @@ end
 $$;
 
 create or replace function people.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
-returns void language plpgsql as $$
+returns void language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
 declare
   v_snapshot jsonb;
   v_slots bigint[];
@@ -251,7 +278,9 @@ $$;
 -- chunks from creating the same new master at once.
 create or replace function people.f_resolve_loads(p_load_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns table (people_created integer, people_changed integer, companies_created integer, companies_changed integer, merges integer)
-language plpgsql as $$
+language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
 declare
   v_people_created integer := 0;
   v_companies_created integer := 0;
@@ -370,7 +399,9 @@ begin
            s.slot_id, k.kind, k.value
     into v_pair
     from company.slot s
-    join company.master_key k on (k.kind = 'domain' and k.value = s.domain) or (k.kind = 'linkedin' and k.value = s.linkedin_url)
+    -- one index probe per key kind (an OR in the join condition would scan every key)
+    cross join lateral (values ('domain', s.domain), ('linkedin', s.linkedin_url)) sk(kind, value)
+    join company.master_key k on k.kind = sk.kind and k.value = sk.value
     where s.slot_id = any(v_cslots) and k.company_id <> s.company_id
     limit 1;
     exit when not found;
@@ -468,7 +499,8 @@ begin
            s.slot_id, k.kind, k.value
     into v_pair
     from people.slot s
-    join people.master_key k on (k.kind = 'email' and k.value = people.f_email_key(s.email)) or (k.kind = 'linkedin' and k.value = s.linkedin_url)
+    cross join lateral (values ('email', people.f_email_key(s.email)), ('linkedin', s.linkedin_url)) sk(kind, value)
+    join people.master_key k on k.kind = sk.kind and k.value = sk.value
     where s.slot_id = any(v_pslots) and k.person_id <> s.person_id
     limit 1;
     exit when not found;
