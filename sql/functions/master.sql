@@ -83,14 +83,15 @@ begin
   with cand as (
     select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
     from company.slot s
-    cross join lateral (select jsonb_strip_nulls(jsonb_build_object(
-        'name', s.name, 'domain', s.domain, 'website', s.website, 'linkedin_url', s.linkedin_url,
-        'industry', s.industry, 'employee_count', s.employee_count, 'phone', s.phone,
-        'city', s.city, 'state', s.state, 'country', s.country)) as vals) v0
-    cross join lateral (select v0.vals, (select count(*) from jsonb_object_keys(v0.vals)) as completeness) v
-    cross join lateral jsonb_each(v.vals) f
-    -- a join, not "= any(array)": a long array parameter is searched linearly per row
-    where s.company_id in (select unnest(p_company_ids))
+    -- one row per non-empty field (completeness: how many the slot has)
+    cross join lateral (values
+        ('name', to_jsonb(s.name)), ('domain', to_jsonb(s.domain)), ('website', to_jsonb(s.website)),
+        ('linkedin_url', to_jsonb(s.linkedin_url)), ('industry', to_jsonb(s.industry)),
+        ('employee_count', to_jsonb(s.employee_count)), ('phone', to_jsonb(s.phone)),
+        ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)), ('country', to_jsonb(s.country))) f(key, value)
+    cross join lateral (select num_nonnulls(s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
+        s.phone, s.city, s.state, s.country) as completeness) v
+    where s.company_id in (select unnest(p_company_ids)) and f.value is not null
   ),
   -- priorities once per (source, field), not once per candidate value
   priority as (
@@ -101,7 +102,7 @@ begin
     select distinct on (c.company_id, c.field) c.*, p.priority from cand c join priority p using (source, field)
     order by c.company_id, c.field, p.priority desc, c.seen_at desc, c.completeness desc, c.slot_id desc
   ),
-  current as (  -- each master as jsonb once, not once per field
+  current as materialized (  -- each master as jsonb once, not once per field
     select m.company_id, to_jsonb(m) as j from company.master m where m.company_id in (select unnest(p_company_ids))
   ),
   diffs as (
@@ -149,14 +150,15 @@ begin
   with cand as (
     select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
     from people.slot s
-    cross join lateral (select jsonb_strip_nulls(jsonb_build_object(
-        'email', s.email, 'first_name', s.first_name, 'last_name', s.last_name, 'full_name', s.full_name,
-        'title', s.title, 'headline', s.headline, 'seniority', s.seniority, 'departments', s.departments,
-        'phone', s.phone, 'linkedin_url', s.linkedin_url, 'city', s.city, 'state', s.state,
-        'country', s.country, 'company_id', s.company_id)) as vals) v0
-    cross join lateral (select v0.vals, (select count(*) from jsonb_object_keys(v0.vals)) as completeness) v
-    cross join lateral jsonb_each(v.vals) f
-    where s.person_id in (select unnest(p_person_ids))
+    cross join lateral (values
+        ('email', to_jsonb(s.email)), ('first_name', to_jsonb(s.first_name)), ('last_name', to_jsonb(s.last_name)),
+        ('full_name', to_jsonb(s.full_name)), ('title', to_jsonb(s.title)), ('headline', to_jsonb(s.headline)),
+        ('seniority', to_jsonb(s.seniority)), ('departments', to_jsonb(s.departments)), ('phone', to_jsonb(s.phone)),
+        ('linkedin_url', to_jsonb(s.linkedin_url)), ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)),
+        ('country', to_jsonb(s.country)), ('company_id', to_jsonb(s.company_id))) f(key, value)
+    cross join lateral (select num_nonnulls(s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline,
+        s.seniority, s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id) as completeness) v
+    where s.person_id in (select unnest(p_person_ids)) and f.value is not null
   ),
   -- priorities once per (source, field), not once per candidate value
   priority as (
@@ -167,7 +169,7 @@ begin
     select distinct on (c.person_id, c.field) c.*, p.priority from cand c join priority p using (source, field)
     order by c.person_id, c.field, p.priority desc, c.seen_at desc, c.completeness desc, c.slot_id desc
   ),
-  current as (  -- each master as jsonb once, not once per field
+  current as materialized (  -- each master as jsonb once, not once per field
     select m.person_id, to_jsonb(m) as j from people.master m where m.person_id in (select unnest(p_person_ids))
   ),
   diffs as (
@@ -368,6 +370,12 @@ begin
   where s.slot_id = any(v_cslots) and s.company_id is null and s.domain is null and k.kind = 'name' and k.value = s.name_key;
 
   -- new masters, one per group of still-unresolved slots: by domain, then LinkedIn, then name
+  insert into company.master_key (kind, value, company_id)
+  select k.kind, k.value, s.company_id from company.slot s
+  cross join lateral (values ('domain', s.domain), ('linkedin', s.linkedin_url), ('name', s.name_key)) k(kind, value)
+  where s.slot_id = any(v_cslots) and s.company_id is not null and k.value is not null
+  on conflict do nothing;
+
   for i in 1..3 loop
     truncate pg_temp.resolve_groups;
     insert into pg_temp.resolve_groups (key, id)
@@ -385,7 +393,7 @@ begin
     insert into company.master_key (kind, value, company_id)
     select k.kind, k.value, s.company_id from company.slot s
     cross join lateral (values ('domain', s.domain), ('linkedin', s.linkedin_url), ('name', s.name_key)) k(kind, value)
-    where s.slot_id = any(v_cslots) and s.company_id is not null and k.value is not null
+    where s.slot_id = any(v_cslots) and s.company_id in (select id from pg_temp.resolve_groups) and k.value is not null
     on conflict do nothing;
     update company.slot s set company_id = k.company_id from company.master_key k
     where s.slot_id = any(v_cslots) and s.company_id is null and k.kind = 'linkedin' and k.value = s.linkedin_url;
@@ -464,6 +472,14 @@ begin
   where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'name_domain'
     and k.value = people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain);
 
+  -- keys the matched slots add to their masters (a new email of a known person, …)
+  insert into people.master_key (kind, value, person_id)
+  select k.kind, k.value, s.person_id from people.slot s
+  cross join lateral (values ('email', people.f_email_key(s.email)), ('linkedin', s.linkedin_url),
+    ('name_domain', people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain))) k(kind, value)
+  where s.slot_id = any(v_pslots) and s.person_id is not null and k.value is not null
+  on conflict do nothing;
+
   for i in 1..4 loop
     truncate pg_temp.resolve_groups;
     insert into pg_temp.resolve_groups (key, id)
@@ -485,7 +501,7 @@ begin
     select k.kind, k.value, s.person_id from people.slot s
     cross join lateral (values ('email', people.f_email_key(s.email)), ('linkedin', s.linkedin_url),
       ('name_domain', people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain))) k(kind, value)
-    where s.slot_id = any(v_pslots) and s.person_id is not null and k.value is not null
+    where s.slot_id = any(v_pslots) and s.person_id in (select id from pg_temp.resolve_groups) and k.value is not null
     on conflict do nothing;
     update people.slot s set person_id = k.person_id from people.master_key k
     where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'linkedin' and k.value = s.linkedin_url;
