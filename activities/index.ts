@@ -1,11 +1,22 @@
 import type { Pool } from '../db/pool';
 import type { MxResolver } from '../clients/mx';
+import type { ApolloClient } from '../clients/apollo';
+import type { ApifyClient } from '../clients/apify';
 import { createIngestActivities } from './ingest';
 import { createPromoteActivities } from './promote';
+import { createEnrichActivities, type EnrichSettings } from './enrich';
+import { createCampaignActivities, type CampaignSettings } from './campaign';
+import { createTrackingActivities } from './tracking';
+import type { Mailer } from '../clients/mailer';
 
 export interface ActivityDeps {
   pool: Pool;
   mx?: MxResolver;
+  apollo?: ApolloClient;
+  apify?: ApifyClient;
+  enrich?: EnrichSettings;
+  mailer?: Mailer;
+  campaign?: CampaignSettings;
 }
 
 /** Every activity the worker registers, built over its dependencies (no module-level singletons). */
@@ -13,6 +24,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createIngestActivities(deps),
     ...createPromoteActivities(deps),
+    ...createEnrichActivities(deps),
+    ...createCampaignActivities(deps),
+    ...createTrackingActivities(deps),
   };
 }
 

@@ -41,8 +41,8 @@ export function createPromoteActivities({ pool, mx }: { pool: Pool; mx?: MxResol
 
         const { sql, params } = pendingFilter(input.scope, input.afterLoadId);
         const { rows: loads } = await pool.query<{ load_id: number; email: string | null }>(
-          `select load_id, email from intake.raw_loads where ${sql} order by load_id limit ${Number(input.chunkSize)}`,
-          params,
+          `select load_id, email from intake.raw_loads where ${sql} order by load_id limit $${params.length + 1}`,
+          [...params, input.chunkSize],
         );
         // Checks that need code or the network run before the transaction, so no lock waits on DNS.
         const rejectedIds: number[] = [];

@@ -16,6 +16,12 @@ import workflowRoutes from './routes/workflows';
 import contactRoutes from './routes/contacts';
 import companyRoutes from './routes/companies';
 import peopleRoutes from './routes/people';
+import enrichRoutes from './routes/enrich';
+import { mcpRoutes } from '../mcp/http';
+import templateRoutes from './routes/templates';
+import campaignRoutes from './routes/campaigns';
+import trackingRoutes from './routes/tracking';
+import suppressionRoutes from './routes/suppressions';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -59,6 +65,12 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(contactRoutes);
   await app.register(companyRoutes);
   await app.register(peopleRoutes);
+  await app.register(enrichRoutes);
+  await app.register(mcpRoutes);
+  await app.register(templateRoutes);
+  await app.register(campaignRoutes);
+  await app.register(trackingRoutes);
+  await app.register(suppressionRoutes);
   return app;
 }
 

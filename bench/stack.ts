@@ -11,7 +11,7 @@ import { createApiKey } from '../db/api-keys';
 import { loadConfig } from '../common/config';
 import { createWorker } from '../worker/worker';
 import { buildApp } from '../api/app';
-import { createDatabase, dropDatabase, startEmbeddedPostgres, withDatabase } from '../scripts/postgres';
+import { createDatabase, dropDatabase, spawnEmbeddedPostgres, withDatabase } from '../scripts/postgres';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
 
@@ -33,7 +33,7 @@ export async function startBenchStack(settings: Record<string, string> = {}): Pr
   let adminUrl: string;
   if (process.env.DATABASE_URL) adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
   else {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort(), persistent: false });
+    const pg = await spawnEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort() });
     cleanups.push(() => pg.stop());
     adminUrl = pg.adminUrl;
   }

@@ -26,6 +26,42 @@ export const ConfigSchema = z.object({
   // "on": promotion asks DNS for MX records; a DNS error still counts as "unknown", never "invalid".
   MX_CHECK: z.enum(['on', 'off']).default('off'),
   PUBLIC_BASE_URL: z.url().optional(),
+  // Enrichment providers (issue 4). Base URLs are settable so tests and staging point at fakes.
+  APOLLO_BASE_URL: z.url().default('https://api.apollo.io/api/v1'),
+  APOLLO_API_KEY: z.string().min(1).optional(),
+  APIFY_BASE_URL: z.url().default('https://api.apify.com'),
+  APIFY_TOKEN: z.string().min(1).optional(),
+  // The LinkedIn profile actor ("user~name") and the input field its profile URLs go in.
+  APIFY_PROFILE_ACTOR: z.string().regex(/^[\w.-]+~[\w.-]+$|^\w+$/, 'must be an actor id or user~name').optional(),
+  APIFY_PROFILE_INPUT_KEY: z.string().min(1).default('profileUrls'),
+  APIFY_PROFILES_PER_RUN: positiveInt.max(1000).default(25),
+  PROVIDER_TIMEOUT_MS: positiveInt.default(30_000),
+  // Worker-side caps shared by every worker on a provider's task queue (Temporal enforces them).
+  // Apollo paid enrichment: about 1,000 calls a minute; Apify: 30 requests/s per resource.
+  APOLLO_CALLS_PER_SECOND: z.coerce.number().positive().default(16),
+  APIFY_CALLS_PER_SECOND: z.coerce.number().positive().default(5),
+  ENRICH_TTL_DAYS: positiveInt.default(30),
+  // Per field, the providers tried in order until one fills it ("field:p1>p2,…"); see workflows/enrich.ts.
+  ENRICH_WATERFALL: z.string().min(1).optional(),
+  ENRICH_CREDIT_BUDGET: z.coerce.number().int().nonnegative().optional(),
+  ENRICH_CONCURRENCY: positiveInt.max(200).default(16),
+  ENRICH_MAX_ATTEMPTS: positiveInt.default(8),
+  // The TTL refresh schedule: people whose intelligence expires within N days, every interval.
+  ENRICH_REFRESH_WITHIN_DAYS: positiveInt.default(3),
+  ENRICH_REFRESH_EVERY: z.string().regex(/^\d+[smhd]$/, 'like 30m, 6h or 1d').default('1d'),
+  ENRICH_REFRESH_SCHEDULE: z.enum(['on', 'off']).default('on'),
+  // The API key the stdio MCP server acts with (npm run mcp).
+  MCP_API_KEY: z.string().min(1).optional(),
+  // Campaign sending (issue 5)
+  SMTP_URL: z.string().regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_POOL_CONNECTIONS: positiveInt.max(100).default(5),
+  // Signs tracking links (open, click, unsubscribe); set it in production so links survive restarts.
+  TRACKING_SECRET: z.string().min(16).default('dev-only-tracking-secret-change-me'),
+  // One cap per sending domain, shared by every campaign and worker (token bucket in Postgres).
+  SEND_DOMAIN_RATE_PER_MINUTE: positiveInt.default(6000),
+  CAMPAIGN_BATCH_SIZE: positiveInt.max(50_000).default(2000),
+  // Batches one campaign run sends before continue-as-new (bounded history on large audiences).
+  CAMPAIGN_BATCHES_PER_RUN: positiveInt.default(100),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -8,8 +8,8 @@ import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { connectClient, connectWorker } from '../clients/temporal';
-import { dnsMxResolver } from '../clients/mx';
-import { createWorker } from '../worker/worker';
+import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
+import { startWorkersFromConfig } from '../worker/from-config';
 import { buildApp } from '../api/app';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
@@ -55,24 +55,16 @@ try {
   const applied = await migrate(pool);
   const workerConnection = await connectWorker(config);
   stops.push(() => workerConnection.close());
-  const worker = await createWorker({
-    connection: workerConnection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TASK_QUEUE,
-    pool,
-    mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
-  });
-  const running = worker.run();
-  stops.push(async () => {
-    worker.shutdown();
-    await running;
-  });
+  // the main worker and the rate-capped provider workers (enrichment)
+  const workers = await startWorkersFromConfig(config, pool, workerConnection);
+  stops.push(() => workers.shutdown());
   const app = await buildApp({ pool, temporal: await connectClient(config), config, logger: { level: config.LOG_LEVEL } });
   stops.push(async () => {
     await app.close();
     await app.temporal.connection.close();
   });
   await app.listen({ host: config.HOST, port: config.PORT });
+  if (config.ENRICH_REFRESH_SCHEDULE === 'on') await ensureEnrichRefreshSchedule(app.temporal, config);
 
   console.log(`
 Barton Outreach is up

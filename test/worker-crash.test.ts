@@ -22,7 +22,7 @@ const workers = new Set<ChildProcess>();
 function startWorkerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: db.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: db.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn', ENRICH_REFRESH_SCHEDULE: 'off' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   workers.add(child);
@@ -80,18 +80,17 @@ it(`finishes a ${ROWS.toLocaleString()}-row ingest and its promotion with exact 
     const n = await count('select count(*)::int as n from intake.ingest_chunks where batch_id = $1', [batch]);
     return n >= 5 && n;
   });
+  // progress of the running workflow, as GET /api/ingest/:batchId shows it (the query needs a worker)
+  const running = (await app.inject({ method: 'GET', url: `/api/ingest/${batch}`, headers })).json();
+  expect(running.status).toBe('RUNNING');
+  expect(running.progress).toMatchObject({ phase: 'staging', totalRows: ROWS, totalChunks: ROWS / 2000 });
+  expect(running.progress.chunksDone).toBeGreaterThanOrEqual(doneAtKill);
   await kill(worker);
   expect(doneAtKill).toBeLessThan(ROWS / 2000);
   const ingestHandle = temporal.workflow.getHandle(`ingest:${batch}`);
   expect((await ingestHandle.describe()).status.name).toBe('RUNNING');
-  // progress of the running workflow, as GET /api/ingest/:batchId shows it (the query needs a worker)
-  const status = app.inject({ method: 'GET', url: `/api/ingest/${batch}`, headers });
 
   worker = startWorkerProcess();
-  const running = (await status).json();
-  expect(running.status).toBe('RUNNING');
-  expect(running.progress).toMatchObject({ phase: 'staging', totalRows: ROWS, totalChunks: ROWS / 2000 });
-  expect(running.progress.chunksDone).toBeGreaterThanOrEqual(doneAtKill);
   expect(await ingestHandle.result()).toEqual({ inserted: UNIQUE, skipped: ROWS - UNIQUE });
   expect(await count('select count(*)::int as n from intake.raw_loads where batch_id = $1', [batch])).toBe(ROWS);
   expect(await count('select count(distinct row_no)::int as n from intake.raw_loads where batch_id = $1', [batch])).toBe(ROWS);

@@ -1,10 +1,10 @@
-// npm run worker: one worker process for the main task queue.
+// npm run worker: the workers of one deployment (main task queue + rate-capped provider queues).
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
-import { connectWorker } from '../clients/temporal';
-import { dnsMxResolver } from '../clients/mx';
+import { connectClient, connectWorker } from '../clients/temporal';
+import { ensureEnrichRefreshSchedule } from './provider-workers';
+import { startWorkersFromConfig } from './from-config';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createWorker } from './worker';
 
 let config;
 try {
@@ -17,14 +17,14 @@ const sdkLevel = ({ fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', 
 Runtime.install({ logger: new DefaultLogger(sdkLevel) });
 const pool = createPool(config.DATABASE_URL);
 const connection = await connectWorker(config);
-const worker = await createWorker({
-  connection,
-  namespace: config.TEMPORAL_NAMESPACE,
-  taskQueue: config.TASK_QUEUE,
-  pool,
-  mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
-});
-console.log(`worker: polling task queue "${config.TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS}`);
-await worker.run(); // resolves after SIGINT/SIGTERM: the SDK drains in-flight tasks first
+const workers = await startWorkersFromConfig(config, pool, connection);
+if (config.ENRICH_REFRESH_SCHEDULE === 'on') {
+  const client = await connectClient(config);
+  console.log(`worker: enrichment refresh schedule ${await ensureEnrichRefreshSchedule(client, config)}`);
+  await client.connection.close();
+}
+console.log(`worker: polling task queue "${config.TASK_QUEUE}" (+ -apollo, -apify) on ${config.TEMPORAL_ADDRESS}`);
+// resolves after SIGINT/SIGTERM: the SDK drains in-flight tasks first
+await workers.running;
 await pool.end();
 await connection.close();

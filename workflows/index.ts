@@ -1,3 +1,5 @@
 // What the worker bundles: every workflow, and nothing with side effects.
 export { ingestBatchWorkflow } from './ingest';
 export { promoteContactsWorkflow } from './promote';
+export { enrichContactsWorkflow, enrichProviderBranchWorkflow, enrichRefreshWorkflow } from './enrich';
+export { campaignWorkflow } from './campaign';

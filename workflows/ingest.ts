@@ -6,6 +6,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { workflowIds, type IngestCounts, type PromoteCounts } from './shared';
 import { promoteContactsWorkflow } from './promote';
@@ -82,10 +83,15 @@ export async function ingestBatchWorkflow(input: IngestInput): Promise<IngestRes
   const result: IngestResult = { inserted: state.inserted, skipped: state.skipped };
   if (input.promote) {
     phase = 'promoting';
-    result.promotion = await executeChild(promoteContactsWorkflow, {
-      workflowId: workflowIds.promote(input.batchId),
-      args: [{ scope: { batchId: input.batchId }, actor: input.actor, chunkSize: input.chunkSize, chunksPerRun: input.chunksPerRun }],
-    });
+    try {
+      result.promotion = await executeChild(promoteContactsWorkflow, {
+        workflowId: workflowIds.promote(input.batchId),
+        args: [{ scope: { batchId: input.batchId }, actor: input.actor, chunkSize: input.chunkSize, chunksPerRun: input.chunksPerRun }],
+      });
+    } catch (err) {
+      // Someone promoted this batch through the API first: that run covers these rows.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
   }
   phase = 'done';
   return result;

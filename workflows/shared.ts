@@ -5,6 +5,9 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const workflowIds = {
   ingest: (batchId: string) => `ingest:${batchId}`,
   promote: (scope: string) => `promote:${scope}`,
+  enrich: (requestId: string) => `enrich:${requestId}`,
+  campaign: (campaignId: number | string) => `campaign:${campaignId}`,
+  campaignSchedule: (campaignId: number | string) => `campaign-schedule:${campaignId}`,
 };
 
 /** Custom search attributes; the dev launcher and tests register them on the server. */
@@ -32,4 +35,39 @@ export interface PromoteCounts {
 export interface PromotionScope {
   batchId?: string;
   loadIds?: number[];
+}
+
+/** Per-step counts of a campaign (progress query, metrics). */
+export interface StepProgress {
+  step: number;
+  total: number;
+  queued: number;
+  sent: number;
+  failed: number;
+  stopped: number;
+  suppressed: number;
+  cancelled: number;
+  opened: number;
+  clicked: number;
+  replied: number;
+  bounced: number;
+  unsubscribed: number;
+}
+
+export type CampaignOutcome = 'completed' | 'cancelled';
+
+export interface CampaignBatchResult {
+  sent: number;
+  failed: number;
+  /** refused for now (4xx): queued again */
+  deferred: number;
+  stopped: number;
+  suppressed: number;
+  /** claimed by an earlier attempt whose confirmation was lost: sent again with the same Message-ID */
+  resent: number;
+  /** rows still queued or sending */
+  remaining: number;
+  /** ms until the next row is due and inside its window; null when nothing is scheduled */
+  waitMs: number | null;
+  steps: StepProgress[];
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pendingMigrations } from '../../db/migrate';
+import { withTimeout } from '../workflow-runs';
 
 const Check = z.object({ ok: z.boolean(), error: z.string().optional() });
 const Readiness = z.object({
@@ -11,19 +12,11 @@ const Readiness = z.object({
 const CHECK_TIMEOUT_MS = 3000;
 
 async function check(fn: () => Promise<string | void>): Promise<z.infer<typeof Check>> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const problem = await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    const problem = await withTimeout(fn(), CHECK_TIMEOUT_MS);
     return problem ? { ok: false, error: problem } : { ok: true };
   } catch (err) {
     return { ok: false, error: (err as Error).message || String(err) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

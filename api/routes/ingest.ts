@@ -13,7 +13,7 @@ import { searchAttributes, workflowIds } from '../../workflows/shared';
 import { ErrorResponse, WaitQuery } from '../schemas/common';
 import { BatchParams, BatchStatus, ColumnMapping, CsvIngestQuery, IngestAccepted, IngestBody, IngestWaitResponse, SourceFormat as SourceFormatSchema } from '../schemas/ingest';
 import { HttpError } from '../errors';
-import { startOrFind, statusOf } from '../workflow-runs';
+import { startOrFind, statusOf, withTimeout } from '../workflow-runs';
 
 const IngestQuery = WaitQuery.extend(CsvIngestQuery.shape);
 
@@ -170,7 +170,8 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     let result: unknown;
     try {
       status = await statusOf(handle);
-      if (status === 'RUNNING') progress = await handle.query(ingestProgressQuery);
+      // a query needs a live worker: without one, answer with the database counts alone
+      if (status === 'RUNNING') progress = await withTimeout(handle.query(ingestProgressQuery), 2000).catch(() => undefined);
       if (status === 'COMPLETED') result = await handle.result();
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -8,7 +8,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool } from '../../db/pool';
 import { migrate } from '../../db/migrate';
 import { workflowsPath } from '../../worker/worker';
-import { createDatabase, dropDatabase, startEmbeddedPostgres, withDatabase } from '../../scripts/postgres';
+import { createDatabase, dropDatabase, spawnEmbeddedPostgres, withDatabase } from '../../scripts/postgres';
 import { startTemporalDevServer } from '../../scripts/temporal-server';
 import { freePort } from '../../scripts/ports';
 
@@ -31,7 +31,7 @@ export default async function setup(project: TestProject) {
   if (process.env.DATABASE_URL) {
     adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
   } else {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort(), persistent: false });
+    const pg = await spawnEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort() });
     cleanups.push(() => pg.stop());
     adminUrl = pg.adminUrl;
   }

@@ -1,0 +1,100 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { createTrackingActivities } from '../../activities/tracking';
+import { verifyTrackingToken } from '../../common/tracking-tokens';
+import { ErrorResponse } from '../schemas/common';
+import { BounceWebhook, ReplyWebhook, TokenParams, WebhookAccepted } from '../schemas/tracking';
+import { HttpError } from '../errors';
+
+// The smallest transparent GIF (43 bytes).
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+const html = (title: string, body: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${title}</title></head><body>${body}</body></html>`;
+const messageIds = (v: string | string[] | undefined) =>
+  (Array.isArray(v) ? v : (v ?? '').split(/\s+/)).map((s) => s.trim()).filter(Boolean).map((s) => (s.startsWith('<') ? s : `<${s}>`));
+
+/**
+ * Tracking links in sent mail (public: the recipient has no API key) and the provider webhooks.
+ * Every link carries an HMAC-signed token; anything unsigned or altered is refused and never
+ * redirects anywhere.
+ */
+const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
+  const events = createTrackingActivities({ pool: app.pg });
+  const secret = app.config.TRACKING_SECRET;
+  // RFC 8058 one-click POSTs arrive form-encoded (or multipart); the body is not needed.
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  const tags = ['tracking'];
+
+  app.get('/t/o/:token', {
+    config: { public: true },
+    schema: { summary: 'Open pixel (1x1 GIF)', tags, params: TokenParams },
+  }, async (request, reply) => {
+    const claims = verifyTrackingToken(secret, request.params.token.replace(/\.gif$/, ''), 'open');
+    if (claims) await events.recordOpen(claims.outreachId);
+    // the pixel is answered either way: a broken image reveals nothing and fixes nothing
+    return reply.code(200).header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(PIXEL);
+  });
+
+  app.get('/t/c/:token', {
+    config: { public: true },
+    schema: { summary: 'Click redirect (signed; never an open redirect)', tags, params: TokenParams, response: { 400: ErrorResponse } },
+  }, async (request, reply) => {
+    const claims = verifyTrackingToken(secret, request.params.token, 'click');
+    if (!claims?.url) throw new HttpError(400, 'invalid or tampered link');
+    await events.recordClick(claims.outreachId, claims.url);
+    return reply.header('cache-control', 'no-store').redirect(claims.url, 302);
+  });
+
+  // A page for humans: link scanners follow GETs, so the GET only shows a button.
+  app.get('/u/:token', {
+    config: { public: true },
+    schema: { summary: 'Unsubscribe page (does not unsubscribe by itself)', tags, params: TokenParams },
+  }, async (request, reply) => {
+    const claims = verifyTrackingToken(secret, request.params.token, 'unsubscribe');
+    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
+    if (!claims) return reply.code(400).send(html('Invalid link', '<p>This unsubscribe link is not valid.</p>'));
+    return reply.code(200).send(html('Unsubscribe',
+      `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><p>Stop receiving these emails?</p><button type="submit">Unsubscribe</button></form>`));
+  });
+
+  app.post('/u/:token', {
+    config: { public: true },
+    schema: { summary: 'RFC 8058 one-click unsubscribe (POST List-Unsubscribe=One-Click); no confirmation step', tags, params: TokenParams },
+  }, async (request, reply) => {
+    const claims = verifyTrackingToken(secret, request.params.token, 'unsubscribe');
+    reply.header('content-type', 'text/html; charset=utf-8');
+    if (!claims) return reply.code(400).send(html('Invalid link', '<p>This unsubscribe link is not valid.</p>'));
+    const found = await events.unsubscribe(claims.outreachId, 'one-click');
+    if (!found) return reply.code(404).send(html('Unknown', '<p>We could not find this message.</p>'));
+    return reply.code(200).send(html('Unsubscribed', '<p>You are unsubscribed and will receive no further emails.</p>'));
+  });
+
+  app.post('/api/webhooks/replies', {
+    config: { scope: 'write' },
+    schema: { summary: 'Inbound reply: stops the contact\'s later steps', tags, body: ReplyWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse } },
+  }, async (request, reply) => {
+    const b = request.body;
+    const ids = [...messageIds(b.in_reply_to), ...messageIds(b.references)];
+    const outreachId = await events.recordReply({
+      from: b.from,
+      messageIds: ids,
+      details: { from: b.from, message_id: b.message_id ?? null, subject: b.subject ?? null },
+    });
+    return reply.code(202).send({ matched: outreachId !== null, outreach_id: outreachId });
+  });
+
+  app.post('/api/webhooks/bounces', {
+    config: { scope: 'write' },
+    schema: { summary: 'Bounce or complaint: hard bounces and complaints suppress the address everywhere', tags, body: BounceWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse } },
+  }, async (request, reply) => {
+    const b = request.body;
+    const matched = await events.recordBounce({
+      email: b.email,
+      messageId: b.message_id ? messageIds(b.message_id)[0] : undefined,
+      kind: b.type,
+      details: { diagnostic: b.diagnostic ?? null },
+    });
+    return reply.code(202).send({ matched });
+  });
+};
+
+export default trackingRoutes;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { ENRICH_FIELDS, PROVIDERS } from '../../workflows/enrich-types';
+import { WorkflowStarted } from './common';
+
+const id = z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+
+export const EnrichBody = z
+  .object({
+    /** The business id: enrich:<request_id>. A repeat finds the existing run. Generated when absent. */
+    request_id: id.optional(),
+    contact_ids: z.array(z.number().int().positive()).min(1).max(50_000).optional(),
+    filter: z
+      .object({
+        source: z.string().max(64).optional(),
+        company_domain: z.string().max(253).optional(),
+        status: z.enum(['active', 'bounced', 'unsubscribed', 'do_not_contact']).optional(),
+        limit: z.number().int().positive().max(100_000).optional(),
+      })
+      .optional(),
+    providers: z.array(z.enum(PROVIDERS)).min(1).max(2).optional(),
+    force: z.boolean().default(false),
+    credit_budget: z.number().int().nonnegative().optional(),
+    /** Per field, the providers to try in order, e.g. {"title": ["apify", "apollo"]}. Default: ENRICH_WATERFALL. */
+    waterfall: z.partialRecord(z.enum(ENRICH_FIELDS), z.array(z.enum(PROVIDERS)).min(1)).optional(),
+  })
+  .refine((b) => Boolean(b.contact_ids) !== Boolean(b.filter), { message: 'give contact_ids or filter (one of them)', path: ['contact_ids'] });
+export type EnrichBody = z.infer<typeof EnrichBody>;
+
+const ProviderCounts = z.object({
+  calls: z.number().int(),
+  failed_calls: z.number().int(),
+  contacts: z.number().int(),
+  matched: z.number().int(),
+  credits: z.number().int(),
+  failure: z.string().optional(),
+});
+
+export const EnrichResult = z.object({
+  request_id: z.string(),
+  requested: z.number().int(),
+  enriched_count: z.number().int(),
+  promoted_count: z.number().int(),
+  skipped_fresh: z.number().int(),
+  failed: z.number().int(),
+  providers: z.object({ apollo: ProviderCounts.optional(), apify: ProviderCounts.optional() }),
+  credits: z.object({ budget: z.number().int().nullable(), used: z.number().int(), budget_exhausted: z.boolean(), skipped_calls: z.number().int() }),
+});
+
+export const EnrichAccepted = WorkflowStarted.extend({ request_id: z.string() });
+export const EnrichWaitResponse = z.object({ success: z.boolean(), workflow_id: z.string(), existing: z.boolean(), result: EnrichResult });
+
+export const EnrichParams = z.object({ id });
+export const EnrichStatus = z.object({
+  request_id: z.string(),
+  workflow_id: z.string(),
+  status: z.string(),
+  progress: z.unknown().optional(),
+  result: EnrichResult.optional(),
+  failure: z.string().optional(),
+});

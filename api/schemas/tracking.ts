@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+export const TokenParams = z.object({ token: z.string().min(1).max(4096) });
+
+const messageIdList = z.union([z.string().max(10_000), z.array(z.string().max(998)).max(100)]);
+
+/** Inbound reply, as an inbound-mail webhook (parsed message) delivers it. */
+export const ReplyWebhook = z.object({
+  from: z.email().max(254),
+  in_reply_to: z.string().max(998).optional(),
+  references: messageIdList.optional(),
+  message_id: z.string().max(998).optional(),
+  subject: z.string().max(998).optional(),
+  text: z.string().max(100_000).optional(),
+});
+
+export const BounceWebhook = z
+  .object({
+    type: z.enum(['hard', 'soft', 'complaint']),
+    email: z.email().max(254).optional(),
+    message_id: z.string().max(998).optional(),
+    diagnostic: z.string().max(2000).optional(),
+  })
+  .refine((b) => b.email || b.message_id, { message: 'give email or message_id', path: ['email'] });
+
+export const WebhookAccepted = z.object({ matched: z.boolean(), outreach_id: z.number().int().nullable().optional() });

@@ -1,0 +1,38 @@
+// Signed tokens in tracking links. Not imported by workflows (uses node:crypto).
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export type TrackingPurpose = 'open' | 'click' | 'unsubscribe';
+
+export interface TrackingClaims {
+  purpose: TrackingPurpose;
+  outreachId: number;
+  /** click only: where the link goes. */
+  url?: string;
+}
+
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64url');
+const mac = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest().subarray(0, 16);
+
+/** token = base64url(json) "." base64url(hmac-sha256 truncated to 128 bits). */
+export function signTrackingToken(secret: string, claims: TrackingClaims): string {
+  const body = b64(JSON.stringify([claims.purpose[0], claims.outreachId, claims.url ?? null]));
+  return `${body}.${b64(mac(secret, body))}`;
+}
+
+/** The claims of a well-signed token for `purpose`; undefined for anything else (unsigned, tampered, other purpose). */
+export function verifyTrackingToken(secret: string, token: string, purpose: TrackingPurpose): TrackingClaims | undefined {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  const body = token.slice(0, dot);
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const expected = mac(secret, body);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  try {
+    const [p, outreachId, url] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    if (p !== purpose[0] || !Number.isSafeInteger(outreachId)) return undefined;
+    if (purpose === 'click' && (typeof url !== 'string' || !/^https?:\/\//i.test(url))) return undefined;
+    return { purpose, outreachId, url: url ?? undefined };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,109 @@
+// The MCP server (seed: "Garage Bay MCP" orchestrator): the API's operations as tools for agents.
+// Tools that start or read workflows go through the REST API in-process (app.inject) with the
+// caller's own API key, so validation, scopes and rate limits are exactly the API's.
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Pool } from '../db/pool';
+import { ENRICH_FIELDS, PROVIDERS } from '../workflows/enrich-types';
+import { getContact, searchContacts } from './contacts';
+
+export interface ApiCall {
+  (method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ statusCode: number; body: any }>;
+}
+
+export interface McpDeps {
+  api: ApiCall;
+  pool: Pool;
+}
+
+const ok = (value: unknown): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
+  structuredContent: value as Record<string, unknown>,
+});
+
+/** An API answer as a tool result: non-2xx becomes a tool error with the API's reason (and fields). */
+function fromApi({ statusCode, body }: { statusCode: number; body: any }): CallToolResult {
+  if (statusCode < 400) return ok(body);
+  const fields = body?.details?.issues?.map((i: { field: string; message: string }) => `${i.field}: ${i.message}`);
+  const reason = `${statusCode} ${body?.error ?? ''}: ${body?.message ?? 'request failed'}${fields?.length ? ` (${fields.join('; ')})` : ''}`;
+  return { content: [{ type: 'text', text: reason }], isError: true };
+}
+
+const idText = z.string().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+
+export function createMcpServer({ api, pool }: McpDeps): McpServer {
+  const server = new McpServer({ name: 'barton-outreach', version: '0.1.0' }, { capabilities: { tools: {} } });
+
+  server.registerTool('ingest_rows', {
+    title: 'Ingest contact rows',
+    description: 'Stage rows (Apollo person shape or flat: email, first_name, last_name, title, company_name, company_domain, linkedin_url, …) as a batch; duplicates within 30 days are skipped. Starts workflow ingest:<batch_id>.',
+    inputSchema: {
+      source: idText.describe('where the rows come from, e.g. apollo, apify, manual'),
+      batch_id: idText.describe('business id of the batch; a repeat returns the existing batch'),
+      rows: z.array(z.record(z.string(), z.unknown())).min(1).max(10_000),
+      promote: z.boolean().default(false).describe('promote the batch into vault.contacts once staged'),
+      wait: z.boolean().default(true).describe('wait for the counts instead of returning the workflow id'),
+    },
+  }, async ({ wait, ...body }) => fromApi(await api('POST', `/api/ingest?wait=${wait}`, body)));
+
+  server.registerTool('promote_batch', {
+    title: 'Promote a batch',
+    description: 'Validate and promote the pending rows of a batch (or of listed load ids) into vault.contacts. Returns {promoted, updated, failed}.',
+    inputSchema: {
+      batch_id: idText.optional(),
+      load_ids: z.array(z.number().int().positive()).min(1).max(10_000).optional(),
+      wait: z.boolean().default(true),
+    },
+  }, async ({ wait, ...body }) => fromApi(await api('POST', `/api/promote?wait=${wait}`, body)));
+
+  server.registerTool('enrich_contacts', {
+    title: 'Enrich contacts',
+    description: 'Enrich contacts with Apollo and Apify (LinkedIn) in parallel; people enriched within 30 days are skipped unless force. Per field, providers are tried in waterfall order; a credit budget stops calls before it is exceeded. Returns {enriched_count, promoted_count, skipped_fresh, failed, providers, credits}.',
+    inputSchema: {
+      request_id: idText.optional().describe('business id: enrich:<request_id>; a repeat returns the same run'),
+      contact_ids: z.array(z.number().int().positive()).min(1).max(50_000).optional(),
+      filter: z.object({ source: z.string().optional(), company_domain: z.string().optional(), limit: z.number().int().positive().optional() }).optional(),
+      providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
+      force: z.boolean().default(false),
+      credit_budget: z.number().int().nonnegative().optional(),
+      waterfall: z.partialRecord(z.enum(ENRICH_FIELDS), z.array(z.enum(PROVIDERS)).min(1)).optional(),
+      wait: z.boolean().default(true),
+    },
+  }, async ({ wait, ...body }) => fromApi(await api('POST', `/api/enrich?wait=${wait}`, body)));
+
+  server.registerTool('get_workflow_status', {
+    title: 'Workflow status',
+    description: 'Status, result or failure of any workflow by id (ingest:<batch>, promote:<batch>, enrich:<request>), with its Temporal UI link.',
+    inputSchema: { workflow_id: z.string().min(1).max(512) },
+  }, async ({ workflow_id }) => fromApi(await api('GET', `/api/workflows/${encodeURIComponent(workflow_id)}`)));
+
+  server.registerTool('search_contacts', {
+    title: 'Search contacts',
+    description: 'Contacts in the vault matching a text (email, name, company), status, company domain or minimum score; newest first, cursor by after_id.',
+    inputSchema: {
+      query: z.string().max(200).optional(),
+      status: z.enum(['active', 'bounced', 'unsubscribed', 'do_not_contact']).optional(),
+      company_domain: z.string().max(253).optional(),
+      min_score: z.number().int().min(0).max(100).optional(),
+      limit: z.number().int().min(1).max(100).default(25),
+      after_id: z.number().int().positive().optional().describe('return contacts with a smaller id than this (the last id of the previous page)'),
+    },
+  }, async (args) => ok(await searchContacts(pool, args)));
+
+  server.registerTool('get_contact', {
+    title: 'Get a contact',
+    description: 'One contact by id or email, with its enrichment intelligence per provider (fetched_at, expires_at).',
+    inputSchema: {
+      contact_id: z.number().int().positive().optional(),
+      email: z.string().max(320).optional(),
+    },
+  }, async ({ contact_id, email }) => {
+    if (!contact_id && !email) return { content: [{ type: 'text', text: 'give contact_id or email' }], isError: true };
+    const contact = await getContact(pool, { contactId: contact_id, email });
+    if (!contact) return { content: [{ type: 'text', text: `no contact ${contact_id ?? email}` }], isError: true };
+    return ok(contact);
+  });
+
+  return server;
+}

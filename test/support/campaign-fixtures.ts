@@ -1,0 +1,118 @@
+// Shared set-up for the campaign tests: a worker that sends through an SMTP sink, contacts, and
+// API helpers for templates and campaigns.
+import { inject } from 'vitest';
+import { NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createWorker } from '../../worker/worker';
+import { createMailer } from '../../clients/mailer';
+import type { Pool } from '../../db/pool';
+import type { App } from '../../api/app';
+import type { TestWorker } from './harness';
+
+export const TRACKING_SECRET = 'test-tracking-secret-0123456789';
+export const PUBLIC_BASE_URL = 'https://track.example.test';
+
+export async function startCampaignWorker(opts: { pool: Pool; taskQueue: string; smtpUrl: string; domainRatePerMinute?: number; leaseSeconds?: number }): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const mailer = createMailer(opts.smtpUrl, { maxConnections: 5 });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: opts.taskQueue,
+    pool: opts.pool,
+    mailer,
+    campaign: { trackingSecret: TRACKING_SECRET, publicBaseUrl: PUBLIC_BASE_URL, domainRatePerMinute: opts.domainRatePerMinute ?? 60_000, leaseSeconds: opts.leaseSeconds },
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      mailer.close();
+      await connection.close();
+    },
+  };
+}
+
+export interface SeedContact {
+  email: string;
+  first_name?: string;
+  country?: string;
+  title?: string;
+  company_name?: string;
+  /** Only an email and a name: scores 55 (vault.f_contact_score), below the default target of 80. */
+  partial?: boolean;
+}
+
+/**
+ * Inserts contacts straight into vault.contacts (the promotion path is tested elsewhere). Name,
+ * title and company make a score of 85 (the trigger computes it from completeness).
+ */
+export async function seedContacts(pool: Pool, source: string, contacts: SeedContact[]): Promise<Map<string, number>> {
+  const { rows } = await pool.query(
+    `insert into vault.contacts (email, first_name, country, title, company_name, source)
+     select lower(x.email), coalesce(x.first_name, 'Pat'), x.country,
+            case when x.partial then null else coalesce(x.title, 'Head of Operations') end,
+            case when x.partial then null else coalesce(x.company_name, 'Acme') end, $2
+       from jsonb_to_recordset($1::jsonb) as x(email text, first_name text, country text, title text, company_name text, partial boolean)
+     returning contact_id, email`,
+    [JSON.stringify(contacts), source],
+  );
+  return new Map(rows.map((r) => [r.email, r.contact_id]));
+}
+
+export function api(app: App, headers: Record<string, string>) {
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => {
+    const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    return { status: res.statusCode, body: res.body ? safeJson(res.body) : undefined, headers: res.headers, raw: res.body };
+  };
+  return {
+    call,
+    async template(body: { subject: string; html?: string; text_body?: string; name?: string }): Promise<number> {
+      const res = await call('POST', '/api/templates', { name: 'test template', ...body });
+      if (res.status !== 201) throw new Error(`template: ${res.status} ${res.raw}`);
+      return res.body.template_id;
+    },
+    async campaign(body: Record<string, unknown>): Promise<number> {
+      const res = await call('POST', '/api/campaigns', { name: 'test campaign', from_email: 'sales@sender.example', ...body });
+      if (res.status !== 201) throw new Error(`campaign: ${res.status} ${res.raw}`);
+      return res.body.campaign_id;
+    },
+    async start(id: number) {
+      const res = await call('POST', `/api/campaigns/${id}/start`);
+      if (res.status !== 202) throw new Error(`start: ${res.status} ${res.raw}`);
+      return res.body.workflow_id as string;
+    },
+  };
+}
+
+function safeJson(s: string) {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
+
+export async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const result = (temporal: Client, workflowId: string) => temporal.workflow.getHandle(workflowId).result();
+
+/**
+ * Workflow IDs are campaign:<campaign_id>, and every test file has its own database but shares
+ * one Temporal namespace: start each file's campaign ids at a random offset so they never meet.
+ */
+export async function isolateCampaignIds(pool: Pool): Promise<void> {
+  const start = 1 + Math.floor(Math.random() * 1e9);
+  await pool.query(`alter table marketing.campaigns alter column campaign_id restart with ${start}`);
+}

@@ -1,0 +1,47 @@
+// Every worker a deployment runs, built from its configuration: the main task queue (ingest,
+// promotion, enrichment orchestration, campaigns) and one rate-capped queue per provider.
+// Shared by `npm run worker` and the dev launcher.
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { Config } from '../common/config';
+import type { Pool } from '../db/pool';
+import { dnsMxResolver } from '../clients/mx';
+import { createMailer } from '../clients/mailer';
+import { createWorker } from './worker';
+import { createProviderWorkers, providerDepsFromConfig } from './provider-workers';
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Resolves once every worker has stopped (after shutdown() or SIGINT/SIGTERM). */
+  running: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function startWorkersFromConfig(config: Config, pool: Pool, connection: NativeConnection): Promise<RunningWorkers> {
+  const common = { connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE, pool, ...providerDepsFromConfig(config) };
+  const mailer = config.SMTP_URL ? createMailer(config.SMTP_URL, { maxConnections: config.SMTP_POOL_CONNECTIONS }) : undefined;
+  const main = await createWorker({
+    ...common,
+    mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
+    mailer,
+    campaign: {
+      trackingSecret: config.TRACKING_SECRET,
+      publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,
+      domainRatePerMinute: config.SEND_DOMAIN_RATE_PER_MINUTE,
+    },
+  });
+  const providers = await createProviderWorkers({
+    ...common,
+    apolloCallsPerSecond: config.APOLLO_CALLS_PER_SECOND,
+    apifyCallsPerSecond: config.APIFY_CALLS_PER_SECOND,
+  });
+  const workers = [main, ...providers];
+  const running = Promise.all(workers.map((w) => w.run())).then(() => mailer?.close());
+  return {
+    workers,
+    running,
+    async shutdown() {
+      for (const w of workers) w.shutdown();
+      await running;
+    },
+  };
+}

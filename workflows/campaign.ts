@@ -1,0 +1,138 @@
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { CampaignOutcome, StepProgress } from './shared';
+
+// Bookkeeping activities: short, retried freely.
+const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['CampaignNotFound', 'CampaignInvalid', 'CampaignCancelled'] },
+});
+
+// Sending: a killed worker is noticed by the heartbeat timeout and the batch retried elsewhere,
+// where it first re-takes the rows it had claimed.
+const { sendCampaignBatch } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['ConfigError', 'CampaignNotFound'] },
+});
+
+export const pauseCampaignSignal = defineSignal('pause');
+export const resumeCampaignSignal = defineSignal('resume');
+export const cancelCampaignSignal = defineSignal('cancel');
+
+export type CampaignPhase = 'starting' | 'sending' | 'waiting' | 'paused' | 'completed' | 'cancelled';
+
+export interface CampaignProgress {
+  campaignId: number;
+  phase: CampaignPhase;
+  audience: number;
+  sent: number;
+  failed: number;
+  stopped: number;
+  suppressed: number;
+  resent: number;
+  remaining: number;
+  batches: number;
+  runs: number;
+  /** when the workflow next expects a send to be due (epoch ms), while waiting */
+  nextDueAt: number | null;
+  steps: StepProgress[];
+}
+
+export const campaignProgressQuery = defineQuery<CampaignProgress>('progress');
+
+export interface CampaignInput {
+  campaignId: number;
+  batchSize?: number;
+  /** Batches per workflow run before continue-as-new. */
+  batchesPerRun?: number;
+  /** Time budget of one batch activity (ms). */
+  batchMs?: number;
+  /** Carried across continue-as-new. */
+  state?: { progress: CampaignProgress; paused: boolean; cancelled: boolean };
+}
+
+/**
+ * The seed's campaign execution: snapshot the audience, then send whatever is due, batch by
+ * batch, under the campaign's throttle and windows. Per-contact events (replies, bounces,
+ * unsubscribes) live in Postgres and are honoured at claim time; signals are only for control.
+ */
+export async function campaignWorkflow(input: CampaignInput): Promise<CampaignProgress> {
+  const info = workflowInfo();
+  const progress: CampaignProgress = input.state?.progress ?? {
+    campaignId: input.campaignId, phase: 'starting', audience: 0, sent: 0, failed: 0, stopped: 0, suppressed: 0,
+    resent: 0, remaining: 0, batches: 0, runs: 0, nextDueAt: null, steps: [],
+  };
+  progress.runs += 1;
+  let paused = input.state?.paused ?? false;
+  let cancelled = input.state?.cancelled ?? false;
+  setHandler(pauseCampaignSignal, () => void (paused = true));
+  setHandler(resumeCampaignSignal, () => void (paused = false));
+  setHandler(cancelCampaignSignal, () => void (cancelled = true));
+  setHandler(campaignProgressQuery, () => progress);
+
+  if (!input.state) {
+    const started = await startCampaignRun({ campaignId: input.campaignId, workflowId: info.workflowId });
+    progress.audience = started.audience;
+    progress.remaining = started.queued;
+  }
+  // Same for every run of this chain: a retried batch reclaims the rows it had claimed.
+  const claimToken = `${info.workflowId}/${info.firstExecutionRunId}`;
+  const batchesPerRun = input.batchesPerRun ?? 100;
+
+  for (let batchesThisRun = 0; ; ) {
+    if (cancelled) break;
+    if (paused) {
+      progress.phase = 'paused';
+      await setCampaignStatus({ campaignId: input.campaignId, status: 'paused' });
+      await condition(() => !paused || cancelled);
+      if (cancelled) break;
+      await setCampaignStatus({ campaignId: input.campaignId, status: 'running' });
+    }
+    if (batchesThisRun >= batchesPerRun || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof campaignWorkflow>({ ...input, state: { progress, paused, cancelled } });
+    }
+    progress.phase = 'sending';
+    const batch = await sendCampaignBatch({
+      campaignId: input.campaignId,
+      claimToken,
+      limit: input.batchSize ?? 2000,
+      maxMs: input.batchMs ?? 5000,
+    });
+    batchesThisRun += 1;
+    progress.batches += 1;
+    progress.sent += batch.sent;
+    progress.failed += batch.failed;
+    progress.stopped += batch.stopped;
+    progress.suppressed += batch.suppressed;
+    progress.resent += batch.resent;
+    progress.remaining = batch.remaining;
+    progress.steps = batch.steps;
+    if (batch.remaining === 0) break;
+    const progressed = batch.sent + batch.failed + batch.stopped + batch.suppressed > 0;
+    if (!progressed) {
+      // Nothing sendable now: a durable timer until the next due row (step delay, window
+      // opening, throttle token or another sender's lease), woken early by pause or cancel.
+      // At least a second (never a hot loop), at most an hour (rows made due by other means).
+      const waitMs = Math.max(1000, Math.min(batch.waitMs ?? 3_600_000, 3_600_000));
+      progress.phase = 'waiting';
+      progress.nextDueAt = Date.now() + waitMs;
+      await condition(() => paused || cancelled, waitMs);
+      progress.nextDueAt = null;
+    }
+  }
+
+  const outcome: CampaignOutcome = cancelled ? 'cancelled' : 'completed';
+  progress.steps = await finishCampaign({ campaignId: input.campaignId, outcome });
+  progress.phase = outcome;
+  progress.remaining = 0;
+  return progress;
+}
