@@ -1,7 +1,6 @@
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -54,7 +53,6 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
-  await app.register(multipart, { limits: { fileSize: services.config.CSV_UPLOAD_LIMIT_MB * 1024 * 1024, files: 1 } });
   await app.register(authPlugin);
   await app.register(metricsPlugin);
 

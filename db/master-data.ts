@@ -55,12 +55,10 @@ export async function intelligence(db: Queryable, ids: { personId?: number | nul
   );
   const names = new Set(cols.map((c) => c.column_name));
   const where: string[] = [];
-  if (names.has('person_id') && ids.personId != null) where.push('i.person_id = $1');
-  if (names.has('contact_id') && ids.contactIds.length) where.push('i.contact_id = any($2)');
+  const params: unknown[] = [];
+  if (names.has('person_id') && ids.personId != null) where.push(`i.person_id = $${params.push(ids.personId)}`);
+  if (names.has('contact_id') && ids.contactIds.length) where.push(`i.contact_id = any($${params.push(ids.contactIds)})`);
   if (!where.length) return [];
-  const { rows } = await db.query(`select to_jsonb(i) as item from people.intelligence i where ${where.join(' or ')} limit 100`, [
-    ids.personId ?? null,
-    ids.contactIds,
-  ]);
+  const { rows } = await db.query(`select to_jsonb(i) as item from people.intelligence i where ${where.join(' or ')} limit 100`, params);
   return rows.map((r) => r.item);
 }

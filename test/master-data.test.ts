@@ -318,6 +318,13 @@ describe('contact, person and company records', () => {
     expect(body.sources.map((s: { source: string }) => s.source).sort()).toEqual(['apify', 'apollo']);
     expect(body.history[0]).toMatchObject({ action: 'set', field: expect.any(String) });
     expect((await app.inject({ method: 'GET', url: '/api/contacts/999999999', headers: writer })).statusCode).toBe(404);
+    // enrichment's intelligence (people.intelligence, keyed by contact) shows with the contact
+    await q(
+      `insert into people.intelligence (contact_id, provider, matched, payload, expires_at) values ($1, 'apify', true, $2, now() + interval '30 days')`,
+      [id, { headline: 'Poet of science' }],
+    );
+    const enriched = (await app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: writer })).json();
+    expect(enriched.intelligence).toEqual([expect.objectContaining({ contact_id: id, provider: 'apify', payload: { headline: 'Poet of science' } })]);
   });
 
   it('PATCH /api/contacts/:id: validated fields, 412/409 on stale writes, audit before/after, history from the edit', async () => {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type {} from '@fastify/multipart';
+import multipart from '@fastify/multipart';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { identifies, mapRecord, payloadOf, type SourceFormat } from '../../common/source-mappings';
@@ -25,6 +25,8 @@ const ingestValidator = (route: Parameters<typeof validatorCompiler>[0]) => {
 };
 
 const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
+  // Multipart parsing for this route only (the tracking routes parse their own form posts).
+  await app.register(multipart, { limits: { fileSize: app.config.CSV_UPLOAD_LIMIT_MB * 1024 * 1024, files: 1 } });
   // CSV bodies are not buffered: the handler reads them as a stream (see api/csv-staging.ts).
   app.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) => done(null, payload));
 
