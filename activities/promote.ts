@@ -4,6 +4,7 @@ import type { MxResolver } from '../clients/mx';
 import type { PromoteCounts, PromotionScope } from '../workflows/shared';
 import { emailRejection } from './email-checks';
 import { withHeartbeat } from './ingest';
+import { resolveGoldenRecords } from './master';
 
 export interface PromoteChunkInput {
   runKey: string; // the workflow's first run id: ledger key, stable across retries and continue-as-new
@@ -68,6 +69,8 @@ export function createPromoteActivities({ pool, mx }: { pool: Pool; mx?: MxResol
             input.actor ?? null,
             input.workflowId ?? null,
           ]);
+          // Slots and golden records in the same transaction: the chunk ledger covers them too.
+          await resolveGoldenRecords(client, loads.map((l) => l.load_id), input.workflowId);
           const counts: PromoteChunkResult = { ...rows[0], loadCount: loads.length, lastLoadId };
           await client.query(
             `insert into intake.promotion_chunks (run_key, chunk_no, load_count, last_load_id, promoted, updated, failed)

@@ -17,6 +17,8 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(100),
   API_BODY_LIMIT_MB: positiveInt.default(64),
+  // CSV uploads stream (never buffered whole), so they may be far larger than a JSON body.
+  CSV_UPLOAD_LIMIT_MB: positiveInt.default(2048),
   INGEST_CHUNK_SIZE: positiveInt.max(50_000).default(5000),
   PROMOTE_CHUNK_SIZE: positiveInt.max(50_000).default(5000),
   // Chunks one workflow run processes before continue-as-new (bounded history on huge batches).

@@ -210,8 +210,8 @@ describe('promote', () => {
     expect(again.json().counts).toEqual({ promoted: 0, updated: 1, failed: 0 });
 
     const { rows: [lin] } = await db.pool.query(`select * from vault.contacts where email = 'lin@example.com'`);
-    expect(lin).toMatchObject({ first_name: 'Lin', last_name: 'Chen', title: 'VP Sales', linkedin_url: 'https://linkedin.com/in/lin', status: 'unsubscribed', version: 2 });
-    expect(lin.score).toBe(40 + 15 + 15 + 10); // email, name, title, LinkedIn; no company or phone
+    expect(lin).toMatchObject({ first_name: 'Lin', last_name: 'Chen', title: 'VP Sales', linkedin_url: 'https://www.linkedin.com/in/lin' /* canonicalized at staging */, status: 'unsubscribed', version: 2 });
+    expect(lin.score).toBe(40 + 15 + 15 + 10 + 15); // email, name, title, LinkedIn, company (its domain, from the email); no phone
     const audit = await db.pool.query(`select actor, after from intake.audit_log where action = 'contact_promoted' and entity_id = $1 order by audit_id`, [String(lin.contact_id)]);
     expect(audit.rows.map((r) => [r.actor, r.after.created])).toEqual([['ingest-test-writer', true], ['ingest-test-writer', false]]);
   });

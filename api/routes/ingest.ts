@@ -1,26 +1,70 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { identifies, mapRecord, payloadOf, type SourceFormat } from '../../common/source-mappings';
+import { stageCsv } from '../csv-staging';
 import { withTransaction } from '../../db/pool';
 import { ingestBatchWorkflow, ingestProgressQuery } from '../../workflows/ingest';
 import { searchAttributes, workflowIds } from '../../workflows/shared';
 import { ErrorResponse, WaitQuery } from '../schemas/common';
-import { BatchParams, BatchStatus, IngestAccepted, IngestBody, IngestWaitResponse } from '../schemas/ingest';
+import { BatchParams, BatchStatus, ColumnMapping, CsvIngestQuery, IngestAccepted, IngestBody, IngestWaitResponse, SourceFormat as SourceFormatSchema } from '../schemas/ingest';
 import { HttpError } from '../errors';
 import { startOrFind, statusOf, withTimeout } from '../workflow-runs';
 
+const IngestQuery = WaitQuery.extend(CsvIngestQuery.shape);
+
+// JSON bodies are checked by the zod schema; a CSV body (a stream) or a multipart upload (read in
+// the handler) is checked line by line while it streams.
+const ingestValidator = (route: Parameters<typeof validatorCompiler>[0]) => {
+  const zod = validatorCompiler(route);
+  return route.httpPart === 'body' ? (data: unknown) => (data == null || data instanceof Readable ? { value: data } : zod(data)) : zod;
+};
+
 const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
+  // Multipart parsing for this route only (the tracking routes parse their own form posts).
+  await app.register(multipart, { limits: { fileSize: app.config.CSV_UPLOAD_LIMIT_MB * 1024 * 1024, files: 1 } });
+  // CSV bodies are not buffered: the handler reads them as a stream (see api/csv-staging.ts).
+  app.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) => done(null, payload));
+
   app.post('/api/ingest', {
     config: { scope: 'write' },
+    validatorCompiler: ingestValidator as never,
     schema: {
       summary: 'Stage rows and start the ingest workflow ingest:<batch_id>',
+      description:
+        'JSON body `{source, batch_id, format, mapping?, rows}`; or a CSV file as a `text/csv` body (batch settings in the query: ' +
+        '`source`, `batch_id`, `format`, `mapping` as JSON, `promote`) or as a multipart upload (the same settings as form fields before the file). ' +
+        'CSV is parsed as a stream; a malformed file is rejected whole with 400 naming the line.',
       tags: ['ingest'],
       body: IngestBody,
-      querystring: WaitQuery,
-      response: { 200: IngestWaitResponse, 202: IngestAccepted, 400: ErrorResponse },
+      querystring: IngestQuery,
+      response: { 200: IngestWaitResponse, 202: IngestAccepted, 400: ErrorResponse, 413: ErrorResponse },
     },
   }, async (request, reply) => {
-    const { source, batch_id, rows, promote } = request.body;
     const actor = request.apiKey?.name;
+    const body = request.body as unknown;
+    if (request.isMultipart()) return ingestMultipart(request, reply);
+    if (body instanceof Readable) {
+      const settings = csvSettings(request.query);
+      const staged = await stageCsv(app.pg, { ...settings, actor, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 }, body);
+      return startIngest(request, reply, settings.batchId, staged.staged, settings.promote);
+    }
+    if (body == null) throw new HttpError(400, 'send a JSON body, a text/csv body or a multipart CSV upload');
+
+    const { source, batch_id, rows, promote, format, mapping } = request.body;
+    // Source records → staged payloads (the record plus its canonical fields); every row must
+    // still identify someone, else 400 naming the row and nothing is stored.
+    const mapped = rows.map((row) => mapRecord(format, row, mapping));
+    const payloads = rows.map((row, i) => payloadOf(row, mapped[i]));
+    const unidentified = mapped.flatMap((m, i) => (identifies(m) ? [] : [i]));
+    if (unidentified.length) {
+      const issues = unidentified.slice(0, 50).map((i) => ({ field: `rows[${i}]`, message: 'a row needs an email, a LinkedIn URL or a name' }));
+      throw new HttpError(400, `invalid ${issues.slice(0, 5).map((i) => i.field).join(', ')}`, { issues, total: unidentified.length });
+    }
     // Rows are staged in Postgres (one statement) and never travel in workflow payloads.
     // A batch_id seen before stages nothing: the request gets the existing run instead.
     const staged = await withTransaction(app.pg, async (db) => {
@@ -33,30 +77,58 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       await db.query(
         `insert into intake.batch_rows (batch_id, row_no, payload)
          select $1, t.ord, t.value from jsonb_array_elements($2::jsonb) with ordinality as t(value, ord)`,
-        [batch_id, JSON.stringify(rows)],
+        [batch_id, JSON.stringify(payloads)],
       );
       return true;
     });
-    const { rows: [batch] } = await app.pg.query('select source, row_count from intake.batches where batch_id = $1', [batch_id]);
+    return startIngest(request, reply, batch_id, staged, promote);
+  });
 
+  /** Multipart: settings come as fields (or query parameters); the first file part is the CSV. */
+  async function ingestMultipart(request: FastifyRequest, reply: FastifyReply) {
+    const fields: Record<string, string> = { ...(request.query as Record<string, string>) };
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        fields[part.fieldname] = String(part.value);
+        continue;
+      }
+      const settings = csvSettings(fields);
+      // busboy ends a file at the size limit as if it were complete: fail the stream instead, so
+      // the staging transaction rolls back rather than keep a truncated batch
+      const tooLarge = () => new HttpError(413, `CSV upload exceeds ${app.config.CSV_UPLOAD_LIMIT_MB} MB`);
+      part.file.once('limit', () => part.file.destroy(tooLarge()));
+      const staged = await stageCsv(app.pg, { ...settings, actor: request.apiKey?.name, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 }, part.file)
+        .catch((err) => {
+          // the cut-off last line may fail to parse before the limit event lands
+          throw part.file.truncated ? tooLarge() : err;
+        });
+      return startIngest(request, reply, settings.batchId, staged.staged, settings.promote);
+    }
+    throw new HttpError(400, 'the multipart upload has no file part', { field: 'file' });
+  }
+
+  /** Starts (or finds) ingest:<batch_id> for a staged batch and answers 202, or 200 with ?wait=true. */
+  async function startIngest(request: FastifyRequest, reply: FastifyReply, batchId: string, staged: boolean, promote: boolean) {
+    const actor = request.apiKey?.name;
+    const { rows: [batch] } = await app.pg.query('select source, row_count from intake.batches where batch_id = $1', [batchId]);
     const run = await startOrFind(app.temporal, ingestBatchWorkflow, {
-      workflowId: workflowIds.ingest(batch_id),
+      workflowId: workflowIds.ingest(batchId),
       taskQueue: app.config.TASK_QUEUE,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      args: [{ batchId: batch_id, source: batch.source, rowCount: batch.row_count, chunkSize: app.config.INGEST_CHUNK_SIZE, chunksPerRun: app.config.CHUNKS_PER_RUN, actor, promote }],
+      args: [{ batchId, source: batch.source, rowCount: batch.row_count, chunkSize: app.config.INGEST_CHUNK_SIZE, chunksPerRun: app.config.CHUNKS_PER_RUN, actor, promote }],
       typedSearchAttributes: [
         { key: searchAttributes.Source, value: batch.source },
-        { key: searchAttributes.BatchId, value: batch_id },
+        { key: searchAttributes.BatchId, value: batchId },
         { key: searchAttributes.ContactCount, value: batch.row_count },
       ],
       memo: { actor },
     });
     const existing = run.existing || !staged;
-    if (request.query.wait) {
+    if ((request.query as { wait?: boolean }).wait) {
       const result = await run.handle.result();
       return reply.code(200).send({
         success: true,
-        batch_id,
+        batch_id: batchId,
         workflow_id: run.handle.workflowId,
         existing,
         counts: { inserted: result.inserted, skipped: result.skipped },
@@ -64,13 +136,13 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       });
     }
     return reply.code(202).send({
-      batch_id,
+      batch_id: batchId,
       workflow_id: run.handle.workflowId,
       run_id: run.runId,
       status: existing ? await statusOf(run.handle) : 'RUNNING',
       existing,
     });
-  });
+  }
 
   app.get('/api/ingest/:batchId', {
     schema: {
@@ -120,5 +192,35 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     };
   });
 };
+
+const CsvSettings = z.object({
+  source: CsvIngestQuery.shape.source.unwrap(),
+  batch_id: CsvIngestQuery.shape.batch_id.unwrap(),
+  format: SourceFormatSchema.default('manual'),
+  mapping: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      try {
+        return ColumnMapping.parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'mapping must be a JSON object of CSV header → canonical field' });
+        return z.NEVER;
+      }
+    }),
+  promote: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+});
+
+/** The batch settings of a CSV upload (query parameters or form fields); 400 naming the field. */
+function csvSettings(values: Record<string, unknown>): { batchId: string; source: string; format: SourceFormat; mapping?: Record<string, string>; promote: boolean } {
+  const parsed = CsvSettings.safeParse(values);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'query', message: i.message }));
+    throw new HttpError(400, `invalid ${issues.map((i) => i.field).join(', ')}`, { issues, total: issues.length });
+  }
+  const { batch_id, source, format, mapping, promote } = parsed.data;
+  return { batchId: batch_id, source, format, mapping, promote };
+}
 
 export default ingestRoutes;

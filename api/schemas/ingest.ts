@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IngestCounts, PromoteCounts, WorkflowStarted } from './common';
+import { CANONICAL_FIELDS, SOURCE_FORMATS } from '../../common/source-mappings';
 
 const text = (max: number) => z.string().max(max).nullish();
 
@@ -28,12 +29,41 @@ export const ContactRow = z
     path: ['email'],
   });
 
-export const IngestBody = z.object({
-  source: z.string().trim().min(1).max(64).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only'),
-  batch_id: z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only'),
-  rows: z.array(ContactRow).min(1).max(100_000),
-  /** Promote the batch as soon as it is staged. */
-  promote: z.boolean().default(false),
+const SourceName = z.string().trim().min(1).max(64).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+const BatchId = z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+/** How rows are read: manual (canonical names, or the caller's `mapping`), an Apollo CSV export, an Apollo API person, an Apify LinkedIn profile item. */
+export const SourceFormat = z.enum(SOURCE_FORMATS);
+/** Source column → canonical field, for manual uploads whose columns are named otherwise. */
+export const ColumnMapping = z.record(z.string().min(1).max(200), z.enum(CANONICAL_FIELDS));
+
+export const IngestBody = z
+  .object({
+    source: SourceName,
+    batch_id: BatchId,
+    format: SourceFormat.default('manual'),
+    mapping: ColumnMapping.optional(),
+    rows: z.array(z.looseObject({})).min(1).max(100_000),
+    /** Promote the batch as soon as it is staged. */
+    promote: z.boolean().default(false),
+  })
+  .superRefine((body, ctx) => {
+    // Rows already in canonical shape are type-checked field by field; other formats are
+    // checked after mapping (each row must still identify someone).
+    if (body.format !== 'manual' || body.mapping) return;
+    body.rows.forEach((row, i) => {
+      const checked = ContactRow.safeParse(row);
+      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: ['rows', i, ...issue.path] } as never);
+    });
+  });
+
+/** CSV uploads (text/csv body or multipart): the batch's settings as query parameters (or form fields before the file). */
+export const CsvIngestQuery = z.object({
+  source: SourceName.optional(),
+  batch_id: BatchId.optional(),
+  format: SourceFormat.optional(),
+  /** JSON object: CSV header → canonical field. */
+  mapping: z.string().max(20_000).optional(),
+  promote: z.enum(['true', 'false']).optional(),
 });
 
 export const IngestWaitResponse = z.object({

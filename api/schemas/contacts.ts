@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { HistoryEntry, PersonRecord, CompanyRecord, SourceLineage } from './people';
+
+export const CONTACT_STATUSES = ['active', 'bounced', 'unsubscribed', 'do_not_contact'] as const;
+export const CONTACT_SORTS = ['-updated_at', '-created_at', '-score', 'last_name'] as const;
+
+const intParam = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ContactListQuery = z.object({
+  /** Text search over name, email and company (substring, case-insensitive; at least 3 characters). */
+  q: z.string().trim().min(3).max(200).optional(),
+  status: z.enum(CONTACT_STATUSES).optional(),
+  score_min: intParam(0, 100).optional(),
+  score_max: intParam(0, 100).optional(),
+  source: z.string().trim().min(1).max(64).optional(),
+  company_domain: z.string().trim().toLowerCase().min(1).max(253).optional(),
+  /** Substring of the title, case-insensitive (at least 3 characters). */
+  title: z.string().trim().min(3).max(200).optional(),
+  updated_since: z.iso.datetime({ offset: true }).optional(),
+  sort: z.enum(CONTACT_SORTS).default('-updated_at'),
+  limit: intParam(1, 1000).default(100),
+  /** next_cursor of the previous page. */
+  cursor: z.string().max(500).optional(),
+  /** Count the matches too (exact up to 10,000; beyond that total_capped is true). */
+  include_total: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+}).refine((v) => v.score_min === undefined || v.score_max === undefined || v.score_min <= v.score_max, {
+  message: 'score_min must not exceed score_max',
+  path: ['score_min'],
+});
+
+export const Contact = z.object({
+  contact_id: z.number().int(),
+  email: z.string(),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+  full_name: z.string().nullable(),
+  title: z.string().nullable(),
+  company_name: z.string().nullable(),
+  company_domain: z.string().nullable(),
+  phone: z.string().nullable(),
+  linkedin_url: z.string().nullable(),
+  city: z.string().nullable(),
+  state: z.string().nullable(),
+  country: z.string().nullable(),
+  source: z.string(),
+  status: z.enum(CONTACT_STATUSES),
+  score: z.number().int(),
+  version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const ContactPage = z.object({
+  data: z.array(Contact),
+  next_cursor: z.string().nullable(),
+  total: z.number().int().optional(),
+  total_capped: z.boolean().optional(),
+});
+
+export const ContactParams = z.object({ id: z.coerce.number().int().positive() });
+
+export const ContactDetail = Contact.extend({
+  /** The golden record this contact resolved to (null before promotion resolved it). */
+  master: PersonRecord.nullable(),
+  company: CompanyRecord.nullable(),
+  /** Every source record that fed this contact's golden record. */
+  sources: z.array(SourceLineage),
+  /** Field-level changes of the golden record, newest first (up to 200). */
+  history: z.array(HistoryEntry),
+  /** LinkedIn/enrichment data held for this person (people.intelligence), when any. */
+  intelligence: z.array(z.record(z.string(), z.unknown())),
+});
+
+const editableText = (max: number) => z.string().trim().min(1).max(max).nullable().optional();
+
+/**
+ * Fields a person may edit. Identity (email) and lineage are not editable; status is, because
+ * consent is a person's decision (imports never set it).
+ */
+export const ContactPatch = z.strictObject({
+  first_name: editableText(200),
+  last_name: editableText(200),
+  full_name: editableText(400),
+  title: editableText(400),
+  company_name: editableText(400),
+  company_domain: editableText(253),
+  phone: editableText(64),
+  linkedin_url: editableText(2048),
+  city: editableText(200),
+  state: editableText(200),
+  country: editableText(200),
+  status: z.enum(CONTACT_STATUSES).optional(),
+  /** The version this edit is based on (alternative to If-Match); a stale one gets 409. */
+  version: z.number().int().positive().optional(),
+}).refine((p) => Object.keys(p).some((k) => k !== 'version'), { message: 'nothing to change', path: ['body'] });
+
+export const PatchHeaders = z.object({
+  /** ETag from GET /api/contacts/:id; a stale one gets 412. */
+  'if-match': z.string().max(100).optional(),
+});

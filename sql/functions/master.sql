@@ -1,0 +1,533 @@
+-- Golden records (seed: "Database Schema Layers", slots → masters → history).
+-- Rules (documented in common/survivorship.ts, passed in as p_rules):
+--   matching   people: normalized email (plus-tag dropped), then LinkedIn URL, then name + company domain.
+--              companies: registrable domain, then LinkedIn URL, then normalized name (only for a slot
+--              that has no domain: two companies called "Acme" on different domains stay apart).
+--              Email/LinkedIn (people) and domain/LinkedIn (companies) are strong keys: when one slot's
+--              strong keys point at two masters, those masters merge. Names never trigger a merge.
+--   survivorship per field: source priority, then recency, then completeness.
+-- Everything is set-based over a chunk of loads; a pass over 5,000 loads is a handful of statements.
+
+create or replace function people.f_source_priority(p_rules jsonb, p_source text, p_field text) returns integer
+language sql immutable parallel safe as $$
+  select coalesce(
+    (p_rules #>> array['fields', p_field, p_source])::integer,
+    (p_rules #>> array['fields', p_field, split_part(translate(p_source, '-_.', ':::'), ':', 1)])::integer,
+    (p_rules #>> array['priorities', p_source])::integer,
+    (p_rules #>> array['priorities', split_part(translate(p_source, '-_.', ':::'), ':', 1)])::integer,
+    (p_rules #>> array['priorities', '*'])::integer,
+    0)
+$$;
+
+-- "Acme, Inc." / "ACME Inc" / "acme" → "acme": lower case, punctuation and legal suffixes dropped.
+create or replace function company.f_name_key(p_name text) returns text
+language sql immutable parallel safe as $$
+  select nullif(btrim(regexp_replace(
+    regexp_replace(lower(coalesce(p_name, '')), '[^[:alnum:][:space:]&]+', ' ', 'g'),
+    '(\s+(inc|incorporated|llc|l l c|ltd|limited|gmbh|corp|corporation|co|company|plc|sa|ag|bv|nv|oy|ab|srl|pty))+\s*$', '', 'g')), '')
+$$;
+
+-- The people match key of an email: the mailbox without its plus-tag.
+create or replace function people.f_email_key(p_email text) returns text
+language sql immutable parallel safe as $$
+  select regexp_replace(lower(p_email), '\+[^@]*@', '@')
+$$;
+
+-- The weak people key: "ada lovelace@acme.com" (name + company domain), when both are known.
+create or replace function people.f_name_domain_key(p_first text, p_last text, p_full text, p_domain text) returns text
+language sql immutable parallel safe as $$
+  select lower(coalesce(nullif(btrim(concat_ws(' ', p_first, p_last)), ''), nullif(btrim(p_full), ''))) || '@' || lower(nullif(btrim(p_domain), ''))
+$$;
+
+-- Canonical contact fields of a staged payload (written by common/source-mappings.ts), with the
+-- older flat/Apollo-person spellings as fallbacks.
+create or replace function people.f_canonical(raw jsonb) returns jsonb
+language sql immutable parallel safe as $$
+  select jsonb_strip_nulls(jsonb_build_object(
+    'first_name', nullif(btrim(raw ->> 'first_name'), ''),
+    'last_name', nullif(btrim(raw ->> 'last_name'), ''),
+    'full_name', nullif(btrim(coalesce(raw ->> 'full_name', raw ->> 'name')), ''),
+    'title', nullif(btrim(raw ->> 'title'), ''),
+    'headline', nullif(btrim(raw ->> 'headline'), ''),
+    'seniority', nullif(btrim(raw ->> 'seniority'), ''),
+    'departments', case when jsonb_typeof(raw -> 'departments') = 'string' then nullif(btrim(raw ->> 'departments'), '') end,
+    'phone', nullif(btrim(raw ->> 'phone'), ''),
+    'linkedin_url', nullif(btrim(raw ->> 'linkedin_url'), ''),
+    'city', nullif(btrim(raw ->> 'city'), ''),
+    'state', nullif(btrim(raw ->> 'state'), ''),
+    'country', nullif(btrim(raw ->> 'country'), ''),
+    'source_person_id', nullif(btrim(raw ->> 'source_person_id'), ''),
+    'company_name', nullif(btrim(coalesce(raw ->> 'company_name', raw ->> 'organization_name', raw -> 'organization' ->> 'name')), ''),
+    'company_domain', nullif(lower(btrim(coalesce(raw ->> 'company_domain', raw -> 'organization' ->> 'primary_domain'))), ''),
+    'company_website', nullif(btrim(raw ->> 'company_website'), ''),
+    'company_linkedin_url', nullif(btrim(raw ->> 'company_linkedin_url'), ''),
+    'company_industry', nullif(btrim(raw ->> 'company_industry'), ''),
+    'company_employees', case when jsonb_typeof(raw -> 'company_employees') = 'number' then raw -> 'company_employees' end,
+    'company_phone', nullif(btrim(raw ->> 'company_phone'), ''),
+    'company_city', nullif(btrim(raw ->> 'company_city'), ''),
+    'company_state', nullif(btrim(raw ->> 'company_state'), ''),
+    'company_country', nullif(btrim(raw ->> 'company_country'), ''),
+    'source_company_id', nullif(btrim(raw ->> 'source_company_id'), '')))
+$$;
+
+-- Survivorship for companies: each field of each listed master takes the winning slot value;
+-- one history row per field whose value changes. Re-applying with unchanged slots is a no-op.
+-- Returns how many masters changed.
+create or replace function company.f_apply_survivorship(p_company_ids bigint[], p_rules jsonb, p_workflow_id text default null)
+returns integer language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
+declare
+  v_changed integer;
+begin
+  with cand as (
+    select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
+    from company.slot s
+    -- one row per non-empty field (completeness: how many the slot has)
+    cross join lateral (values
+        ('name', to_jsonb(s.name)), ('domain', to_jsonb(s.domain)), ('website', to_jsonb(s.website)),
+        ('linkedin_url', to_jsonb(s.linkedin_url)), ('industry', to_jsonb(s.industry)),
+        ('employee_count', to_jsonb(s.employee_count)), ('phone', to_jsonb(s.phone)),
+        ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)), ('country', to_jsonb(s.country))) f(key, value)
+    cross join lateral (select num_nonnulls(s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
+        s.phone, s.city, s.state, s.country) as completeness) v
+    where s.company_id in (select unnest(p_company_ids)) and f.value is not null
+  ),
+  -- priorities once per (source, field), not once per candidate value
+  priority as (
+    select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
+    from (select distinct c.source, c.field from cand c) k
+  ),
+  winners as (
+    select distinct on (c.company_id, c.field) c.*, p.priority from cand c join priority p using (source, field)
+    order by c.company_id, c.field, p.priority desc, c.seen_at desc, c.completeness desc, c.slot_id desc
+  ),
+  current as materialized (  -- each master as jsonb once, not once per field
+    select m.company_id, to_jsonb(m) as j from company.master m where m.company_id in (select unnest(p_company_ids))
+  ),
+  diffs as (
+    select m.company_id, w.field, m.j -> w.field as old_value, w.value as new_value, w.source, w.slot_id, w.load_id
+    from winners w join current m on m.company_id = w.company_id
+    where (m.j -> w.field) is distinct from w.value
+  ),
+  changed as (select distinct d.company_id from diffs d),
+  patches as (
+    select w.company_id, jsonb_object_agg(w.field, w.value) as vals,
+           jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
+           bool_or(c.company_id is not null) as changed
+    from winners w left join changed c on c.company_id = w.company_id
+    group by w.company_id
+  ),
+  updated as (
+    update company.master m set
+      (name, domain, website, linkedin_url, industry, employee_count, phone, city, state, country) =
+        (select r.name, r.domain, r.website, r.linkedin_url, r.industry, r.employee_count, r.phone, r.city, r.state, r.country
+         from jsonb_populate_record(null::company.master, to_jsonb(m) || p.vals) r),
+      field_sources = p.sources,
+      version = m.version + case when p.changed then 1 else 0 end,
+      updated_at = case when p.changed then now() else m.updated_at end
+    from patches p
+    where p.company_id = m.company_id and (p.changed or m.field_sources is distinct from p.sources)
+    returning m.company_id
+  ),
+  logged as (
+    insert into company.history (company_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    select d.company_id, d.field, d.old_value, d.new_value, d.source, d.slot_id, d.load_id, p_workflow_id
+    from diffs d order by d.company_id, d.field
+  )
+  select count(distinct d.company_id) into v_changed from diffs d;
+  return v_changed;
+end
+$$;
+
+create or replace function people.f_apply_survivorship(p_person_ids bigint[], p_rules jsonb, p_workflow_id text default null)
+returns integer language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
+declare
+  v_changed integer;
+begin
+  with cand as (
+    select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
+    from people.slot s
+    cross join lateral (values
+        ('email', to_jsonb(s.email)), ('first_name', to_jsonb(s.first_name)), ('last_name', to_jsonb(s.last_name)),
+        ('full_name', to_jsonb(s.full_name)), ('title', to_jsonb(s.title)), ('headline', to_jsonb(s.headline)),
+        ('seniority', to_jsonb(s.seniority)), ('departments', to_jsonb(s.departments)), ('phone', to_jsonb(s.phone)),
+        ('linkedin_url', to_jsonb(s.linkedin_url)), ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)),
+        ('country', to_jsonb(s.country)), ('company_id', to_jsonb(s.company_id))) f(key, value)
+    cross join lateral (select num_nonnulls(s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline,
+        s.seniority, s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id) as completeness) v
+    where s.person_id in (select unnest(p_person_ids)) and f.value is not null
+  ),
+  -- priorities once per (source, field), not once per candidate value
+  priority as (
+    select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
+    from (select distinct c.source, c.field from cand c) k
+  ),
+  winners as (
+    select distinct on (c.person_id, c.field) c.*, p.priority from cand c join priority p using (source, field)
+    order by c.person_id, c.field, p.priority desc, c.seen_at desc, c.completeness desc, c.slot_id desc
+  ),
+  current as materialized (  -- each master as jsonb once, not once per field
+    select m.person_id, to_jsonb(m) as j from people.master m where m.person_id in (select unnest(p_person_ids))
+  ),
+  diffs as (
+    select m.person_id, w.field, m.j -> w.field as old_value, w.value as new_value, w.source, w.slot_id, w.load_id
+    from winners w join current m on m.person_id = w.person_id
+    where (m.j -> w.field) is distinct from w.value
+  ),
+  changed as (select distinct d.person_id from diffs d),
+  patches as (
+    select w.person_id, jsonb_object_agg(w.field, w.value) as vals,
+           jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
+           bool_or(c.person_id is not null) as changed
+    from winners w left join changed c on c.person_id = w.person_id
+    group by w.person_id
+  ),
+  updated as (
+    update people.master m set
+      (email, first_name, last_name, full_name, title, headline, seniority, departments, phone,
+       linkedin_url, city, state, country, company_id) =
+        (select r.email, r.first_name, r.last_name, r.full_name, r.title, r.headline, r.seniority, r.departments, r.phone,
+                r.linkedin_url, r.city, r.state, r.country, r.company_id
+         from jsonb_populate_record(null::people.master, to_jsonb(m) || p.vals) r),
+      field_sources = p.sources,
+      version = m.version + case when p.changed then 1 else 0 end,
+      updated_at = case when p.changed then now() else m.updated_at end
+    from patches p
+    where p.person_id = m.person_id and (p.changed or m.field_sources is distinct from p.sources)
+    returning m.person_id
+  ),
+  logged as (
+    insert into people.history (person_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    select d.person_id, d.field, d.old_value, d.new_value, d.source, d.slot_id, d.load_id, p_workflow_id
+    from diffs d order by d.person_id, d.field
+  )
+  select count(distinct d.person_id) into v_changed from diffs d;
+  return v_changed;
+end
+$$;
+
+-- Merge company p_loser into p_survivor: slots, keys and people's company links move; the loser
+-- stays as a tombstone (merged_into). The survivor's 'merge' history row holds the loser's
+-- snapshot and every moved id, enough to reverse the merge by hand.
+create or replace function company.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
+returns void language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
+declare
+  v_snapshot jsonb;
+  v_slots bigint[];
+  v_keys jsonb;
+  v_people_slots bigint[];
+  v_people bigint[];
+begin
+  if p_survivor = p_loser then return; end if;
+  select to_jsonb(m) into v_snapshot from company.master m where m.company_id = p_loser and m.merged_into is null for update;
+  if v_snapshot is null then return; end if;
+  with moved as (update company.slot set company_id = p_survivor where company_id = p_loser returning slot_id)
+  select coalesce(array_agg(slot_id order by slot_id), '{}') into v_slots from moved;
+  with moved as (update company.master_key set company_id = p_survivor where company_id = p_loser returning kind, value)
+  select coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'value', value) order by kind, value), '[]') into v_keys from moved;
+  with moved as (update people.slot set company_id = p_survivor where company_id = p_loser returning slot_id, person_id)
+  select coalesce(array_agg(slot_id order by slot_id), '{}'), coalesce(array_agg(distinct person_id) filter (where person_id is not null), '{}')
+  into v_people_slots, v_people from moved;
+  update company.master set merged_into = p_survivor, version = version + 1, updated_at = now() where company_id = p_loser;
+  update company.master set merged_into = p_survivor where merged_into = p_loser;
+
+  insert into company.history (company_id, action, field, old_value, new_value, workflow_id, details) values
+    (p_survivor, 'merge', 'company_id', to_jsonb(p_loser), to_jsonb(p_survivor), p_workflow_id,
+     jsonb_build_object('loser', v_snapshot, 'moved_slot_ids', to_jsonb(v_slots), 'moved_keys', v_keys,
+                        'moved_people_slot_ids', to_jsonb(v_people_slots), 'reason', p_reason)),
+    (p_loser, 'merged_into', 'merged_into', null, to_jsonb(p_survivor), p_workflow_id, jsonb_build_object('reason', p_reason));
+
+  perform company.f_apply_survivorship(array[p_survivor], p_rules, p_workflow_id);
+  perform people.f_apply_survivorship(v_people, p_rules, p_workflow_id);
+end
+$$;
+
+create or replace function people.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
+returns void language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
+declare
+  v_snapshot jsonb;
+  v_slots bigint[];
+  v_keys jsonb;
+begin
+  if p_survivor = p_loser then return; end if;
+  select to_jsonb(m) into v_snapshot from people.master m where m.person_id = p_loser and m.merged_into is null for update;
+  if v_snapshot is null then return; end if;
+  with moved as (update people.slot set person_id = p_survivor where person_id = p_loser returning slot_id)
+  select coalesce(array_agg(slot_id order by slot_id), '{}') into v_slots from moved;
+  with moved as (update people.master_key set person_id = p_survivor where person_id = p_loser returning kind, value)
+  select coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'value', value) order by kind, value), '[]') into v_keys from moved;
+  update people.master set merged_into = p_survivor, version = version + 1, updated_at = now() where person_id = p_loser;
+  update people.master set merged_into = p_survivor where merged_into = p_loser;
+
+  insert into people.history (person_id, action, field, old_value, new_value, workflow_id, details) values
+    (p_survivor, 'merge', 'person_id', to_jsonb(p_loser), to_jsonb(p_survivor), p_workflow_id,
+     jsonb_build_object('loser', v_snapshot, 'moved_slot_ids', to_jsonb(v_slots), 'moved_keys', v_keys, 'reason', p_reason)),
+    (p_loser, 'merged_into', 'merged_into', null, to_jsonb(p_survivor), p_workflow_id, jsonb_build_object('reason', p_reason));
+
+  perform people.f_apply_survivorship(array[p_survivor], p_rules, p_workflow_id);
+end
+$$;
+
+-- Resolve the promoted loads of a chunk into slots and golden records. Runs in the promotion
+-- chunk's transaction (its ledger makes it exactly-once); a global transaction lock keeps two
+-- chunks from creating the same new master at once.
+create or replace function people.f_resolve_loads(p_load_ids bigint[], p_rules jsonb, p_workflow_id text default null)
+returns table (people_created integer, people_changed integer, companies_created integer, companies_changed integer, merges integer)
+language plpgsql
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
+declare
+  v_people_created integer := 0;
+  v_companies_created integer := 0;
+  v_people_changed integer;
+  v_companies_changed integer;
+  v_merges integer := 0;
+  v_n integer;
+  v_pair record;
+  v_cslots bigint[];
+  v_pslots bigint[];
+begin
+  perform pg_advisory_xact_lock(hashtext('master-resolution'));
+
+  create temp table if not exists pg_temp.resolve_in (
+    load_id bigint, source text, seen_at timestamptz, contact_id bigint, email text, c jsonb,
+    person_key text, company_key text, company_slot_id bigint
+  ) on commit delete rows;
+  truncate pg_temp.resolve_in;
+  create temp table if not exists pg_temp.resolve_groups (key text, id bigint) on commit delete rows;
+
+  insert into pg_temp.resolve_in (load_id, source, seen_at, contact_id, email, c, person_key, company_key)
+  select l.load_id, l.source, l.created_at, l.contact_id, l.email, x.c,
+         coalesce('id:' || (x.c ->> 'source_person_id'), 'email:' || l.email, 'li:' || (x.c ->> 'linkedin_url'), 'load:' || l.load_id),
+         coalesce('id:' || (x.c ->> 'source_company_id'), 'domain:' || (x.c ->> 'company_domain'),
+                  'li:' || (x.c ->> 'company_linkedin_url'), 'name:' || company.f_name_key(x.c ->> 'company_name'))
+  from intake.raw_loads l
+  cross join lateral (select people.f_canonical(l.raw) as c) x
+  where l.load_id = any(p_load_ids) and l.status = 'promoted' and l.contact_id is not null;
+
+  ---------------------------------------------------------------- companies
+  -- one slot per (source, company key): rows of the same company in this chunk pool their values,
+  -- the newest non-empty value of each field first
+  with src as (
+    select r.source, r.company_key, max(r.load_id) as load_id, max(r.seen_at) as seen_at,
+           (array_agg(r.c ->> 'source_company_id' order by r.load_id desc) filter (where r.c ? 'source_company_id'))[1] as source_id,
+           (array_agg(r.c ->> 'company_name' order by r.load_id desc) filter (where r.c ? 'company_name'))[1] as name,
+           (array_agg(r.c ->> 'company_domain' order by r.load_id desc) filter (where r.c ? 'company_domain'))[1] as domain,
+           (array_agg(r.c ->> 'company_website' order by r.load_id desc) filter (where r.c ? 'company_website'))[1] as website,
+           (array_agg(r.c ->> 'company_linkedin_url' order by r.load_id desc) filter (where r.c ? 'company_linkedin_url'))[1] as linkedin_url,
+           (array_agg(r.c ->> 'company_industry' order by r.load_id desc) filter (where r.c ? 'company_industry'))[1] as industry,
+           (array_agg((r.c ->> 'company_employees')::numeric::integer order by r.load_id desc) filter (where r.c ? 'company_employees'))[1] as employee_count,
+           (array_agg(r.c ->> 'company_phone' order by r.load_id desc) filter (where r.c ? 'company_phone'))[1] as phone,
+           (array_agg(r.c ->> 'company_city' order by r.load_id desc) filter (where r.c ? 'company_city'))[1] as city,
+           (array_agg(r.c ->> 'company_state' order by r.load_id desc) filter (where r.c ? 'company_state'))[1] as state,
+           (array_agg(r.c ->> 'company_country' order by r.load_id desc) filter (where r.c ? 'company_country'))[1] as country
+    from pg_temp.resolve_in r where r.company_key is not null
+    group by r.source, r.company_key
+  ),
+  up as (
+    insert into company.slot as s (source, source_key, source_id, load_id, seen_at, last_seen_at, name, domain, website,
+      linkedin_url, industry, employee_count, phone, city, state, country, name_key)
+    select src.source, src.company_key, src.source_id, src.load_id, src.seen_at, src.seen_at, src.name, src.domain, src.website,
+           src.linkedin_url, src.industry, src.employee_count, src.phone, src.city, src.state, src.country, company.f_name_key(src.name)
+    from src
+    on conflict (source, source_key) do update set
+      name = coalesce(excluded.name, s.name), domain = coalesce(excluded.domain, s.domain),
+      website = coalesce(excluded.website, s.website), linkedin_url = coalesce(excluded.linkedin_url, s.linkedin_url),
+      industry = coalesce(excluded.industry, s.industry), employee_count = coalesce(excluded.employee_count, s.employee_count),
+      phone = coalesce(excluded.phone, s.phone), city = coalesce(excluded.city, s.city),
+      state = coalesce(excluded.state, s.state), country = coalesce(excluded.country, s.country),
+      name_key = coalesce(excluded.name_key, s.name_key), source_id = coalesce(excluded.source_id, s.source_id),
+      -- recency moves only when this source says something new
+      seen_at = case when (s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count, s.phone, s.city, s.state, s.country)
+                          is not distinct from
+                          (coalesce(excluded.name, s.name), coalesce(excluded.domain, s.domain), coalesce(excluded.website, s.website),
+                           coalesce(excluded.linkedin_url, s.linkedin_url), coalesce(excluded.industry, s.industry),
+                           coalesce(excluded.employee_count, s.employee_count), coalesce(excluded.phone, s.phone),
+                           coalesce(excluded.city, s.city), coalesce(excluded.state, s.state), coalesce(excluded.country, s.country))
+                     then s.seen_at else greatest(s.seen_at, excluded.seen_at) end,
+      last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
+      load_id = excluded.load_id
+    returning s.slot_id, s.source, s.source_key
+  )
+  update pg_temp.resolve_in r set company_slot_id = up.slot_id
+  from up where up.source = r.source and up.source_key = r.company_key;
+
+  select coalesce(array_agg(distinct company_slot_id), '{}') into v_cslots from pg_temp.resolve_in where company_slot_id is not null;
+
+  -- existing masters by key: domain, then LinkedIn, then name (slots without a domain only)
+  update company.slot s set company_id = k.company_id from company.master_key k
+  where s.slot_id = any(v_cslots) and s.company_id is null and k.kind = 'domain' and k.value = s.domain;
+  update company.slot s set company_id = k.company_id from company.master_key k
+  where s.slot_id = any(v_cslots) and s.company_id is null and k.kind = 'linkedin' and k.value = s.linkedin_url;
+  update company.slot s set company_id = k.company_id from company.master_key k
+  where s.slot_id = any(v_cslots) and s.company_id is null and s.domain is null and k.kind = 'name' and k.value = s.name_key;
+
+  -- new masters, one per group of still-unresolved slots: by domain, then LinkedIn, then name
+  insert into company.master_key (kind, value, company_id)
+  select k.kind, k.value, s.company_id from company.slot s
+  cross join lateral (values ('domain', s.domain), ('linkedin', s.linkedin_url), ('name', s.name_key)) k(kind, value)
+  where s.slot_id = any(v_cslots) and s.company_id is not null and k.value is not null
+  on conflict do nothing;
+
+  for i in 1..3 loop
+    truncate pg_temp.resolve_groups;
+    insert into pg_temp.resolve_groups (key, id)
+    select g.key, nextval(pg_get_serial_sequence('company.master', 'company_id'))
+    from (select distinct case i when 1 then s.domain when 2 then s.linkedin_url else s.name_key end as key
+          from company.slot s where s.slot_id = any(v_cslots) and s.company_id is null) g
+    where g.key is not null;
+    insert into company.master (company_id) overriding system value select id from pg_temp.resolve_groups;
+    get diagnostics v_n = row_count;
+    v_companies_created := v_companies_created + v_n;
+    update company.slot s set company_id = g.id from pg_temp.resolve_groups g
+    where s.slot_id = any(v_cslots) and s.company_id is null
+      and g.key = case i when 1 then s.domain when 2 then s.linkedin_url else s.name_key end;
+    -- the new masters' keys, so the next pass (and the next chunk) finds them
+    insert into company.master_key (kind, value, company_id)
+    select k.kind, k.value, s.company_id from company.slot s
+    cross join lateral (values ('domain', s.domain), ('linkedin', s.linkedin_url), ('name', s.name_key)) k(kind, value)
+    where s.slot_id = any(v_cslots) and s.company_id in (select id from pg_temp.resolve_groups) and k.value is not null
+    on conflict do nothing;
+    update company.slot s set company_id = k.company_id from company.master_key k
+    where s.slot_id = any(v_cslots) and s.company_id is null and k.kind = 'linkedin' and k.value = s.linkedin_url;
+    update company.slot s set company_id = k.company_id from company.master_key k
+    where s.slot_id = any(v_cslots) and s.company_id is null and s.domain is null and k.kind = 'name' and k.value = s.name_key;
+  end loop;
+
+  -- strong keys of one slot pointing at two masters: the same company, merge (older master survives)
+  loop
+    select least(s.company_id, k.company_id) as survivor, greatest(s.company_id, k.company_id) as loser,
+           s.slot_id, k.kind, k.value
+    into v_pair
+    from company.slot s
+    -- one index probe per key kind (an OR in the join condition would scan every key)
+    cross join lateral (values ('domain', s.domain), ('linkedin', s.linkedin_url)) sk(kind, value)
+    join company.master_key k on k.kind = sk.kind and k.value = sk.value
+    where s.slot_id = any(v_cslots) and k.company_id <> s.company_id
+    limit 1;
+    exit when not found;
+    perform company.f_merge(v_pair.survivor, v_pair.loser, p_rules, p_workflow_id,
+      jsonb_build_object('slot_id', v_pair.slot_id, 'key', v_pair.kind, 'value', v_pair.value));
+    v_merges := v_merges + 1;
+  end loop;
+
+  v_companies_changed := company.f_apply_survivorship(
+    array(select distinct s.company_id from company.slot s where s.slot_id = any(v_cslots)), p_rules, p_workflow_id);
+
+  ---------------------------------------------------------------- people
+  with src as (
+    select distinct on (r.source, r.person_key) r.*, cs.company_id
+    from pg_temp.resolve_in r left join company.slot cs on cs.slot_id = r.company_slot_id
+    order by r.source, r.person_key, r.load_id desc
+  ),
+  up as (
+    insert into people.slot as s (source, source_key, source_id, load_id, contact_id, seen_at, last_seen_at, company_slot_id,
+      company_id, email, first_name, last_name, full_name, title, headline, seniority, departments, phone, linkedin_url,
+      city, state, country, company_domain)
+    select src.source, src.person_key, src.c ->> 'source_person_id', src.load_id, src.contact_id, src.seen_at, src.seen_at,
+           src.company_slot_id, src.company_id, src.email, src.c ->> 'first_name', src.c ->> 'last_name', src.c ->> 'full_name',
+           src.c ->> 'title', src.c ->> 'headline', src.c ->> 'seniority', src.c ->> 'departments', src.c ->> 'phone',
+           src.c ->> 'linkedin_url', src.c ->> 'city', src.c ->> 'state', src.c ->> 'country', src.c ->> 'company_domain'
+    from src
+    on conflict (source, source_key) do update set
+      email = coalesce(excluded.email, s.email), first_name = coalesce(excluded.first_name, s.first_name),
+      last_name = coalesce(excluded.last_name, s.last_name), full_name = coalesce(excluded.full_name, s.full_name),
+      title = coalesce(excluded.title, s.title), headline = coalesce(excluded.headline, s.headline),
+      seniority = coalesce(excluded.seniority, s.seniority), departments = coalesce(excluded.departments, s.departments),
+      phone = coalesce(excluded.phone, s.phone), linkedin_url = coalesce(excluded.linkedin_url, s.linkedin_url),
+      city = coalesce(excluded.city, s.city), state = coalesce(excluded.state, s.state), country = coalesce(excluded.country, s.country),
+      company_domain = coalesce(excluded.company_domain, s.company_domain),
+      company_slot_id = coalesce(excluded.company_slot_id, s.company_slot_id), company_id = coalesce(excluded.company_id, s.company_id),
+      contact_id = coalesce(excluded.contact_id, s.contact_id), source_id = coalesce(excluded.source_id, s.source_id),
+      seen_at = case when (s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline, s.seniority, s.departments,
+                           s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id)
+                          is not distinct from
+                          (coalesce(excluded.email, s.email), coalesce(excluded.first_name, s.first_name),
+                           coalesce(excluded.last_name, s.last_name), coalesce(excluded.full_name, s.full_name),
+                           coalesce(excluded.title, s.title), coalesce(excluded.headline, s.headline),
+                           coalesce(excluded.seniority, s.seniority), coalesce(excluded.departments, s.departments),
+                           coalesce(excluded.phone, s.phone), coalesce(excluded.linkedin_url, s.linkedin_url),
+                           coalesce(excluded.city, s.city), coalesce(excluded.state, s.state),
+                           coalesce(excluded.country, s.country), coalesce(excluded.company_id, s.company_id))
+                     then s.seen_at else greatest(s.seen_at, excluded.seen_at) end,
+      last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
+      load_id = excluded.load_id
+    returning s.slot_id
+  )
+  select coalesce(array_agg(up.slot_id), '{}') into v_pslots from up;
+
+  -- existing masters: email, then LinkedIn, then name + company domain
+  update people.slot s set person_id = k.person_id from people.master_key k
+  where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'email' and k.value = people.f_email_key(s.email);
+  update people.slot s set person_id = k.person_id from people.master_key k
+  where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'linkedin' and k.value = s.linkedin_url;
+  update people.slot s set person_id = k.person_id from people.master_key k
+  where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'name_domain'
+    and k.value = people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain);
+
+  -- keys the matched slots add to their masters (a new email of a known person, …)
+  insert into people.master_key (kind, value, person_id)
+  select k.kind, k.value, s.person_id from people.slot s
+  cross join lateral (values ('email', people.f_email_key(s.email)), ('linkedin', s.linkedin_url),
+    ('name_domain', people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain))) k(kind, value)
+  where s.slot_id = any(v_pslots) and s.person_id is not null and k.value is not null
+  on conflict do nothing;
+
+  for i in 1..4 loop
+    truncate pg_temp.resolve_groups;
+    insert into pg_temp.resolve_groups (key, id)
+    select g.key, nextval(pg_get_serial_sequence('people.master', 'person_id'))
+    from (select distinct case i when 1 then people.f_email_key(s.email) when 2 then s.linkedin_url
+                                 when 3 then people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain)
+                                 else 'slot:' || s.slot_id end as key
+          from people.slot s where s.slot_id = any(v_pslots) and s.person_id is null) g
+    where g.key is not null;
+    insert into people.master (person_id) overriding system value select id from pg_temp.resolve_groups;
+    get diagnostics v_n = row_count;
+    v_people_created := v_people_created + v_n;
+    update people.slot s set person_id = g.id from pg_temp.resolve_groups g
+    where s.slot_id = any(v_pslots) and s.person_id is null
+      and g.key = case i when 1 then people.f_email_key(s.email) when 2 then s.linkedin_url
+                         when 3 then people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain)
+                         else 'slot:' || s.slot_id end;
+    insert into people.master_key (kind, value, person_id)
+    select k.kind, k.value, s.person_id from people.slot s
+    cross join lateral (values ('email', people.f_email_key(s.email)), ('linkedin', s.linkedin_url),
+      ('name_domain', people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain))) k(kind, value)
+    where s.slot_id = any(v_pslots) and s.person_id in (select id from pg_temp.resolve_groups) and k.value is not null
+    on conflict do nothing;
+    update people.slot s set person_id = k.person_id from people.master_key k
+    where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'linkedin' and k.value = s.linkedin_url;
+    update people.slot s set person_id = k.person_id from people.master_key k
+    where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'name_domain'
+      and k.value = people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain);
+  end loop;
+
+  loop
+    select least(s.person_id, k.person_id) as survivor, greatest(s.person_id, k.person_id) as loser,
+           s.slot_id, k.kind, k.value
+    into v_pair
+    from people.slot s
+    cross join lateral (values ('email', people.f_email_key(s.email)), ('linkedin', s.linkedin_url)) sk(kind, value)
+    join people.master_key k on k.kind = sk.kind and k.value = sk.value
+    where s.slot_id = any(v_pslots) and k.person_id <> s.person_id
+    limit 1;
+    exit when not found;
+    perform people.f_merge(v_pair.survivor, v_pair.loser, p_rules, p_workflow_id,
+      jsonb_build_object('slot_id', v_pair.slot_id, 'key', v_pair.kind, 'value', v_pair.value));
+    v_merges := v_merges + 1;
+  end loop;
+
+  v_people_changed := people.f_apply_survivorship(
+    array(select distinct s.person_id from people.slot s where s.slot_id = any(v_pslots)), p_rules, p_workflow_id);
+
+  return query select v_people_created, v_people_changed, v_companies_created, v_companies_changed, v_merges;
+end
+$$;
