@@ -84,7 +84,8 @@ it(`finishes a ${ROWS.toLocaleString()}-row ingest and its promotion with exact 
   const running = (await app.inject({ method: 'GET', url: `/api/ingest/${batch}`, headers })).json();
   expect(running.status).toBe('RUNNING');
   expect(running.progress).toMatchObject({ phase: 'staging', totalRows: ROWS, totalChunks: ROWS / 2000 });
-  expect(running.progress.chunksDone).toBeGreaterThanOrEqual(doneAtKill);
+  // chunks run one at a time: at most the latest committed chunk has not reached the workflow yet
+  expect(running.progress.chunksDone).toBeGreaterThanOrEqual(doneAtKill - 1);
   await kill(worker);
   expect(doneAtKill).toBeLessThan(ROWS / 2000);
   const ingestHandle = temporal.workflow.getHandle(`ingest:${batch}`);
