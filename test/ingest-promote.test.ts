@@ -105,7 +105,7 @@ describe('ingest', () => {
     expect(status.json()).toMatchObject({ status: 'COMPLETED', row_count: 7, counts: { pending: 5, duplicate: 2, promoted: 0, failed: 0 } });
   });
 
-  it('skips emails seen within the last 30 days, but not older ones', async () => {
+  it('skips emails the same source sent within the last 30 days, but not older ones or other sources', async () => {
     const old = uniqueId('old');
     const recent = uniqueId('recent');
     await ingest({ source: 'manual', batch_id: old, rows: [{ email: 'old@example.com' }, { email: 'recent@example.com' }] });
@@ -119,6 +119,11 @@ describe('ingest', () => {
       { email: 'old@example.com', status: 'pending' },
       { email: 'recent@example.com', status: 'duplicate' },
     ]);
+
+    // another source bringing the same person is news for the golden record, not a duplicate
+    const other = uniqueId('other-source');
+    const fromApify = await ingest({ source: 'apify', batch_id: other, rows: [{ email: 'recent@example.com', title: 'CTO' }] });
+    expect(fromApify.json().counts).toEqual({ inserted: 1, skipped: 0 });
   });
 
   it('never ingests a re-posted batch_id twice', async () => {

@@ -1,9 +1,10 @@
 -- Staging functions (seed: "Data Ingestion Flow"). Re-applied after every migration run.
 
 -- Stage rows (seed: intake.f_ingest_json): duplicates of an email (or, without one, of the same
--- payload) seen in the last 30 days, or earlier among these rows, are kept with status
--- 'duplicate'; the others are 'pending' and audited as 'contact_ingested'. Set-based: one
--- statement for all rows. p_row_nos numbers the payloads within their batch.
+-- payload) that the same source sent in the last 30 days, or earlier among these rows, are kept
+-- with status 'duplicate'; the others are 'pending' and audited as 'contact_ingested'. Another
+-- source bringing a known person is not a duplicate: it is a second opinion for the golden
+-- record. Set-based: one statement for all rows. p_row_nos numbers the payloads in their batch.
 create or replace function intake.f_stage_rows(
   p_source      text,
   p_batch_id    text,
@@ -25,10 +26,10 @@ language sql as $$
              when row_number() over (partition by coalesce(i.email, i.row_hash) order by i.row_no) > 1 then 'duplicate'
              when i.email is not null and exists (
                select 1 from intake.raw_loads l
-               where l.email = i.email and l.created_at > now() - interval '30 days') then 'duplicate'
+               where l.email = i.email and l.source = p_source and l.created_at > now() - interval '30 days') then 'duplicate'
              when i.email is null and exists (
                select 1 from intake.raw_loads l
-               where l.email is null and l.row_hash = i.row_hash and l.created_at > now() - interval '30 days') then 'duplicate'
+               where l.email is null and l.row_hash = i.row_hash and l.source = p_source and l.created_at > now() - interval '30 days') then 'duplicate'
              else 'pending'
            end as status
     from input i
