@@ -33,6 +33,12 @@ export interface CampaignCriteria {
   created_after?: string;
   /** Only contacts created since the campaign's previous run (scheduled runs). */
   new_since_last_run?: boolean;
+  /** Master data: the person's seniority and departments, the company's industry and size. */
+  seniorities?: string[];
+  departments_contains?: string;
+  industries?: string[];
+  min_employees?: number;
+  max_employees?: number;
 }
 
 export interface SendBatchInput {
@@ -72,6 +78,19 @@ export function audienceFilter(criteria: CampaignCriteria, params: unknown[]): s
   if (criteria.sources?.length) where.push(`c.source = any(${p(criteria.sources)})`);
   if (criteria.created_after) where.push(`c.created_at > ${p(criteria.created_after)}`);
   if (criteria.new_since_last_run) where.push(`c.created_at > coalesce(k.last_run_at, '-infinity')`);
+  // Master-data criteria: the contact's golden person record (through its slot) and company.
+  const master: string[] = [];
+  if (criteria.seniorities?.length) master.push(`lower(pm.seniority) = any(${p(criteria.seniorities.map((s) => s.toLowerCase()))})`);
+  if (criteria.departments_contains) master.push(`pm.departments ilike '%' || ${p(criteria.departments_contains)} || '%'`);
+  if (criteria.industries?.length) master.push(`lower(cm.industry) = any(${p(criteria.industries.map((s) => s.toLowerCase()))})`);
+  if (criteria.min_employees !== undefined) master.push(`cm.employee_count >= ${p(criteria.min_employees)}`);
+  if (criteria.max_employees !== undefined) master.push(`cm.employee_count <= ${p(criteria.max_employees)}`);
+  if (master.length) {
+    where.push(`exists (select 1 from people.slot ps
+                          join people.master pm on pm.person_id = ps.person_id and pm.merged_into is null
+                          left join company.master cm on cm.company_id = pm.company_id
+                         where ps.contact_id = c.contact_id and ${master.join(' and ')})`);
+  }
   where.push(`not exists (select 1 from marketing.suppressions s where s.email = c.email)`);
   return where.join(' and ');
 }

@@ -22,6 +22,12 @@ export const Criteria = z
     sources: z.array(z.string().min(1).max(64)).max(100).optional(),
     created_after: z.iso.datetime({ offset: true }).optional(),
     new_since_last_run: z.boolean().optional(),
+    // golden-record (master data) fields of the contact's person and company
+    seniorities: z.array(z.string().min(1).max(64)).max(50).optional(),
+    departments_contains: z.string().min(1).max(200).optional(),
+    industries: z.array(z.string().min(1).max(200)).max(200).optional(),
+    min_employees: z.number().int().min(0).optional(),
+    max_employees: z.number().int().min(0).optional(),
   })
   .strict();
 
