@@ -1,6 +1,7 @@
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/pool';
+import { resolveGoldenRecords } from './master';
 import { APOLLO_BULK_MATCH_LIMIT, type ApolloClient, type ApolloPerson } from '../clients/apollo';
 import type { ApifyClient, DatasetItem } from '../clients/apify';
 import { ProviderError, ProviderRateLimitedError } from '../clients/http-errors';
@@ -372,8 +373,14 @@ export function createEnrichActivities({ pool, apollo, apify, enrich }: EnrichDe
      * from provider data to contact data, and the one to route through master-data resolution.
      */
     async writeBackEnrichedFields({ requestId, actor, workflowId }: { requestId: string; actor?: string; workflowId?: string }): Promise<number> {
-      const { rows } = await pool.query('select enrich.f_write_back_enrichment($1, $2, $3) as n', [requestId, actor ?? null, workflowId ?? null]);
-      return rows[0].n;
+      // One transaction: the contacts' empty fields, and the provider answers as source rows of
+      // the golden records (slots → masters with history), so a retry redoes all or nothing.
+      return withTransaction(pool, async (db) => {
+        const { rows } = await db.query('select enrich.f_write_back_enrichment($1, $2, $3) as n', [requestId, actor ?? null, workflowId ?? null]);
+        const { rows: [staged] } = await db.query('select enrich.f_stage_results_as_loads($1) as load_ids', [requestId]);
+        await resolveGoldenRecords(db, staged.load_ids, workflowId);
+        return rows[0].n;
+      });
     },
 
     /** The request's counts, straight from its ledgers. */

@@ -108,6 +108,34 @@ describe('enrichment workflow', () => {
     expect(rows[2]).toMatchObject({ first_name: `LiFirst${t}c`, title: `LinkedIn title ${t}c`, company_name: 'Acme LinkedIn', company_domain: null });
     expect(rows[3]).toMatchObject({ title: 'Kept title', first_name: null, version: 1 });
 
+    // The answers are source rows of the golden records too: one slot per provider that knew the
+    // person, and survivorship picks the master's fields (a scraped profile wins the title).
+    const { rows: slots } = await db.pool.query(
+      `select s.contact_id, string_agg(s.source, ',' order by s.source) as sources from people.slot s
+        where s.contact_id = any($1) group by s.contact_id order by s.contact_id`,
+      [ids],
+    );
+    expect(slots).toEqual([
+      { contact_id: ids[0], sources: 'apify,apollo' },
+      { contact_id: ids[1], sources: 'apify,apollo' },
+      { contact_id: ids[2], sources: 'apify' },
+    ]);
+    const { rows: masters } = await db.pool.query(
+      `select distinct m.email, m.first_name, m.title from people.slot s join people.master m using (person_id)
+        where s.contact_id = any($1) order by m.email`,
+      [ids],
+    );
+    expect(masters).toEqual([
+      { email: `${t}a@acme.example`, first_name: `First${t}a`, title: `LinkedIn title ${t}a` },
+      { email: `${t}b@acme.example`, first_name: `First${t}b`, title: `LinkedIn title ${t}b` },
+      { email: `${t}c@acme.example`, first_name: `LiFirst${t}c`, title: `LinkedIn title ${t}c` },
+    ]);
+    const { rows: [history] } = await db.pool.query(
+      `select count(*)::int as n from people.history h join people.slot s using (person_id) where s.contact_id = $1 and h.field = 'title'`,
+      [ids[0]],
+    );
+    expect(history.n).toBeGreaterThan(0);
+
     // Round 1: Apollo (all four) and Apify (a and c, who had LinkedIn URLs) in parallel; round 2: Apify for b.
     const calls = await db.pool.query(`select provider, round, cardinality(contact_ids) as n, status from enrich.provider_calls where request_id = $1 order by round, provider, chunk_no`, [requestId]);
     expect(calls.rows).toEqual([

@@ -67,3 +67,26 @@ begin
   return v_count;
 end
 $$;
+
+-- Provider answers as source rows of the golden records: one promoted raw_load per
+-- (contact, provider) in batch "enrich:<request_id>", already linked to its contact, so
+-- people.f_resolve_loads turns them into people/company slots and lets survivorship (source
+-- priority, recency, completeness) decide the masters, with field history. Staged once: a repeat
+-- call for the same request inserts nothing and returns no load ids.
+create or replace function enrich.f_stage_results_as_loads(p_request_id text) returns bigint[]
+language sql as $$
+  with staged as (
+    insert into intake.raw_loads (batch_id, row_no, source, raw, email, status, contact_id, promoted_at)
+    select 'enrich:' || p_request_id,
+           (row_number() over (order by r.contact_id, r.provider))::integer,
+           r.provider,
+           (r.fields - 'profile') || jsonb_build_object('email', c.email),
+           c.email, 'promoted', c.contact_id, now()
+    from enrich.results r
+    join vault.contacts c on c.contact_id = r.contact_id
+    where r.request_id = p_request_id
+    on conflict (batch_id, row_no) do nothing
+    returning load_id
+  )
+  select coalesce(array_agg(load_id order by load_id), '{}') from staged
+$$;
