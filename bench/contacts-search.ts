@@ -4,14 +4,9 @@
 // Baseline in the same run: the very same SQL sent straight to Postgres (no HTTP, no API).
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
-import { createPool } from '../db/pool';
-import { migrate } from '../db/migrate';
 import { createApiKey } from '../db/api-keys';
-import { createDatabase, dropDatabase, startEmbeddedPostgres, withDatabase } from '../scripts/postgres';
+import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
 import { contactListQuery } from '../api/routes/contacts';
@@ -29,25 +24,10 @@ const N = Number(values.contacts);
 const RATE = Number(values.rate);
 const DURATION = Number(values.duration);
 
-const cleanups: (() => Promise<unknown>)[] = [];
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-'));
-chmodSync(tmp, 0o755);
-cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
+const cleanups: Cleanups = [];
 
 try {
-  let adminUrl: string;
-  if (process.env.DATABASE_URL) adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
-  else {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort(), persistent: false });
-    cleanups.push(() => pg.stop());
-    adminUrl = pg.adminUrl;
-  }
-  const dbName = `barton_bench_search_${process.pid}`;
-  const dbUrl = await createDatabase(adminUrl, dbName);
-  cleanups.push(() => dropDatabase(adminUrl, dbName));
-  const pool = createPool(dbUrl, { max: 10 });
-  cleanups.push(() => pool.end());
-  await migrate(pool);
+  const { pool, url: dbUrl } = await startBenchDatabase('search', cleanups, 10);
 
   let t = performance.now();
   const step = 100_000;
@@ -168,5 +148,5 @@ try {
   console.log(`| GET /api/contacts (autocannon, ${values.connections} connections) | ${RATE}/s | ${achieved.toFixed(0)} | ${result.latency.p50} ms | ${result.latency.p99} ms | ${result.non2xx + result.errors + result.timeouts} |`);
   console.log(`\nAPI p99 / bare-SQL p99: ${(result.latency.p99 / pct(bare, 99)).toFixed(2)}×; goal p99 ≤ 30 ms at 2,000 req/s`);
 } finally {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(String(err)));
+  await runCleanups(cleanups);
 }

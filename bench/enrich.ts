@@ -5,19 +5,14 @@
 // pipeline against an unlimited fake, measured in the same run on the same servers.
 // --window-s scales Apollo's minute (the limit per window scales with it, the rate stays 1,000/min).
 import { parseArgs } from 'node:util';
-import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createPool } from '../db/pool';
-import { migrate } from '../db/migrate';
 import { loadConfig } from '../common/config';
 import { buildEnrichInput } from '../common/enrich';
 import { createWorker, workflowsPath } from '../worker/worker';
 import { createProviderWorkers, providerDepsFromConfig } from '../worker/provider-workers';
-import { createDatabase, dropDatabase, startEmbeddedPostgres, withDatabase } from '../scripts/postgres';
+import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
+import { freePort } from '../scripts/ports';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { enrichContactsWorkflow } from '../workflows/enrich';
 import { workflowIds } from '../workflows/shared';
@@ -39,33 +34,11 @@ const PER_WINDOW = Math.round((PAID_PER_MINUTE * WINDOW_MS) / 60_000);
 const LIMIT_CALLS_PER_S = PAID_PER_MINUTE / 60;
 const CAPS = values.caps.split(',').map(Number);
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
 Runtime.install({ logger: new DefaultLogger('ERROR') });
-const cleanups: (() => Promise<unknown>)[] = [];
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-enrich-'));
-chmodSync(tmp, 0o755);
-cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
+const cleanups: Cleanups = [];
 
 try {
-  let adminUrl: string;
-  if (process.env.DATABASE_URL) adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
-  else {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort(), persistent: false });
-    cleanups.push(() => pg.stop());
-    adminUrl = pg.adminUrl;
-  }
-  const dbName = `barton_bench_enrich_${process.pid}`;
-  const pool = createPool(await createDatabase(adminUrl, dbName), { max: 20 });
-  cleanups.push(() => dropDatabase(adminUrl, dbName));
-  cleanups.push(() => pool.end());
-  await migrate(pool);
+  const { pool } = await startBenchDatabase('enrich', cleanups);
   const [temporalServer, bundle] = await Promise.all([
     startTemporalDevServer({ port: await freePort() }),
     bundleWorkflowCode({ workflowsPath, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
@@ -124,5 +97,5 @@ try {
     );
   }
 } finally {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(String(err)));
+  await runCleanups(cleanups);
 }

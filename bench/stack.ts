@@ -23,13 +23,16 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-export async function startBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-'));
-  chmodSync(tmp, 0o755);
-  cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
+export type Cleanups = (() => Promise<unknown>)[];
 
+/**
+ * A migrated, throwaway database for a bench: on DATABASE_URL's server, else on an embedded
+ * Postgres in a temp folder. Everything it starts is pushed onto `cleanups` (run them in reverse).
+ */
+export async function startBenchDatabase(name: string, cleanups: Cleanups, poolSize = 20): Promise<{ pool: Pool; url: string }> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-'));
+  chmodSync(tmp, 0o755); // an embedded server runs as `postgres` when we are root
+  cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
   let adminUrl: string;
   if (process.env.DATABASE_URL) adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
   else {
@@ -37,11 +40,23 @@ export async function startBenchStack(settings: Record<string, string> = {}): Pr
     cleanups.push(() => pg.stop());
     adminUrl = pg.adminUrl;
   }
-  const dbName = `barton_bench_${process.pid}`;
-  const pool = createPool(await createDatabase(adminUrl, dbName), { max: 20 });
+  const dbName = `barton_bench_${name}_${process.pid}`;
+  const url = await createDatabase(adminUrl, dbName);
+  const pool = createPool(url, { max: poolSize });
   cleanups.push(() => dropDatabase(adminUrl, dbName));
   cleanups.push(() => pool.end());
   await migrate(pool);
+  return { pool, url };
+}
+
+export async function runCleanups(cleanups: Cleanups): Promise<void> {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(String(err)));
+}
+
+export async function startBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cleanups: Cleanups = [];
+  const { pool } = await startBenchDatabase('ingest', cleanups);
 
   const temporalServer = await startTemporalDevServer({ port: await freePort() });
   cleanups.push(() => temporalServer.stop());
@@ -69,8 +84,6 @@ export async function startBenchStack(settings: Record<string, string> = {}): Pr
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     pool,
     temporal,
-    async close() {
-      for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(String(err)));
-    },
+    close: () => runCleanups(cleanups),
   };
 }

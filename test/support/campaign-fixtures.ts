@@ -1,39 +1,21 @@
 // Shared set-up for the campaign tests: a worker that sends through an SMTP sink, contacts, and
 // API helpers for templates and campaigns.
-import { inject } from 'vitest';
-import { NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { createWorker } from '../../worker/worker';
 import { createMailer } from '../../clients/mailer';
 import type { Pool } from '../../db/pool';
 import type { App } from '../../api/app';
-import type { TestWorker } from './harness';
+import { startTestWorker, type TestWorker } from './harness';
 
 export const TRACKING_SECRET = 'test-tracking-secret-0123456789';
 export const PUBLIC_BASE_URL = 'https://track.example.test';
 
 export async function startCampaignWorker(opts: { pool: Pool; taskQueue: string; smtpUrl: string; domainRatePerMinute?: number; leaseSeconds?: number }): Promise<TestWorker> {
-  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const mailer = createMailer(opts.smtpUrl, { maxConnections: 5 });
-  const worker = await createWorker({
-    connection,
-    namespace: 'default',
-    taskQueue: opts.taskQueue,
+  return startTestWorker({
     pool: opts.pool,
-    mailer,
+    taskQueue: opts.taskQueue,
+    mailer: createMailer(opts.smtpUrl, { maxConnections: 5 }),
     campaign: { trackingSecret: TRACKING_SECRET, publicBaseUrl: PUBLIC_BASE_URL, domainRatePerMinute: opts.domainRatePerMinute ?? 60_000, leaseSeconds: opts.leaseSeconds },
-    workflowBundle: { codePath: inject('workflowBundlePath') },
   });
-  const running = worker.run();
-  return {
-    worker,
-    async stop() {
-      worker.shutdown();
-      await running;
-      mailer.close();
-      await connection.close();
-    },
-  };
 }
 
 export interface SeedContact {

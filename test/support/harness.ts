@@ -10,7 +10,7 @@ import { createWorker } from '../../worker/worker';
 import { buildApp, type App } from '../../api/app';
 import { loadConfig, type Config } from '../../common/config';
 import { createApiKey, type Scope } from '../../db/api-keys';
-import type { MxResolver } from '../../clients/mx';
+import type { ActivityDeps } from '../../activities';
 
 // Worker lifecycle chatter hides test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -49,14 +49,13 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startTestWorker(opts: { pool: Pool; taskQueue: string; mx?: MxResolver }): Promise<TestWorker> {
+/** An in-process worker on the run's workflow bundle; `deps` adds activity dependencies (mailer, providers…). */
+export async function startTestWorker(opts: { taskQueue: string } & ActivityDeps): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createWorker({
+    ...opts,
     connection,
     namespace: 'default',
-    taskQueue: opts.taskQueue,
-    pool: opts.pool,
-    mx: opts.mx,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
@@ -65,6 +64,7 @@ export async function startTestWorker(opts: { pool: Pool; taskQueue: string; mx?
     async stop() {
       worker.shutdown();
       await running;
+      opts.mailer?.close();
       await connection.close();
     },
   };
