@@ -75,26 +75,34 @@ $$;
 -- Returns how many masters changed.
 create or replace function company.f_apply_survivorship(p_company_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns integer language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_changed integer;
 begin
-  with cand as (
-    select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
-    from company.slot s
-    -- one row per non-empty field (completeness: how many the slot has)
+  -- the masters' slots, with what all fields of a slot share computed once per slot: completeness
+  -- (how many fields it has) and its origin (what field_sources records for a value it wins)
+  with slots as materialized (
+    select s.*, num_nonnulls(s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
+             s.phone, s.city, s.state, s.country) as completeness,
+           jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
+    from company.slot s where s.company_id in (select unnest(p_company_ids))
+  ),
+  cand as (
+    select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, s.completeness, s.origin
+    from slots s
+    -- one row per non-empty field
     cross join lateral (values
         ('name', to_jsonb(s.name)), ('domain', to_jsonb(s.domain)), ('website', to_jsonb(s.website)),
         ('linkedin_url', to_jsonb(s.linkedin_url)), ('industry', to_jsonb(s.industry)),
         ('employee_count', to_jsonb(s.employee_count)), ('phone', to_jsonb(s.phone)),
         ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)), ('country', to_jsonb(s.country))) f(key, value)
-    cross join lateral (select num_nonnulls(s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
-        s.phone, s.city, s.state, s.country) as completeness) v
-    where s.company_id in (select unnest(p_company_ids)) and f.value is not null
+    where f.value is not null
   ),
-  -- priorities once per (source, field), not once per candidate value
-  priority as (
+  -- priorities once per (source, field), not once per candidate value (materialized: inlined, the
+  -- planner would compute the priority expression in the sort, once per candidate)
+  priority as materialized (
     select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
     from (select distinct c.source, c.field from cand c) k
   ),
@@ -111,12 +119,14 @@ begin
     where (m.j -> w.field) is distinct from w.value
   ),
   changed as (select distinct d.company_id from diffs d),
+  -- aggregated in master order (a sorted group aggregate: hashed, jsonb_object_agg keeps a memory
+  -- context per master and runs several times slower)
   patches as (
-    select w.company_id, jsonb_object_agg(w.field, w.value) as vals,
-           jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
-           bool_or(c.company_id is not null) as changed
-    from winners w left join changed c on c.company_id = w.company_id
-    group by w.company_id
+    select a.company_id, a.vals, a.sources, c.company_id is not null as changed
+    from (select w.company_id, jsonb_object_agg(w.field, w.value) as vals, jsonb_object_agg(w.field, w.origin) as sources
+          from (select * from winners order by company_id) w
+          group by w.company_id) a
+    left join changed c on c.company_id = a.company_id
   ),
   updated as (
     update company.master m set
@@ -142,26 +152,32 @@ $$;
 
 create or replace function people.f_apply_survivorship(p_person_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns integer language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_changed integer;
 begin
-  with cand as (
-    select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
-    from people.slot s
+  with slots as materialized (  -- as in company.f_apply_survivorship
+    select s.*, num_nonnulls(s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline,
+             s.seniority, s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id) as completeness,
+           jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
+    from people.slot s where s.person_id in (select unnest(p_person_ids))
+  ),
+  cand as (
+    select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, s.completeness, s.origin
+    from slots s
     cross join lateral (values
         ('email', to_jsonb(s.email)), ('first_name', to_jsonb(s.first_name)), ('last_name', to_jsonb(s.last_name)),
         ('full_name', to_jsonb(s.full_name)), ('title', to_jsonb(s.title)), ('headline', to_jsonb(s.headline)),
         ('seniority', to_jsonb(s.seniority)), ('departments', to_jsonb(s.departments)), ('phone', to_jsonb(s.phone)),
         ('linkedin_url', to_jsonb(s.linkedin_url)), ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)),
         ('country', to_jsonb(s.country)), ('company_id', to_jsonb(s.company_id))) f(key, value)
-    cross join lateral (select num_nonnulls(s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline,
-        s.seniority, s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id) as completeness) v
-    where s.person_id in (select unnest(p_person_ids)) and f.value is not null
+    where f.value is not null
   ),
-  -- priorities once per (source, field), not once per candidate value
-  priority as (
+  -- priorities once per (source, field), not once per candidate value (materialized: inlined, the
+  -- planner would compute the priority expression in the sort, once per candidate)
+  priority as materialized (
     select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
     from (select distinct c.source, c.field from cand c) k
   ),
@@ -178,12 +194,12 @@ begin
     where (m.j -> w.field) is distinct from w.value
   ),
   changed as (select distinct d.person_id from diffs d),
-  patches as (
-    select w.person_id, jsonb_object_agg(w.field, w.value) as vals,
-           jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
-           bool_or(c.person_id is not null) as changed
-    from winners w left join changed c on c.person_id = w.person_id
-    group by w.person_id
+  patches as (  -- a sorted group aggregate, as in company.f_apply_survivorship
+    select a.person_id, a.vals, a.sources, c.person_id is not null as changed
+    from (select w.person_id, jsonb_object_agg(w.field, w.value) as vals, jsonb_object_agg(w.field, w.origin) as sources
+          from (select * from winners order by person_id) w
+          group by w.person_id) a
+    left join changed c on c.person_id = a.person_id
   ),
   updated as (
     update people.master m set
@@ -214,8 +230,9 @@ $$;
 -- snapshot and every moved id, enough to reverse the merge by hand.
 create or replace function company.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
 returns void language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_snapshot jsonb;
   v_slots bigint[];
@@ -249,8 +266,9 @@ $$;
 
 create or replace function people.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
 returns void language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_snapshot jsonb;
   v_slots bigint[];
@@ -281,8 +299,9 @@ $$;
 create or replace function people.f_resolve_loads(p_load_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns table (people_created integer, people_changed integer, companies_created integer, companies_changed integer, merges integer)
 language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_people_created integer := 0;
   v_companies_created integer := 0;
@@ -309,7 +328,9 @@ begin
          coalesce('id:' || (x.c ->> 'source_company_id'), 'domain:' || (x.c ->> 'company_domain'),
                   'li:' || (x.c ->> 'company_linkedin_url'), 'name:' || company.f_name_key(x.c ->> 'company_name'))
   from intake.raw_loads l
-  cross join lateral (select people.f_canonical(l.raw) as c) x
+  -- offset 0 keeps the subquery from being flattened: flattened, f_canonical (inlined) would be
+  -- computed again for every reference to c
+  cross join lateral (select people.f_canonical(l.raw) as c offset 0) x
   where l.load_id = any(p_load_ids) and l.status = 'promoted' and l.contact_id is not null;
 
   ---------------------------------------------------------------- companies
