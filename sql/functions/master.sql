@@ -321,6 +321,13 @@ begin
   ) on commit delete rows;
   truncate pg_temp.resolve_in;
   create temp table if not exists pg_temp.resolve_groups (key text, id bigint) on commit delete rows;
+  -- the chunk's existing slots as they were before it: survivorship reruns only for masters with a
+  -- slot that is new, changed or moved (for the others it would be a no-op: every write to a slot
+  -- is followed by survivorship of its master)
+  create temp table if not exists pg_temp.resolve_cslots_before (like company.slot) on commit delete rows;
+  truncate pg_temp.resolve_cslots_before;
+  create temp table if not exists pg_temp.resolve_pslots_before (like people.slot) on commit delete rows;
+  truncate pg_temp.resolve_pslots_before;
 
   insert into pg_temp.resolve_in (load_id, source, seen_at, contact_id, email, c, person_key, company_key)
   select l.load_id, l.source, l.created_at, l.contact_id, l.email, x.c,
@@ -334,6 +341,12 @@ begin
   where l.load_id = any(p_load_ids) and l.status = 'promoted' and l.contact_id is not null;
 
   ---------------------------------------------------------------- companies
+  -- one index probe per key (offset 0: as a plain join, the planner, blind to the temp table's
+  -- size, would hash it against a sequential scan of every slot)
+  insert into pg_temp.resolve_cslots_before
+  select s.* from (select distinct r.source, r.company_key from pg_temp.resolve_in r where r.company_key is not null) k
+  cross join lateral (select * from company.slot s where s.source = k.source and s.source_key = k.company_key offset 0) s;
+
   -- one slot per (source, company key): rows of the same company in this chunk pool their values,
   -- the newest non-empty value of each field first
   with src as (
@@ -440,9 +453,22 @@ begin
   end loop;
 
   v_companies_changed := company.f_apply_survivorship(
-    array(select distinct s.company_id from company.slot s where s.slot_id = any(v_cslots)), p_rules, p_workflow_id);
+    array(select distinct s.company_id from company.slot s
+          left join pg_temp.resolve_cslots_before b on b.slot_id = s.slot_id
+          where s.slot_id = any(v_cslots)
+            and (b.slot_id is null
+                 or (s.company_id, s.seen_at, s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
+                     s.phone, s.city, s.state, s.country)
+                    is distinct from
+                    (b.company_id, b.seen_at, b.name, b.domain, b.website, b.linkedin_url, b.industry, b.employee_count,
+                     b.phone, b.city, b.state, b.country))),
+    p_rules, p_workflow_id);
 
   ---------------------------------------------------------------- people
+  insert into pg_temp.resolve_pslots_before
+  select s.* from (select distinct r.source, r.person_key from pg_temp.resolve_in r) k
+  cross join lateral (select * from people.slot s where s.source = k.source and s.source_key = k.person_key offset 0) s;
+
   with src as (
     select distinct on (r.source, r.person_key) r.*, cs.company_id
     from pg_temp.resolve_in r left join company.slot cs on cs.slot_id = r.company_slot_id
@@ -547,7 +573,16 @@ begin
   end loop;
 
   v_people_changed := people.f_apply_survivorship(
-    array(select distinct s.person_id from people.slot s where s.slot_id = any(v_pslots)), p_rules, p_workflow_id);
+    array(select distinct s.person_id from people.slot s
+          left join pg_temp.resolve_pslots_before b on b.slot_id = s.slot_id
+          where s.slot_id = any(v_pslots)
+            and (b.slot_id is null
+                 or (s.person_id, s.seen_at, s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline, s.seniority,
+                     s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id)
+                    is distinct from
+                    (b.person_id, b.seen_at, b.email, b.first_name, b.last_name, b.full_name, b.title, b.headline, b.seniority,
+                     b.departments, b.phone, b.linkedin_url, b.city, b.state, b.country, b.company_id))),
+    p_rules, p_workflow_id);
 
   return query select v_people_created, v_people_changed, v_companies_created, v_companies_changed, v_merges;
 end
