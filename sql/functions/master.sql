@@ -230,9 +230,8 @@ $$;
 -- snapshot and every moved id, enough to reverse the merge by hand.
 create or replace function company.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
 returns void language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
--- candidate values (~12 per person) sort in memory, not in temp files
-set jit = off set work_mem = '64MB' as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
 declare
   v_snapshot jsonb;
   v_slots bigint[];
@@ -266,9 +265,8 @@ $$;
 
 create or replace function people.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
 returns void language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
--- candidate values (~12 per person) sort in memory, not in temp files
-set jit = off set work_mem = '64MB' as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs
+set jit = off as $$
 declare
   v_snapshot jsonb;
   v_slots bigint[];
