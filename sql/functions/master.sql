@@ -75,26 +75,34 @@ $$;
 -- Returns how many masters changed.
 create or replace function company.f_apply_survivorship(p_company_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns integer language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_changed integer;
 begin
-  with cand as (
-    select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
-    from company.slot s
-    -- one row per non-empty field (completeness: how many the slot has)
+  -- the masters' slots, with what all fields of a slot share computed once per slot: completeness
+  -- (how many fields it has) and its origin (what field_sources records for a value it wins)
+  with slots as materialized (
+    select s.*, num_nonnulls(s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
+             s.phone, s.city, s.state, s.country) as completeness,
+           jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
+    from company.slot s where s.company_id in (select unnest(p_company_ids))
+  ),
+  cand as (
+    select s.company_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, s.completeness, s.origin
+    from slots s
+    -- one row per non-empty field
     cross join lateral (values
         ('name', to_jsonb(s.name)), ('domain', to_jsonb(s.domain)), ('website', to_jsonb(s.website)),
         ('linkedin_url', to_jsonb(s.linkedin_url)), ('industry', to_jsonb(s.industry)),
         ('employee_count', to_jsonb(s.employee_count)), ('phone', to_jsonb(s.phone)),
         ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)), ('country', to_jsonb(s.country))) f(key, value)
-    cross join lateral (select num_nonnulls(s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
-        s.phone, s.city, s.state, s.country) as completeness) v
-    where s.company_id in (select unnest(p_company_ids)) and f.value is not null
+    where f.value is not null
   ),
-  -- priorities once per (source, field), not once per candidate value
-  priority as (
+  -- priorities once per (source, field), not once per candidate value (materialized: inlined, the
+  -- planner would compute the priority expression in the sort, once per candidate)
+  priority as materialized (
     select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
     from (select distinct c.source, c.field from cand c) k
   ),
@@ -111,12 +119,14 @@ begin
     where (m.j -> w.field) is distinct from w.value
   ),
   changed as (select distinct d.company_id from diffs d),
+  -- aggregated in master order (a sorted group aggregate: hashed, jsonb_object_agg keeps a memory
+  -- context per master and runs several times slower)
   patches as (
-    select w.company_id, jsonb_object_agg(w.field, w.value) as vals,
-           jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
-           bool_or(c.company_id is not null) as changed
-    from winners w left join changed c on c.company_id = w.company_id
-    group by w.company_id
+    select a.company_id, a.vals, a.sources, c.company_id is not null as changed
+    from (select w.company_id, jsonb_object_agg(w.field, w.value) as vals, jsonb_object_agg(w.field, w.origin) as sources
+          from (select * from winners order by company_id) w
+          group by w.company_id) a
+    left join changed c on c.company_id = a.company_id
   ),
   updated as (
     update company.master m set
@@ -142,26 +152,32 @@ $$;
 
 create or replace function people.f_apply_survivorship(p_person_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns integer language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_changed integer;
 begin
-  with cand as (
-    select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, v.completeness
-    from people.slot s
+  with slots as materialized (  -- as in company.f_apply_survivorship
+    select s.*, num_nonnulls(s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline,
+             s.seniority, s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id) as completeness,
+           jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
+    from people.slot s where s.person_id in (select unnest(p_person_ids))
+  ),
+  cand as (
+    select s.person_id, f.key as field, f.value, s.slot_id, s.source, s.load_id, s.seen_at, s.completeness, s.origin
+    from slots s
     cross join lateral (values
         ('email', to_jsonb(s.email)), ('first_name', to_jsonb(s.first_name)), ('last_name', to_jsonb(s.last_name)),
         ('full_name', to_jsonb(s.full_name)), ('title', to_jsonb(s.title)), ('headline', to_jsonb(s.headline)),
         ('seniority', to_jsonb(s.seniority)), ('departments', to_jsonb(s.departments)), ('phone', to_jsonb(s.phone)),
         ('linkedin_url', to_jsonb(s.linkedin_url)), ('city', to_jsonb(s.city)), ('state', to_jsonb(s.state)),
         ('country', to_jsonb(s.country)), ('company_id', to_jsonb(s.company_id))) f(key, value)
-    cross join lateral (select num_nonnulls(s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline,
-        s.seniority, s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id) as completeness) v
-    where s.person_id in (select unnest(p_person_ids)) and f.value is not null
+    where f.value is not null
   ),
-  -- priorities once per (source, field), not once per candidate value
-  priority as (
+  -- priorities once per (source, field), not once per candidate value (materialized: inlined, the
+  -- planner would compute the priority expression in the sort, once per candidate)
+  priority as materialized (
     select k.source, k.field, people.f_source_priority(p_rules, k.source, k.field) as priority
     from (select distinct c.source, c.field from cand c) k
   ),
@@ -178,12 +194,12 @@ begin
     where (m.j -> w.field) is distinct from w.value
   ),
   changed as (select distinct d.person_id from diffs d),
-  patches as (
-    select w.person_id, jsonb_object_agg(w.field, w.value) as vals,
-           jsonb_object_agg(w.field, jsonb_build_object('source', w.source, 'slot_id', w.slot_id, 'seen_at', w.seen_at)) as sources,
-           bool_or(c.person_id is not null) as changed
-    from winners w left join changed c on c.person_id = w.person_id
-    group by w.person_id
+  patches as (  -- a sorted group aggregate, as in company.f_apply_survivorship
+    select a.person_id, a.vals, a.sources, c.person_id is not null as changed
+    from (select w.person_id, jsonb_object_agg(w.field, w.value) as vals, jsonb_object_agg(w.field, w.origin) as sources
+          from (select * from winners order by person_id) w
+          group by w.person_id) a
+    left join changed c on c.person_id = a.person_id
   ),
   updated as (
     update people.master m set
@@ -281,8 +297,9 @@ $$;
 create or replace function people.f_resolve_loads(p_load_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns table (people_created integer, people_changed integer, companies_created integer, companies_changed integer, merges integer)
 language plpgsql
--- JIT compiles each statement's (badly overestimated) plan for longer than it runs
-set jit = off as $$
+-- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
+-- candidate values (~12 per person) sort in memory, not in temp files
+set jit = off set work_mem = '64MB' as $$
 declare
   v_people_created integer := 0;
   v_companies_created integer := 0;
@@ -302,6 +319,13 @@ begin
   ) on commit delete rows;
   truncate pg_temp.resolve_in;
   create temp table if not exists pg_temp.resolve_groups (key text, id bigint) on commit delete rows;
+  -- the chunk's existing slots as they were before it: survivorship reruns only for masters with a
+  -- slot that is new, changed or moved (for the others it would be a no-op: every write to a slot
+  -- is followed by survivorship of its master)
+  create temp table if not exists pg_temp.resolve_cslots_before (like company.slot) on commit delete rows;
+  truncate pg_temp.resolve_cslots_before;
+  create temp table if not exists pg_temp.resolve_pslots_before (like people.slot) on commit delete rows;
+  truncate pg_temp.resolve_pslots_before;
 
   insert into pg_temp.resolve_in (load_id, source, seen_at, contact_id, email, c, person_key, company_key)
   select l.load_id, l.source, l.created_at, l.contact_id, l.email, x.c,
@@ -309,10 +333,18 @@ begin
          coalesce('id:' || (x.c ->> 'source_company_id'), 'domain:' || (x.c ->> 'company_domain'),
                   'li:' || (x.c ->> 'company_linkedin_url'), 'name:' || company.f_name_key(x.c ->> 'company_name'))
   from intake.raw_loads l
-  cross join lateral (select people.f_canonical(l.raw) as c) x
+  -- offset 0 keeps the subquery from being flattened: flattened, f_canonical (inlined) would be
+  -- computed again for every reference to c
+  cross join lateral (select people.f_canonical(l.raw) as c offset 0) x
   where l.load_id = any(p_load_ids) and l.status = 'promoted' and l.contact_id is not null;
 
   ---------------------------------------------------------------- companies
+  -- one index probe per key (offset 0: as a plain join, the planner, blind to the temp table's
+  -- size, would hash it against a sequential scan of every slot)
+  insert into pg_temp.resolve_cslots_before
+  select s.* from (select distinct r.source, r.company_key from pg_temp.resolve_in r where r.company_key is not null) k
+  cross join lateral (select * from company.slot s where s.source = k.source and s.source_key = k.company_key offset 0) s;
+
   -- one slot per (source, company key): rows of the same company in this chunk pool their values,
   -- the newest non-empty value of each field first
   with src as (
@@ -419,9 +451,22 @@ begin
   end loop;
 
   v_companies_changed := company.f_apply_survivorship(
-    array(select distinct s.company_id from company.slot s where s.slot_id = any(v_cslots)), p_rules, p_workflow_id);
+    array(select distinct s.company_id from company.slot s
+          left join pg_temp.resolve_cslots_before b on b.slot_id = s.slot_id
+          where s.slot_id = any(v_cslots)
+            and (b.slot_id is null
+                 or (s.company_id, s.seen_at, s.name, s.domain, s.website, s.linkedin_url, s.industry, s.employee_count,
+                     s.phone, s.city, s.state, s.country)
+                    is distinct from
+                    (b.company_id, b.seen_at, b.name, b.domain, b.website, b.linkedin_url, b.industry, b.employee_count,
+                     b.phone, b.city, b.state, b.country))),
+    p_rules, p_workflow_id);
 
   ---------------------------------------------------------------- people
+  insert into pg_temp.resolve_pslots_before
+  select s.* from (select distinct r.source, r.person_key from pg_temp.resolve_in r) k
+  cross join lateral (select * from people.slot s where s.source = k.source and s.source_key = k.person_key offset 0) s;
+
   with src as (
     select distinct on (r.source, r.person_key) r.*, cs.company_id
     from pg_temp.resolve_in r left join company.slot cs on cs.slot_id = r.company_slot_id
@@ -526,7 +571,16 @@ begin
   end loop;
 
   v_people_changed := people.f_apply_survivorship(
-    array(select distinct s.person_id from people.slot s where s.slot_id = any(v_pslots)), p_rules, p_workflow_id);
+    array(select distinct s.person_id from people.slot s
+          left join pg_temp.resolve_pslots_before b on b.slot_id = s.slot_id
+          where s.slot_id = any(v_pslots)
+            and (b.slot_id is null
+                 or (s.person_id, s.seen_at, s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline, s.seniority,
+                     s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id)
+                    is distinct from
+                    (b.person_id, b.seen_at, b.email, b.first_name, b.last_name, b.full_name, b.title, b.headline, b.seniority,
+                     b.departments, b.phone, b.linkedin_url, b.city, b.state, b.country, b.company_id))),
+    p_rules, p_workflow_id);
 
   return query select v_people_created, v_people_changed, v_companies_created, v_companies_changed, v_merges;
 end
