@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { simpleParser } from 'mailparser';
-import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
-import { api, isolateCampaignIds, PUBLIC_BASE_URL, result, seedContacts, startCampaignWorker, TRACKING_SECRET, waitUntil } from './support/campaign-fixtures';
-import { startSmtpSink, type SmtpSink } from './fakes/smtp';
+import { uniqueId, type TestDatabase, type TestWorker } from './support/harness';
+import { api, PUBLIC_BASE_URL, result, seedContacts, waitUntil, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
+import type { SmtpSink } from './fakes/smtp';
 import { signTrackingToken } from '../common/tracking-tokens';
 import type { App } from '../api/app';
 import type { CampaignProgress } from '../workflows/campaign';
@@ -16,24 +16,16 @@ let worker: TestWorker;
 let app: App;
 let sink: SmtpSink;
 let http: ReturnType<typeof api>;
-const taskQueue = uniqueId('campaign');
+
+let stack: CampaignStack;
 
 beforeAll(async () => {
-  db = await testDatabase();
-  await isolateCampaignIds(db.pool);
-  temporal = await temporalClient();
-  sink = await startSmtpSink({ rejectRecipients: ['nobody@gone.example'] });
-  worker = await startCampaignWorker({ pool: db.pool, taskQueue, smtpUrl: sink.url });
-  app = await testApp({ pool: db.pool, temporal, config: { TASK_QUEUE: taskQueue, TRACKING_SECRET, PUBLIC_BASE_URL, CAMPAIGN_BATCH_SIZE: '50' } });
-  http = api(app, await bearer(db.pool, ['read', 'write'], 100_000, 'campaign-test'));
+  stack = await startCampaignStack({ name: 'campaign', sink: { rejectRecipients: ['nobody@gone.example'] } });
+  ({ db, temporal, worker, app, sink, http } = stack);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await worker?.stop();
-  await sink?.close();
-  await temporal?.connection.close();
-  await db?.drop();
+  await stack?.close();
 });
 
 const to = (email: string) => sink.messages.filter((m) => m.to.includes(email));

@@ -4,7 +4,8 @@ import type { Client } from '@temporalio/client';
 import { createMailer } from '../../clients/mailer';
 import type { Pool } from '../../db/pool';
 import type { App } from '../../api/app';
-import { startTestWorker, type TestWorker } from './harness';
+import { bearer, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './harness';
+import { startSmtpSink, type SmtpSink } from '../fakes/smtp';
 
 export const TRACKING_SECRET = 'test-tracking-secret-0123456789';
 export const PUBLIC_BASE_URL = 'https://track.example.test';
@@ -97,4 +98,49 @@ export const result = (temporal: Client, workflowId: string) => temporal.workflo
 export async function isolateCampaignIds(pool: Pool): Promise<void> {
   const start = 1 + Math.floor(Math.random() * 1e9);
   await pool.query(`alter table marketing.campaigns alter column campaign_id restart with ${start}`);
+}
+
+export interface CampaignStack {
+  db: TestDatabase;
+  temporal: Client;
+  worker: TestWorker;
+  app: App;
+  sink: SmtpSink;
+  http: ReturnType<typeof api>;
+  taskQueue: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A test file's campaign stack: its own database (campaign ids offset at random, since every file
+ * shares one Temporal namespace), an SMTP sink, a worker sending through it, and the API.
+ */
+export async function startCampaignStack(opts: {
+  name: string;
+  sink?: Parameters<typeof startSmtpSink>[0];
+  domainRatePerMinute?: number;
+  config?: Record<string, string>;
+}): Promise<CampaignStack> {
+  const taskQueue = uniqueId(opts.name);
+  const db = await testDatabase();
+  await isolateCampaignIds(db.pool);
+  const temporal = await temporalClient();
+  const sink = await startSmtpSink(opts.sink);
+  const worker = await startCampaignWorker({ pool: db.pool, taskQueue, smtpUrl: sink.url, domainRatePerMinute: opts.domainRatePerMinute });
+  const app = await testApp({
+    pool: db.pool,
+    temporal,
+    config: { TASK_QUEUE: taskQueue, TRACKING_SECRET, PUBLIC_BASE_URL, CAMPAIGN_BATCH_SIZE: '50', ...opts.config },
+  });
+  const http = api(app, await bearer(db.pool, ['read', 'write'], 100_000, `${opts.name}-test`));
+  return {
+    db, temporal, worker, app, sink, http, taskQueue,
+    async close() {
+      await app.close();
+      await worker.stop();
+      await sink.close();
+      await temporal.connection.close();
+      await db.drop();
+    },
+  };
 }
