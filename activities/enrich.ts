@@ -208,6 +208,16 @@ export function createEnrichActivities({ pool, apollo, apify, enrich }: EnrichDe
           where.push(sql.replace('?', `$${params.length}`));
         };
         if (t.contactIds) add('c.contact_id = any(?::bigint[])', t.contactIds);
+        // golden-record targets reach their contacts through the people slots
+        if (t.personIds) {
+          add(`exists (select 1 from people.slot ps where ps.contact_id = c.contact_id and ps.person_id in (
+                 select coalesce(m.merged_into, m.person_id) from people.master m where m.person_id = any(?::bigint[])))`, t.personIds);
+        }
+        if (t.companyIds) {
+          add(`exists (select 1 from people.slot ps join people.master pm on pm.person_id = ps.person_id
+                 where ps.contact_id = c.contact_id and pm.company_id in (
+                   select coalesce(m.merged_into, m.company_id) from company.master m where m.company_id = any(?::bigint[])))`, t.companyIds);
+        }
         if (t.filter?.source) add('c.source = ?', t.filter.source);
         if (t.filter?.companyDomain) add('c.company_domain = lower(?)', t.filter.companyDomain);
         if (t.filter?.status) add('c.status = ?', t.filter.status);

@@ -18,7 +18,11 @@ export async function startEnrichment(temporal: Client, config: Config, body: En
     requestId,
     target: body.contact_ids
       ? { contactIds: [...new Set(body.contact_ids)] }
-      : { filter: { source: body.filter?.source, companyDomain: body.filter?.company_domain, status: body.filter?.status, limit: body.filter?.limit } },
+      : body.person_ids
+        ? { personIds: [...new Set(body.person_ids)] }
+        : body.company_ids
+          ? { companyIds: [...new Set(body.company_ids)] }
+          : { filter: { source: body.filter?.source, companyDomain: body.filter?.company_domain, status: body.filter?.status, limit: body.filter?.limit } },
     providers: body.providers as Provider[] | undefined,
     force: body.force,
     creditBudget: body.credit_budget,

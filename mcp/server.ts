@@ -63,6 +63,8 @@ export function createMcpServer({ api, pool }: McpDeps): McpServer {
     inputSchema: {
       request_id: idText.optional().describe('business id: enrich:<request_id>; a repeat returns the same run'),
       contact_ids: z.array(z.number().int().positive()).min(1).max(50_000).optional(),
+      person_ids: z.array(z.number().int().positive()).min(1).max(50_000).optional().describe('golden person ids (people.master)'),
+      company_ids: z.array(z.number().int().positive()).min(1).max(10_000).optional().describe('golden company ids: everyone at these companies'),
       filter: z.object({ source: z.string().optional(), company_domain: z.string().optional(), limit: z.number().int().positive().optional() }).optional(),
       providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
       force: z.boolean().default(false),

@@ -70,6 +70,39 @@ function linkedinProfile(tag: string, extra: Record<string, unknown> = {}) {
 const enrich = (body: object, wait = true) => app.inject({ method: 'POST', url: `/api/enrich${wait ? '?wait=true' : ''}`, headers: writer, payload: body });
 
 describe('enrichment workflow', () => {
+  it('targets golden records: everyone at a company, or listed people', async () => {
+    const t = uniqueId('g').replace(/\W/g, '');
+    const rows = [
+      { email: `${t}x@globex.example`, first_name: 'Xena', last_name: 'Globex', company_name: 'Globex', company_domain: 'globex.example' },
+      { email: `${t}y@globex.example`, first_name: 'Yuri', last_name: 'Globex', company_name: 'Globex', company_domain: 'globex.example' },
+      { email: `${t}z@initech.example`, first_name: 'Zoe', last_name: 'Initech', company_name: 'Initech', company_domain: 'initech.example' },
+    ];
+    for (const r of rows) apollo.addPerson({ id: `ap-${r.email}`, email: r.email, first_name: r.first_name, last_name: r.last_name, title: 'Buyer' });
+    const ingested = await app.inject({ method: 'POST', url: '/api/ingest?wait=true', headers: writer, payload: { source: 'manual', batch_id: `golden-${t}`, promote: true, rows } });
+    expect(ingested.json().promotion).toMatchObject({ promoted: 3, failed: 0 });
+    const { rows: [globex] } = await db.pool.query(`select company_id from company.master where domain = 'globex.example'`);
+    const { rows: [zoe] } = await db.pool.query(`select person_id from people.master where email = $1`, [`${t}z@initech.example`]);
+
+    const byCompany = await enrich({ request_id: `company-${t}`, company_ids: [globex.company_id], providers: ['apollo'] });
+    expect(byCompany.json().result).toMatchObject({ requested: 2, enriched_count: 2, failed: 0 });
+    const byPerson = await enrich({ request_id: `person-${t}`, person_ids: [zoe.person_id], providers: ['apollo'] });
+    expect(byPerson.json().result).toMatchObject({ requested: 1, enriched_count: 1 });
+    const { rows: asked } = await db.pool.query(
+      `select rc.request_id, c.email from enrich.request_contacts rc join vault.contacts c using (contact_id)
+        where rc.request_id = any($1) order by rc.request_id, c.email`,
+      [[`company-${t}`, `person-${t}`]],
+    );
+    expect(asked).toEqual([
+      { request_id: `company-${t}`, email: `${t}x@globex.example` },
+      { request_id: `company-${t}`, email: `${t}y@globex.example` },
+      { request_id: `person-${t}`, email: `${t}z@initech.example` },
+    ]);
+
+    const both = await enrich({ contact_ids: [1], company_ids: [globex.company_id] });
+    expect(both.statusCode).toBe(400);
+    expect(both.json().details.issues[0]).toEqual({ field: 'contact_ids', message: 'give exactly one of contact_ids, person_ids, company_ids or filter' });
+  });
+
   it('runs Apollo and LinkedIn (Apify) in parallel, falls through the waterfall, writes back and counts', async () => {
     const t = uniqueId('w').replace(/\W/g, '');
     // a: both providers know her; b: Apollo only, and Apollo finds her LinkedIn (Apify asked in round 2);

@@ -39,6 +39,9 @@ export const providerTaskQueue = (base: string, provider: Provider) => `${base}-
 /** Who an enrichment request covers: listed contacts, or a filter over vault.contacts. */
 export interface EnrichTarget {
   contactIds?: number[];
+  /** Golden-record ids (people.master / company.master); merged-away ids follow their survivor. */
+  personIds?: number[];
+  companyIds?: number[];
   filter?: { source?: string; companyDomain?: string; status?: string; limit?: number };
   /** The TTL refresh: people whose intelligence expires within this many days. */
   expiringWithinDays?: number;

@@ -9,6 +9,10 @@ export const EnrichBody = z
     /** The business id: enrich:<request_id>. A repeat finds the existing run. Generated when absent. */
     request_id: id.optional(),
     contact_ids: z.array(z.number().int().positive()).min(1).max(50_000).optional(),
+    /** Golden records: the contacts of these people (people.master ids). */
+    person_ids: z.array(z.number().int().positive()).min(1).max(50_000).optional(),
+    /** Golden records: the contacts of everyone at these companies (company.master ids). */
+    company_ids: z.array(z.number().int().positive()).min(1).max(10_000).optional(),
     filter: z
       .object({
         source: z.string().max(64).optional(),
@@ -23,7 +27,10 @@ export const EnrichBody = z
     /** Per field, the providers to try in order, e.g. {"title": ["apify", "apollo"]}. Default: ENRICH_WATERFALL. */
     waterfall: z.partialRecord(z.enum(ENRICH_FIELDS), z.array(z.enum(PROVIDERS)).min(1)).optional(),
   })
-  .refine((b) => Boolean(b.contact_ids) !== Boolean(b.filter), { message: 'give contact_ids or filter (one of them)', path: ['contact_ids'] });
+  .refine((b) => [b.contact_ids, b.person_ids, b.company_ids, b.filter].filter(Boolean).length === 1, {
+    message: 'give exactly one of contact_ids, person_ids, company_ids or filter',
+    path: ['contact_ids'],
+  });
 export type EnrichBody = z.infer<typeof EnrichBody>;
 
 const ProviderCounts = z.object({
