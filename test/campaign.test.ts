@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { simpleParser } from 'mailparser';
-import { uniqueId, type TestDatabase, type TestWorker } from './support/harness';
+import { historyRecorder, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
 import { api, PUBLIC_BASE_URL, result, seedContacts, waitUntil, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
 import type { SmtpSink } from './fakes/smtp';
 import { signTrackingToken } from '../common/tracking-tokens';
@@ -24,7 +24,11 @@ beforeAll(async () => {
   ({ db, temporal, worker, app, sink, http } = stack);
 });
 
+// RECORD_HISTORIES=1 refreshes the campaign history in test/histories/ (see test/replay.test.ts)
+const histories = historyRecorder();
+
 afterAll(async () => {
+  histories.save();
   await stack?.close();
 });
 
@@ -83,6 +87,7 @@ describe('campaign workflow', () => {
     });
     const workflowId = await http.start(campaignId);
     expect(workflowId).toBe(`campaign:${campaignId}`);
+    histories.record('campaign-three-steps.json', workflowId);
     const final = (await result(temporal, workflowId)) as CampaignProgress;
     expect(final).toMatchObject({ phase: 'completed', audience: 3, sent: 9, failed: 0, remaining: 0 });
     expect(final.steps.map((s) => [s.step, s.sent])).toEqual([[1, 3], [2, 3], [3, 3]]);

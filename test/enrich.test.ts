@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase } from './support/harness';
+import { bearer, historyRecorder, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase } from './support/harness';
 import { PROFILE_ACTOR, providerEnv, startEnrichStack } from './support/enrich-stack';
 import { startApolloFake, type ApolloFake, type FakePerson } from './fakes/apollo';
 import { startApifyFake, type ApifyFake } from './fakes/apify';
@@ -36,7 +36,11 @@ beforeAll(async () => {
   writer = await bearer(db.pool, ['read', 'write'], 10_000, 'enrich-test-writer');
 });
 
+// RECORD_HISTORIES=1 refreshes the enrichment histories in test/histories/ (see test/replay.test.ts)
+const histories = historyRecorder();
+
 afterAll(async () => {
+  histories.save();
   await app?.close();
   await stack?.stop();
   await temporal?.connection.close();
@@ -120,6 +124,8 @@ describe('enrichment workflow', () => {
     ]);
     const requestId = `req-${t}`;
     const res = await enrich({ request_id: requestId, contact_ids: ids });
+    histories.record('enrich-two-providers.json', `enrich:${requestId}`);
+    histories.record('enrich-apollo-branch.json', `enrich:${requestId}:apollo:r1`);
     expect(res.statusCode).toBe(200);
     const result = res.json().result;
     expect(result).toMatchObject({

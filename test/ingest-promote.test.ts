@@ -1,12 +1,9 @@
 // The seed's "Data Ingestion Flow" through the real API, a real Temporal server and real Postgres.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { bearer, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
+import { bearer, historyRecorder, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
 import type { App } from '../api/app';
 import type { MxResolver } from '../clients/mx';
-import { writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { temporalCliPath } from '../scripts/tools';
 
 let db: TestDatabase;
 let temporal: Client;
@@ -35,17 +32,10 @@ beforeAll(async () => {
 
 // RECORD_HISTORIES=1 npx vitest run test/ingest-promote.test.ts refreshes test/histories/ from
 // real runs of this file; test/replay.test.ts replays them against the current workflow code.
-const toRecord: { file: string; workflowId: string }[] = [];
+const histories = historyRecorder();
 
 afterAll(async () => {
-  if (process.env.RECORD_HISTORIES) {
-    for (const { file, workflowId } of toRecord) {
-      // the CLI's JSON export, the format the Temporal UI downloads too
-      const show = spawnSync(temporalCliPath(), ['workflow', 'show', '-w', workflowId, '--address', inject('temporalAddress'), '-o', 'json'], { encoding: 'utf8' });
-      if (show.status !== 0) throw new Error(`recording ${workflowId}: ${show.stderr}`);
-      writeFileSync(new URL(`./histories/${file}`, import.meta.url), show.stdout);
-    }
-  }
+  histories.save();
   await app?.close();
   await worker?.stop();
   await temporal?.connection.close();
@@ -74,7 +64,7 @@ describe('ingest', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ success: true, batch_id: batch, workflow_id: `ingest:${batch}`, existing: false, counts: { inserted: 5, skipped: 2 } });
-    toRecord.push({ file: 'ingest-continued-as-new.json', workflowId: `ingest:${batch}` });
+    histories.record('ingest-continued-as-new.json', `ingest:${batch}`);
     // 7 rows in chunks of 3 with 2 chunks per run: the last run continued from an earlier one
     const latest = await temporal.workflow.getHandle(`ingest:${batch}`).fetchHistory();
     expect(latest.events?.[0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
@@ -193,7 +183,7 @@ describe('promote', () => {
     const res = await promote({ batch_id: first });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ success: true, workflow_id: `promote:${first}`, counts: { promoted: 2, updated: 0, failed: 4 } });
-    toRecord.push({ file: 'promote-continued-as-new.json', workflowId: `promote:${first}` });
+    histories.record('promote-continued-as-new.json', `promote:${first}`);
 
     const { rows: failed } = await db.pool.query(
       `select email, failure_reason from intake.raw_loads where batch_id = $1 and status = 'failed' order by row_no`,
@@ -234,7 +224,8 @@ describe('promote', () => {
     const chained = uniqueId('chain');
     const res = await ingest({ source: 'manual', batch_id: chained, promote: true, rows: [{ email: 'chain1@example.com' }, { email: 'chain2@example.com' }] });
     expect(res.json()).toMatchObject({ counts: { inserted: 2, skipped: 0 }, promotion: { promoted: 2, updated: 0, failed: 0 } });
-    toRecord.push({ file: 'ingest-with-promotion.json', workflowId: `ingest:${chained}` }, { file: 'promote-child.json', workflowId: `promote:${chained}` });
+    histories.record('ingest-with-promotion.json', `ingest:${chained}`);
+    histories.record('promote-child.json', `promote:${chained}`);
 
     const all = await promote({});
     expect(all.json().workflow_id).toBe('promote:pending');

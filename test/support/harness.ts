@@ -1,6 +1,9 @@
 // Per-file test resources on the servers global-setup started: a database cloned from the
 // migrated template, a Temporal client, an in-process worker on a unique task queue, the API.
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { temporalCliPath } from '../../scripts/tools';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -87,4 +90,31 @@ export async function testApp(opts: { pool: Pool; temporal: Client; config?: Rec
 export async function bearer(pool: Pool, scopes: Scope[], rateLimitPerMinute = 10_000, name = 'test-key') {
   const { key } = await createApiKey(pool, { name, scopes, rateLimitPerMinute });
   return { authorization: `Bearer ${key}` };
+}
+
+/**
+ * Collects workflow ids whose histories feed test/replay.test.ts. With RECORD_HISTORIES=1 the
+ * file's afterAll writes them to test/histories/ as the Temporal CLI exports them (the format the
+ * UI downloads); otherwise it does nothing.
+ */
+export function historyRecorder() {
+  const wanted: { file: string; workflowId: string }[] = [];
+  return {
+    record(file: string, workflowId: string) {
+      wanted.push({ file, workflowId });
+    },
+    save() {
+      if (!process.env.RECORD_HISTORIES) return;
+      // Workflows that derive ids from their own (child workflow ids) replay under the same id.
+      const index = new URL('../histories/workflow-ids.json', import.meta.url);
+      const ids: Record<string, string> = existsSync(index) ? JSON.parse(readFileSync(index, 'utf8')) : {};
+      for (const { file, workflowId } of wanted) {
+        const show = spawnSync(temporalCliPath(), ['workflow', 'show', '-w', workflowId, '--address', inject('temporalAddress'), '-o', 'json'], { encoding: 'utf8' });
+        if (show.status !== 0) throw new Error(`recording ${workflowId}: ${show.stderr}`);
+        writeFileSync(new URL(`../histories/${file}`, import.meta.url), show.stdout);
+        ids[file] = workflowId;
+      }
+      writeFileSync(index, `${JSON.stringify(ids, null, 2)}\n`);
+    },
+  };
 }
