@@ -1,6 +1,6 @@
-import { heartbeat } from '@temporalio/activity';
 import type { Pool } from '../db/pool';
 import type { IngestCounts } from '../workflows/shared';
+import { withHeartbeat } from './heartbeat';
 
 export interface IngestChunkInput {
   batchId: string;
@@ -32,15 +32,4 @@ export function createIngestActivities({ pool }: { pool: Pool }) {
       await pool.query('delete from intake.batch_rows where batch_id = $1', [batchId]);
     },
   };
-}
-
-/** Heartbeats while a long statement runs, so a dead worker is noticed by its heartbeat timeout. */
-export async function withHeartbeat<T>(fn: () => Promise<T>, everyMs = 2000): Promise<T> {
-  heartbeat();
-  const timer = setInterval(() => heartbeat(), everyMs);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
 }

@@ -3,7 +3,7 @@ import { withTransaction } from '../db/pool';
 import type { MxResolver } from '../clients/mx';
 import type { PromoteCounts, PromotionScope } from '../workflows/shared';
 import { emailRejection } from './email-checks';
-import { withHeartbeat } from './ingest';
+import { withHeartbeat } from './heartbeat';
 import { resolveGoldenRecords } from './master';
 
 export interface PromoteChunkInput {
