@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from '../db/pool';
 import { withTransaction } from '../db/pool';
 import { SendError, type Mailer } from '../clients/mailer';
+import type { SentMessageLog } from '../clients/email-events';
 import { compileTemplate, renderTemplate, type CompiledTemplate, type ContactVars } from '../common/templates';
 import { signTrackingToken } from '../common/tracking-tokens';
 import type { CampaignBatchResult, CampaignOutcome, StepProgress } from '../workflows/shared';
@@ -18,6 +19,8 @@ export interface CampaignSettings {
 export interface CampaignDeps {
   pool: Pool;
   mailer?: Mailer;
+  /** The provider's event log: settles sends an earlier attempt left in doubt (see sendCampaignBatch). */
+  sentLog?: SentMessageLog;
   campaign?: CampaignSettings;
 }
 
@@ -95,7 +98,7 @@ export function audienceFilter(criteria: CampaignCriteria, params: unknown[]): s
   return where.join(' and ');
 }
 
-export function createCampaignActivities({ pool, mailer, campaign: settings }: CampaignDeps) {
+export function createCampaignActivities({ pool, mailer, sentLog, campaign: settings }: CampaignDeps) {
   const templateCache = new Map<string, CompiledTemplate>();
   const base = (settings?.publicBaseUrl ?? DEFAULT_BASE).replace(/\/$/, '');
   const secret = settings?.trackingSecret ?? 'dev-only-tracking-secret-change-me';
@@ -172,8 +175,13 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
       const from = k.from_name ? { name: k.from_name, address: k.from_email } : k.from_email;
       const confirmer = new ConfirmQueue(pool, input.campaignId);
 
-      const result: CampaignBatchResult = { sent: 0, failed: 0, deferred: 0, stopped: 0, suppressed: 0, resent: 0, remaining: 0, waitMs: null, steps: [] };
+      const result: CampaignBatchResult = {
+        sent: 0, failed: 0, deferred: 0, stopped: 0, suppressed: 0, resent: 0, recovered: 0, remaining: 0, waitMs: null, steps: [],
+      };
       const deadline = Date.now() + input.maxMs;
+      // An earlier attempt died before this one started, so whatever it got accepted is in the
+      // provider's log once the log's indexing lag has passed from now.
+      const logSettledAt = Date.now() + (sentLog?.settleMs ?? 0);
       const { activityId, attempt } = Context.current().info;
       // This attempt's claims; rows of earlier attempts of the same chain are re-taken at once.
       const claimToken = `${input.claimToken}#${activityId}.${attempt}`;
@@ -183,13 +191,23 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
       let tokenWaitMs = 0;
 
       /** One claimed chunk: render, send, and hand each accepted message to the confirmer. */
-      const sendChunk = async (toSend: ClaimedRow[]) => {
+      const sendChunk = async (claimedRows: ClaimedRow[]) => {
         const { rows: details } = await pool.query(
           `select h.outreach_id, h.message_id, c.* from marketing.outreach_history h
              join vault.contacts c on c.contact_id = h.contact_id where h.outreach_id = any($1)`,
-          [toSend.map((r) => r.outreach_id)],
+          [claimedRows.map((r) => r.outreach_id)],
         );
         const byId = new Map(details.map((d) => [d.outreach_id, d]));
+        let toSend = claimedRows;
+        const reclaimed = claimedRows.filter((r) => r.reclaimed);
+        if (sentLog && reclaimed.length) {
+          const { accepted, unsettled } = await lookUpInSentLog(sentLog, reclaimed, byId, logSettledAt);
+          for (const id of accepted) confirmer.add(id, 'accepted earlier: found in the provider event log');
+          result.recovered += accepted.length;
+          uncertain += unsettled.length; // stay claimed; the next attempt asks again
+          const settled = new Set([...accepted, ...unsettled]);
+          toSend = claimedRows.filter((r) => !settled.has(r.outreach_id));
+        }
         const failed: { id: number; reason: string }[] = [];
         const released: number[] = [];
         // A few lanes per SMTP connection, each rendering just before it sends: the event loop
@@ -269,7 +287,10 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
       }
       result.sent = confirmer.confirmed;
       if (uncertain) {
-        throw ApplicationFailure.retryable(`${uncertain} sends lost their SMTP connection mid-message; retrying them with the same Message-ID`, 'SmtpUncertain');
+        throw ApplicationFailure.retryable(
+          `${uncertain} sends are in doubt (SMTP connection lost mid-message, or the provider log unreachable); retrying them with the same Message-ID`,
+          'SmtpUncertain',
+        );
       }
       if (confirmer.error) throw confirmer.error;
       const { rows: [outlook] } = await pool.query('select * from marketing.f_campaign_outlook($1)', [input.campaignId]);
@@ -280,6 +301,32 @@ export function createCampaignActivities({ pool, mailer, campaign: settings }: C
       return result;
     },
   };
+
+  /**
+   * Rows an earlier attempt claimed and never confirmed: the server may have accepted them just
+   * before that attempt died. Each is looked up in the provider's log (once the log has caught
+   * up): found means sent, not found means it never went out. A failed lookup leaves it unsettled.
+   */
+  async function lookUpInSentLog(log: SentMessageLog, rows: ClaimedRow[], byId: Map<number, { message_id: string }>, settledAt: number) {
+    for (let wait = settledAt - Date.now(); wait > 0; wait = settledAt - Date.now()) {
+      await sleep(Math.min(wait, 1000));
+      heartbeat();
+    }
+    const accepted: number[] = [];
+    const unsettled: number[] = [];
+    const queue = rows.slice();
+    const lane = async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        try {
+          if (await log.wasAccepted(byId.get(row.outreach_id)!.message_id, row.email)) accepted.push(row.outreach_id);
+        } catch {
+          unsettled.push(row.outreach_id);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+    return { accepted, unsettled };
+  }
 
   /** One transaction: lock the campaign, insert the audience x steps (set-based), mark it running. */
   async function snapshotAudience(campaignId: number, workflowId: string): Promise<{ audience: number; queued: number }> {

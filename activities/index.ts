@@ -8,6 +8,7 @@ import { createEnrichActivities, type EnrichSettings } from './enrich';
 import { createCampaignActivities, type CampaignSettings } from './campaign';
 import { createTrackingActivities } from './tracking';
 import type { Mailer } from '../clients/mailer';
+import type { SentMessageLog } from '../clients/email-events';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -16,6 +17,7 @@ export interface ActivityDeps {
   apify?: ApifyClient;
   enrich?: EnrichSettings;
   mailer?: Mailer;
+  sentLog?: SentMessageLog;
   campaign?: CampaignSettings;
 }
 

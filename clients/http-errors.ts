@@ -3,7 +3,7 @@
 // unavailable → retry with backoff.
 import type { z } from 'zod';
 
-export type ProviderName = 'apollo' | 'apify';
+export type ProviderName = 'apollo' | 'apify' | 'mailgun';
 
 export abstract class ProviderError extends Error {
   abstract readonly retryable: boolean;

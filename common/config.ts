@@ -55,6 +55,11 @@ export const ConfigSchema = z.object({
   // Campaign sending (issue 5)
   SMTP_URL: z.string().regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL').optional(),
   SMTP_POOL_CONNECTIONS: positiveInt.max(100).default(5),
+  // The provider's event log (Mailgun Events API: https://api.mailgun.net/v3/<domain>): a send left
+  // in doubt by a crash is looked up there instead of sent again. Events show up after a lag.
+  EMAIL_EVENTS_URL: z.url().optional(),
+  EMAIL_EVENTS_API_KEY: z.string().min(1).optional(),
+  EMAIL_EVENTS_SETTLE_SECONDS: z.coerce.number().nonnegative().default(10),
   // Signs tracking links (open, click, unsubscribe); set it in production so links survive restarts.
   TRACKING_SECRET: z.string().min(16).default('dev-only-tracking-secret-change-me'),
   // One cap per sending domain, shared by every campaign and worker (token bucket in Postgres).
@@ -78,6 +83,9 @@ export function loadConfig<K extends keyof Config>(required: K[] = [], env: Node
   const parsed = ConfigSchema.safeParse(values);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   for (const key of required) if (values[key] === undefined) problems.push(`${String(key)}: is required`);
+  if (values.EMAIL_EVENTS_URL !== undefined && values.EMAIL_EVENTS_API_KEY === undefined) {
+    problems.push('EMAIL_EVENTS_API_KEY: is required with EMAIL_EVENTS_URL');
+  }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return parsed.data as Required<K>;
 }

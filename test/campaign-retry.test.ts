@@ -1,12 +1,14 @@
 // The send activity retried after its SMTP connection broke mid-message: rows the server never
-// accepted are sent by the retry, confirmed rows are not sent again, and the one case no protocol
-// can settle (accepted, confirmation lost) is re-sent under the same Message-ID.
+// accepted are sent by the retry, confirmed rows are not sent again. The one case SMTP cannot
+// settle (accepted, confirmation lost) is looked up in the provider's event log when there is
+// one, and otherwise re-sent under the same Message-ID.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { testDatabase, uniqueId, type TestDatabase } from './support/harness';
 import { isolateCampaignIds, seedContacts, TRACKING_SECRET } from './support/campaign-fixtures';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp';
 import { createMailer, SendError, type Mailer } from '../clients/mailer';
+import { createMailgunEventsLog, type SentMessageLog } from '../clients/email-events';
 import { createCampaignActivities } from '../activities/campaign';
 import type { CampaignBatchResult } from '../workflows/shared';
 
@@ -17,7 +19,7 @@ let smtp: Mailer;
 beforeAll(async () => {
   db = await testDatabase();
   await isolateCampaignIds(db.pool);
-  sink = await startSmtpSink();
+  sink = await startSmtpSink({ eventsLog: { apiKey: 'key-events' } });
   smtp = createMailer(sink.url, { maxConnections: 2 });
 });
 
@@ -60,8 +62,8 @@ function flaky(target: string, when: 'before-accept' | 'after-accept'): Mailer &
 const settings = { trackingSecret: TRACKING_SECRET, publicBaseUrl: 'https://t.example', domainRatePerMinute: 100_000 };
 const to = (email: string) => sink.messages.filter((m) => m.to.includes(email));
 
-async function runWithRetry(campaignId: number, mailer: Mailer): Promise<CampaignBatchResult> {
-  const activities = createCampaignActivities({ pool: db.pool, mailer, campaign: settings });
+async function runWithRetry(campaignId: number, mailer: Mailer, sentLog?: SentMessageLog): Promise<CampaignBatchResult> {
+  const activities = createCampaignActivities({ pool: db.pool, mailer, sentLog, campaign: settings });
   const input = { campaignId, claimToken: `campaign:${campaignId}/run-1`, limit: 100, maxMs: 10_000 };
   await new MockActivityEnvironment().run(activities.startCampaignRun, { campaignId, workflowId: `campaign:${campaignId}` });
   const first = new MockActivityEnvironment({ activityId: '7', attempt: 1 });
@@ -92,5 +94,37 @@ describe('a retried send activity', () => {
     const f = to('f@retry.example');
     expect(f).toHaveLength(2);
     expect(new Set(f.map((m) => m.messageId)).size).toBe(1);
+  });
+
+  it('accepted but unconfirmed, with the provider event log: found there, confirmed, not sent again', async () => {
+    const emails = ['g@retry.example', 'h@retry.example'];
+    const campaignId = await campaignFor(emails);
+    const lookups = sink.eventLookups;
+    const log = createMailgunEventsLog({ baseUrl: sink.eventsUrl('sender.example'), apiKey: 'key-events', settleMs: 0 });
+    const retry = await runWithRetry(campaignId, flaky('h@retry.example', 'after-accept'), log);
+    expect(retry).toMatchObject({ remaining: 0, resent: 0, recovered: 1, sent: 1 });
+    expect(to('g@retry.example')).toHaveLength(1);
+    expect(to('h@retry.example')).toHaveLength(1); // exactly once at the sink
+    expect(sink.eventLookups - lookups).toBe(1); // only the row in doubt was looked up
+    const { rows: [h] } = await db.pool.query(`select status, smtp_response from marketing.outreach_history where campaign_id = $1 and email = 'h@retry.example'`, [campaignId]);
+    expect(h).toMatchObject({ status: 'sent', smtp_response: expect.stringMatching(/provider event log/) });
+  });
+
+  it('not accepted before the crash, with the event log: sent by the retry', async () => {
+    const campaignId = await campaignFor(['i@retry.example']);
+    const log = createMailgunEventsLog({ baseUrl: sink.eventsUrl('sender.example'), apiKey: 'key-events', settleMs: 0 });
+    const retry = await runWithRetry(campaignId, flaky('i@retry.example', 'before-accept'), log);
+    expect(retry).toMatchObject({ remaining: 0, resent: 1, recovered: 0 });
+    expect(to('i@retry.example')).toHaveLength(1);
+  });
+
+  it('the event log refusing the lookup: the row stays in doubt, never guessed', async () => {
+    const campaignId = await campaignFor(['j@retry.example']);
+    const log = createMailgunEventsLog({ baseUrl: sink.eventsUrl('sender.example'), apiKey: 'wrong-key', settleMs: 0 });
+    await expect(runWithRetry(campaignId, flaky('j@retry.example', 'after-accept'), log)).rejects.toThrow(/in doubt/);
+    expect(to('j@retry.example')).toHaveLength(1);
+    const { rows: [j] } = await db.pool.query(`select status from marketing.outreach_history where campaign_id = $1`, [campaignId]);
+    expect(j.status).toBe('sending');
+    await expect(log.wasAccepted('<x@sender.example>', 'j@retry.example')).rejects.toThrow(/mailgun: 401 .*Forbidden/);
   });
 });

@@ -28,6 +28,12 @@ describe('configuration', () => {
     expect(() => loadConfig(['DATABASE_URL'], {})).toThrow(/DATABASE_URL: is required/);
     expect(() => loadConfig(['DATABASE_URL'], { DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a postgres/);
   });
+
+  it('asks for the event log key along with its URL', () => {
+    expect(() => loadConfig([], { EMAIL_EVENTS_URL: 'https://api.mailgun.net/v3/mg.example.com' })).toThrow(/EMAIL_EVENTS_API_KEY: is required with EMAIL_EVENTS_URL/);
+    const config = loadConfig([], { EMAIL_EVENTS_URL: 'https://api.mailgun.net/v3/mg.example.com', EMAIL_EVENTS_API_KEY: 'key-1' });
+    expect(config.EMAIL_EVENTS_SETTLE_SECONDS).toBe(10);
+  });
 });
 
 describe('production entry points', () => {

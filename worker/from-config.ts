@@ -6,6 +6,7 @@ import type { Config } from '../common/config';
 import type { Pool } from '../db/pool';
 import { dnsMxResolver } from '../clients/mx';
 import { createMailer } from '../clients/mailer';
+import { createMailgunEventsLog } from '../clients/email-events';
 import { createWorker } from './worker';
 import { createProviderWorkers, providerDepsFromConfig } from './provider-workers';
 
@@ -23,6 +24,14 @@ export async function startWorkersFromConfig(config: Config, pool: Pool, connect
     ...common,
     mx: config.MX_CHECK === 'on' ? dnsMxResolver() : undefined,
     mailer,
+    sentLog: config.EMAIL_EVENTS_URL
+      ? createMailgunEventsLog({
+          baseUrl: config.EMAIL_EVENTS_URL,
+          apiKey: config.EMAIL_EVENTS_API_KEY!,
+          settleMs: config.EMAIL_EVENTS_SETTLE_SECONDS * 1000,
+          timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        })
+      : undefined,
     campaign: {
       trackingSecret: config.TRACKING_SECRET,
       publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,

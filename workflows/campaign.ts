@@ -39,6 +39,8 @@ export interface CampaignProgress {
   stopped: number;
   suppressed: number;
   resent: number;
+  /** sends an earlier attempt left in doubt that the provider's log showed as accepted */
+  recovered?: number;
   remaining: number;
   batches: number;
   runs: number;
@@ -69,7 +71,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   const info = workflowInfo();
   const progress: CampaignProgress = input.state?.progress ?? {
     campaignId: input.campaignId, phase: 'starting', audience: 0, sent: 0, failed: 0, stopped: 0, suppressed: 0,
-    resent: 0, remaining: 0, batches: 0, runs: 0, nextDueAt: null, steps: [],
+    resent: 0, recovered: 0, remaining: 0, batches: 0, runs: 0, nextDueAt: null, steps: [],
   };
   progress.runs += 1;
   let paused = input.state?.paused ?? false;
@@ -114,6 +116,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     progress.stopped += batch.stopped;
     progress.suppressed += batch.suppressed;
     progress.resent += batch.resent;
+    // optional: runs and histories from before the provider log was consulted lack it
+    progress.recovered = (progress.recovered ?? 0) + (batch.recovered ?? 0);
     progress.remaining = batch.remaining;
     progress.steps = batch.steps;
     if (batch.remaining === 0) break;

@@ -65,6 +65,8 @@ export interface CampaignBatchResult {
   suppressed: number;
   /** claimed by an earlier attempt whose confirmation was lost: sent again with the same Message-ID */
   resent: number;
+  /** claimed by an earlier attempt and found accepted in the provider's event log: confirmed, not sent again */
+  recovered: number;
   /** rows still queued or sending */
   remaining: number;
   /** ms until the next row is due and inside its window; null when nothing is scheduled */
