@@ -51,6 +51,18 @@ export interface SendBatchInput {
   limit: number;
   /** Time budget of one batch, so pause/cancel signals are acted on within about this long. */
   maxMs: number;
+  /**
+   * Campaign time when the batch was scheduled (epoch ms): the workflow's clock, which due
+   * times and sending windows are counted in. It is wall-clock time in production and skips
+   * ahead under Temporal's time-skipping test server. Absent: wall-clock time.
+   */
+  asOf?: number;
+}
+
+/** Campaign time during an activity: the workflow's clock at scheduling, advanced by real time since. */
+function campaignClock(asOf: number | undefined): () => Date {
+  const offset = asOf === undefined ? 0 : asOf - Date.now();
+  return () => new Date(Date.now() + offset);
 }
 
 const DEFAULT_BASE = 'http://localhost:3000';
@@ -118,8 +130,8 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
      * Snapshots the audience into outreach_history (one row per contact x step, set-based) and
      * marks the campaign running. Idempotent: rows already there are kept, never added twice.
      */
-    async startCampaignRun({ campaignId, workflowId }: { campaignId: number; workflowId: string }): Promise<{ audience: number; queued: number }> {
-      const counts = await snapshotAudience(campaignId, workflowId);
+    async startCampaignRun({ campaignId, workflowId, asOf }: { campaignId: number; workflowId: string; asOf?: number }): Promise<{ audience: number; queued: number }> {
+      const counts = await snapshotAudience(campaignId, workflowId, campaignClock(asOf)());
       // The snapshot may have just added most of the table: fresh statistics keep the claim and
       // confirm statements on their indexes (stale ones made a 20k run several times slower).
       await pool.query('analyze marketing.outreach_history');
@@ -173,7 +185,8 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
       const { rows: [cap] } = await pool.query('select rate_per_minute from marketing.sending_domains where domain = $1', [domain]);
       const bucketRates = [k.rate_per_minute, cap?.rate_per_minute ?? settings?.domainRatePerMinute ?? 6000];
       const from = k.from_name ? { name: k.from_name, address: k.from_email } : k.from_email;
-      const confirmer = new ConfirmQueue(pool, input.campaignId);
+      const campaignNow = campaignClock(input.asOf);
+      const confirmer = new ConfirmQueue(pool, input.campaignId, campaignNow);
 
       const result: CampaignBatchResult = {
         sent: 0, failed: 0, deferred: 0, stopped: 0, suppressed: 0, resent: 0, recovered: 0, remaining: 0, waitMs: null, steps: [],
@@ -253,8 +266,8 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
       try {
         while (!stop && processed < input.limit && Date.now() < deadline) {
           // pause and cancel are written by the API before it signals: stop claiming at once
-          const { rows: [now] } = await pool.query('select status from marketing.campaigns where campaign_id = $1', [input.campaignId]);
-          if (now.status !== 'running') break;
+          const { rows: [current] } = await pool.query('select status from marketing.campaigns where campaign_id = $1', [input.campaignId]);
+          if (current.status !== 'running') break;
           const want = Math.min(input.limit - processed, CHUNK);
           const { rows: [grant] } = await pool.query('select * from marketing.f_take_send_tokens($1, $2, $3)', [bucketKeys, bucketRates, want]);
           if (grant.granted === 0) {
@@ -266,8 +279,8 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
             heartbeat();
             continue;
           }
-          const { rows: claimed } = await pool.query<ClaimedRow>('select * from marketing.f_claim_sends($1, $2, $3, $4, $5)', [
-            input.campaignId, input.claimToken, claimToken, grant.granted, leaseSeconds,
+          const { rows: claimed } = await pool.query<ClaimedRow>('select * from marketing.f_claim_sends($1, $2, $3, $4, $5, $6)', [
+            input.campaignId, input.claimToken, claimToken, grant.granted, leaseSeconds, campaignNow(),
           ]);
           const toSend = claimed.filter((r) => r.action === 'send');
           await pool.query('select marketing.f_return_send_tokens($1, $2)', [bucketKeys, grant.granted - toSend.length]);
@@ -293,7 +306,7 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
         );
       }
       if (confirmer.error) throw confirmer.error;
-      const { rows: [outlook] } = await pool.query('select * from marketing.f_campaign_outlook($1)', [input.campaignId]);
+      const { rows: [outlook] } = await pool.query('select * from marketing.f_campaign_outlook($1, $2)', [input.campaignId, campaignNow()]);
       result.remaining = outlook.remaining;
       result.waitMs = outlook.wait_ms === null ? null : Math.max(Number(outlook.wait_ms), tokenWaitMs);
       if (result.deferred) result.waitMs = Math.max(result.waitMs ?? 0, 5000);
@@ -329,7 +342,7 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
   }
 
   /** One transaction: lock the campaign, insert the audience x steps (set-based), mark it running. */
-  async function snapshotAudience(campaignId: number, workflowId: string): Promise<{ audience: number; queued: number }> {
+  async function snapshotAudience(campaignId: number, workflowId: string, asOf: Date): Promise<{ audience: number; queued: number }> {
     return withTransaction(pool, async (db) => {
       const { rows: [k] } = await db.query('select * from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
       if (!k) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, 'CampaignNotFound');
@@ -337,7 +350,7 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
       if (k.status === 'cancelled') throw ApplicationFailure.nonRetryable(`campaign ${campaignId} was cancelled`, 'CampaignCancelled');
       const steps = await db.query('select count(*)::int as n from marketing.campaign_steps where campaign_id = $1', [campaignId]);
       if (!steps.rows[0].n) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} has no steps`, 'CampaignInvalid');
-      const params: unknown[] = [campaignId];
+      const params: unknown[] = [campaignId, asOf];
       const filter = audienceFilter(k.criteria ?? {}, params);
       const inserted = await db.query(
         `with k as (select * from marketing.campaigns where campaign_id = $1),
@@ -348,7 +361,7 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
                    and not exists (select 1 from marketing.outreach_history h where h.campaign_id = $1 and h.contact_id = c.contact_id))
          insert into marketing.outreach_history (campaign_id, contact_id, step_no, email, time_zone, due_at)
          select $1, a.contact_id, s.step_no, a.email, marketing.f_country_time_zone(a.country),
-                case when s.step_no = (select n from first_step) then now() end
+                case when s.step_no = (select n from first_step) then $2::timestamptz end
            from audience a cross join marketing.campaign_steps s
           where s.campaign_id = $1
          on conflict (campaign_id, contact_id, step_no) do nothing`,
@@ -435,7 +448,7 @@ class ConfirmQueue {
   confirmed = 0;
   error: Error | undefined;
 
-  constructor(private readonly pool: Pool, private readonly campaignId: number) {}
+  constructor(private readonly pool: Pool, private readonly campaignId: number, private readonly now: () => Date) {}
 
   add(id: number, response: string) {
     this.pending.push({ id, response: response.slice(0, 200) });
@@ -449,8 +462,8 @@ class ConfirmQueue {
     while (this.pending.length) {
       const batch = this.pending.splice(0);
       try {
-        const { rows } = await this.pool.query('select marketing.f_confirm_sends($1, $2, $3) as n', [
-          this.campaignId, batch.map((b) => b.id), batch.map((b) => b.response),
+        const { rows } = await this.pool.query('select marketing.f_confirm_sends($1, $2, $3, $4) as n', [
+          this.campaignId, batch.map((b) => b.id), batch.map((b) => b.response), this.now(),
         ]);
         this.confirmed += rows[0].n;
       } catch (err) {

@@ -82,7 +82,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
   setHandler(campaignProgressQuery, () => progress);
 
   if (!input.state) {
-    const started = await startCampaignRun({ campaignId: input.campaignId, workflowId: info.workflowId });
+    const started = await startCampaignRun({ campaignId: input.campaignId, workflowId: info.workflowId, asOf: Date.now() });
     progress.audience = started.audience;
     progress.remaining = started.queued;
   }
@@ -108,6 +108,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
       claimToken,
       limit: input.batchSize ?? 2000,
       maxMs: input.batchMs ?? 5000,
+      asOf: Date.now(), // campaign time is workflow time: durable, and skippable in tests
     });
     batchesThisRun += 1;
     progress.batches += 1;

@@ -101,7 +101,10 @@ $$;
 -- Rows whose contact replied in this campaign are stopped; suppressed contacts are suppressed
 -- (with their later steps). Committed before any SMTP call: the claim is the send's intent.
 drop function if exists marketing.f_claim_sends(bigint, text, integer, integer);
-create or replace function marketing.f_claim_sends(p_campaign_id bigint, p_claim_chain text, p_claim_token text, p_limit integer, p_lease_seconds integer)
+drop function if exists marketing.f_claim_sends(bigint, text, text, integer, integer);
+-- p_now is campaign time (due times, windows); leases are the sender processes' wall-clock time.
+create or replace function marketing.f_claim_sends(p_campaign_id bigint, p_claim_chain text, p_claim_token text, p_limit integer, p_lease_seconds integer,
+                                                   p_now timestamptz default now())
 returns table (outreach_id bigint, contact_id bigint, step_no smallint, email text, action text, reclaimed boolean)
 language plpgsql as $$
 declare
@@ -129,8 +132,8 @@ begin
   insert into pg_temp.claim_candidates
   select h.outreach_id, h.contact_id, h.step_no, h.email, false, null
   from marketing.outreach_history h
-  where h.campaign_id = p_campaign_id and h.status = 'queued' and h.due_at <= now()
-    and marketing.f_in_window(now(), coalesce(h.time_zone, c.time_zone), c.window_days, c.window_start, c.window_end)
+  where h.campaign_id = p_campaign_id and h.status = 'queued' and h.due_at <= p_now
+    and marketing.f_in_window(p_now, coalesce(h.time_zone, c.time_zone), c.window_days, c.window_start, c.window_end)
   order by h.due_at, h.outreach_id
   limit greatest(0, p_limit - (select count(*) from pg_temp.claim_candidates))
   for update skip locked;
@@ -167,11 +170,12 @@ end $$;
 -- The next step is found by its unique key; its status is not tested, so that index is used
 -- (a due_at on a stopped row is harmless: only queued rows are claimed).
 drop function if exists marketing.f_confirm_sends(bigint, bigint[], text[]);
-create function marketing.f_confirm_sends(p_campaign_id bigint, p_ids bigint[], p_responses text[])
+drop function if exists marketing.f_confirm_sends(bigint, bigint[], text[], timestamptz);
+create function marketing.f_confirm_sends(p_campaign_id bigint, p_ids bigint[], p_responses text[], p_now timestamptz default now())
 returns integer language sql as $$
   with done as (
     update marketing.outreach_history h
-       set status = 'sent', sent_at = now(), smtp_response = t.resp, claim_token = null, lease_until = null
+       set status = 'sent', sent_at = p_now, smtp_response = t.resp, claim_token = null, lease_until = null
       from unnest(p_ids, p_responses) as t(id, resp)
      -- claim_token is set exactly while a row is 'sending'; testing it (not status) keeps the
      -- planner on the primary key instead of the partial index full of dead claim versions
@@ -179,7 +183,7 @@ returns integer language sql as $$
     returning h.contact_id, h.step_no
   ), nxt as (
     update marketing.outreach_history n
-       set due_at = now() + make_interval(secs => s.delay_seconds)
+       set due_at = p_now + make_interval(secs => s.delay_seconds)
       from done d
       join marketing.campaign_steps s on s.campaign_id = p_campaign_id and s.step_no = d.step_no + 1
      where n.campaign_id = p_campaign_id and n.contact_id = d.contact_id and n.step_no = d.step_no + 1
@@ -217,7 +221,9 @@ language sql as $$
 $$;
 
 -- What is left of a campaign and how long until the next send can go out (window-aware).
-create or replace function marketing.f_campaign_outlook(p_campaign_id bigint)
+-- Due times count in campaign time (p_now); another sender's lease in wall-clock time.
+drop function if exists marketing.f_campaign_outlook(bigint);
+create or replace function marketing.f_campaign_outlook(p_campaign_id bigint, p_now timestamptz default now())
 returns table (remaining integer, wait_ms bigint) language sql stable as $$
   with c as (select * from marketing.campaigns where campaign_id = p_campaign_id),
   open_rows as (
@@ -226,17 +232,17 @@ returns table (remaining integer, wait_ms bigint) language sql stable as $$
      where h.campaign_id = p_campaign_id and h.status in ('queued', 'sending')
   ),
   next_due as (
-    select min(marketing.f_next_window_open(greatest(m.due, now()), m.tz, c.window_days, c.window_start, c.window_end)) as at
+    select min(marketing.f_next_window_open(greatest(m.due, p_now), m.tz, c.window_days, c.window_start, c.window_end)) - p_now as wait
       from (select tz, min(due_at) as due from open_rows where status = 'queued' and due_at is not null group by tz) m, c
   )
   , next_lease as (
     -- rows another sender still holds: look again when its lease runs out
-    select min(h.lease_until) as at from marketing.outreach_history h
+    select min(h.lease_until) - now() as wait from marketing.outreach_history h
      where h.campaign_id = p_campaign_id and h.status = 'sending'
   )
   select (select count(*)::integer from open_rows),
-         (select case when least(n.at, l.at) is not null   -- greatest() would turn null into 0
-                      then greatest(0, ceil(extract(epoch from (least(n.at, l.at) - now())) * 1000))::bigint end
+         (select case when least(n.wait, l.wait) is not null   -- greatest() would turn null into 0
+                      then greatest(0, ceil(extract(epoch from least(n.wait, l.wait)) * 1000))::bigint end
             from next_due n, next_lease l)
 $$;
 

@@ -1,6 +1,7 @@
 // Shared set-up for the campaign tests: a worker that sends through an SMTP sink, contacts, and
 // API helpers for templates and campaigns.
 import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import { createMailer } from '../../clients/mailer';
 import type { Pool } from '../../db/pool';
 import type { App } from '../../api/app';
@@ -10,10 +11,13 @@ import { startSmtpSink, type SmtpSink } from '../fakes/smtp';
 export const TRACKING_SECRET = 'test-tracking-secret-0123456789';
 export const PUBLIC_BASE_URL = 'https://track.example.test';
 
-export async function startCampaignWorker(opts: { pool: Pool; taskQueue: string; smtpUrl: string; domainRatePerMinute?: number; leaseSeconds?: number }): Promise<TestWorker> {
+export async function startCampaignWorker(opts: {
+  pool: Pool; taskQueue: string; smtpUrl: string; domainRatePerMinute?: number; leaseSeconds?: number; connection?: NativeConnection;
+}): Promise<TestWorker> {
   return startTestWorker({
     pool: opts.pool,
     taskQueue: opts.taskQueue,
+    connection: opts.connection,
     mailer: createMailer(opts.smtpUrl, { maxConnections: 5 }),
     campaign: { trackingSecret: TRACKING_SECRET, publicBaseUrl: PUBLIC_BASE_URL, domainRatePerMinute: opts.domainRatePerMinute ?? 60_000, leaseSeconds: opts.leaseSeconds },
   });

@@ -3,10 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { temporalCliPath } from '../../scripts/tools';
+import { temporalCliPath, temporalTestServerPath } from '../../scripts/tools';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createPool, type Pool } from '../../db/pool';
 import { createDatabase, dropDatabase } from '../../scripts/postgres';
 import { createWorker } from '../../worker/worker';
@@ -52,9 +53,12 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** An in-process worker on the run's workflow bundle; `deps` adds activity dependencies (mailer, providers…). */
-export async function startTestWorker(opts: { taskQueue: string } & ActivityDeps): Promise<TestWorker> {
-  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+/**
+ * An in-process worker on the run's workflow bundle; `deps` adds activity dependencies (mailer,
+ * providers…). It serves the shared dev server unless given another server's connection.
+ */
+export async function startTestWorker({ connection: given, ...opts }: { taskQueue: string; connection?: NativeConnection } & ActivityDeps): Promise<TestWorker> {
+  const connection = given ?? (await NativeConnection.connect({ address: inject('temporalAddress') }));
   const worker = await createWorker({
     ...opts,
     connection,
@@ -68,9 +72,17 @@ export async function startTestWorker(opts: { taskQueue: string } & ActivityDeps
       worker.shutdown();
       await running;
       opts.mailer?.close();
-      await connection.close();
+      if (!given) await connection.close();
     },
   };
+}
+
+/**
+ * Temporal's time-skipping test server (`npm test` installs it into .tools/, see scripts/tools.ts),
+ * for tests of long waits: while a test awaits a workflow's result, durable timers fire at once.
+ */
+export function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: temporalTestServerPath() } } });
 }
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
