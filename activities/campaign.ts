@@ -4,7 +4,7 @@ import type { Pool } from '../db/pool';
 import { withTransaction } from '../db/pool';
 import { SendError, type Mailer } from '../clients/mailer';
 import type { SentMessageLog } from '../clients/email-events';
-import { compileTemplate, renderTemplate, type CompiledTemplate, type ContactVars } from '../common/templates';
+import { compileTemplate, CONTACT_FIELDS, renderTemplate, type CompiledTemplate, type ContactVars } from '../common/templates';
 import { signTrackingToken } from '../common/tracking-tokens';
 import type { CampaignBatchResult, CampaignOutcome, StepProgress } from '../workflows/shared';
 
@@ -66,6 +66,7 @@ function campaignClock(asOf: number | undefined): () => Date {
 }
 
 const DEFAULT_BASE = 'http://localhost:3000';
+const TEMPLATE_COLUMNS = CONTACT_FIELDS.map((f) => `c.${f}`).join(', ');
 // Rows claimed at once: the most a crash can leave claimed-but-unconfirmed per chunk in flight.
 const CHUNK = 500;
 
@@ -206,7 +207,8 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
       /** One claimed chunk: render, send, and hand each accepted message to the confirmer. */
       const sendChunk = async (claimedRows: ClaimedRow[]) => {
         const { rows: details } = await pool.query(
-          `select h.outreach_id, h.message_id, c.* from marketing.outreach_history h
+          // only what templates can use: parsing whole rows is measurable at a thousand messages a second
+          `select h.outreach_id, h.message_id, ${TEMPLATE_COLUMNS} from marketing.outreach_history h
              join vault.contacts c on c.contact_id = h.contact_id where h.outreach_id = any($1)`,
           [claimedRows.map((r) => r.outreach_id)],
         );
