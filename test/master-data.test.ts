@@ -235,6 +235,73 @@ describe('Apollo export → golden records', () => {
   });
 });
 
+describe('merging golden records through the API', () => {
+  it('POST /api/people/:id/merge moves slots and keys, records the merge, and is idempotent; conflicts are named', async () => {
+    const res = await ingestJson({
+      source: 'manual', batch_id: uniqueId('hand'),
+      rows: [
+        { email: 'k.johnson@nasa.example', full_name: 'Katherine Johnson', title: 'Mathematician' },
+        { email: 'katherine@home.example', full_name: 'Katherine G. Johnson', phone: '+1 415 555 0199' },
+        { email: 'dorothy@nasa.example', full_name: 'Dorothy Vaughan' },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const work = await personByEmail('k.johnson@nasa.example');
+    const home = await personByEmail('katherine@home.example');
+    const dorothy = await personByEmail('dorothy@nasa.example');
+    const merge = (id: number, body: unknown) => app.inject({ method: 'POST', url: `/api/people/${id}/merge`, headers: writer, payload: body as object });
+
+    const merged = await merge(home.person_id, { into: work.person_id });
+    expect(merged.statusCode, merged.body).toBe(200);
+    expect(merged.json()).toEqual({ survivor_id: work.person_id, merged_id: home.person_id, already_merged: false });
+    // one person now: both addresses, the phone from the merged record, history of the merge
+    const detail = (await app.inject({ method: 'GET', url: `/api/people/${work.person_id}`, headers: writer })).json();
+    expect(detail.contacts.map((c: { email: string }) => c.email).sort()).toEqual(['k.johnson@nasa.example', 'katherine@home.example']);
+    expect(detail).toMatchObject({ phone: '+14155550199', title: 'Mathematician' });
+    expect(detail.history).toContainEqual(expect.objectContaining({ action: 'merge', old_value: home.person_id, new_value: work.person_id }));
+    expect((await personByEmail('katherine@home.example')).person_id).toBe(work.person_id); // the email key moved
+    const [audit] = await q(`select actor, after from intake.audit_log where action = 'person_merged' and entity_id = $1`, [String(home.person_id)]);
+    expect(audit).toEqual({ actor: 'master-test-writer', after: { merged_into: work.person_id } });
+
+    // a repeat changes nothing
+    const again = await merge(home.person_id, { into: work.person_id });
+    expect(again.json()).toMatchObject({ already_merged: true });
+    expect(await q(`select count(*)::int as n from people.history where person_id = $1 and action = 'merge'`, [work.person_id])).toEqual([{ n: 1 }]);
+
+    // conflicts and bad input name what is wrong, and change nothing
+    expect((await merge(home.person_id, { into: dorothy.person_id })).statusCode).toBe(409);
+    const intoMerged = await merge(dorothy.person_id, { into: home.person_id });
+    expect(intoMerged.statusCode).toBe(409);
+    expect(intoMerged.json().message).toContain(`merged into ${work.person_id}`);
+    const self = await merge(dorothy.person_id, { into: dorothy.person_id });
+    expect(self.statusCode).toBe(400);
+    expect(self.json().details.issues[0].field).toBe('into');
+    const missing = await merge(dorothy.person_id, { into: 999_999_999 });
+    expect([missing.statusCode, missing.json().details.issues[0].field]).toEqual([400, 'into']);
+    expect((await merge(999_999_999, { into: dorothy.person_id })).statusCode).toBe(404);
+    expect((await merge(dorothy.person_id, { into: 'two' })).statusCode).toBe(400);
+    expect((await q(`select merged_into from people.master where person_id = $1`, [dorothy.person_id]))[0].merged_into).toBeNull();
+  });
+
+  it('POST /api/companies/:id/merge moves the company\'s people with it', async () => {
+    const res = await ingestJson({
+      source: 'manual', batch_id: uniqueId('hand-co'),
+      rows: [
+        { email: 'a@globex.example', full_name: 'Hank Scorpio', company_name: 'Globex', company_domain: 'globex.example' },
+        { email: 'b@globex-corp.example', full_name: 'Frank Grimes', company_name: 'Globex Corporation', company_domain: 'globex-corp.example' },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const [survivor] = await q(`select company_id from company.master where domain = 'globex.example'`);
+    const [loser] = await q(`select company_id from company.master where domain = 'globex-corp.example'`);
+    const merged = await app.inject({ method: 'POST', url: `/api/companies/${loser.company_id}/merge`, headers: writer, payload: { into: survivor.company_id } });
+    expect(merged.statusCode, merged.body).toBe(200);
+    const company = (await app.inject({ method: 'GET', url: `/api/companies/${survivor.company_id}`, headers: writer })).json();
+    expect(company.people.map((p: { full_name: string }) => p.full_name).sort()).toEqual(['Frank Grimes', 'Hank Scorpio']);
+    expect((await q(`select merged_into from company.master where company_id = $1`, [loser.company_id]))[0].merged_into).toBe(survivor.company_id);
+  });
+});
+
 describe('CSV uploads', () => {
   const header = csvLine(['First Name', 'Last Name', 'Email']);
   const staged = async (batch: string) => (await q(`select (select count(*) from intake.batches where batch_id = $1) + (select count(*) from intake.batch_rows where batch_id = $1) as n`, [batch]))[0].n;
@@ -384,7 +451,8 @@ describe('contact, person and company records', () => {
 
   it('documents the data API in OpenAPI', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json', headers: writer })).json();
-    for (const path of ['/api/contacts', '/api/contacts/{id}', '/api/companies', '/api/companies/{id}', '/api/people/{id}', '/api/ingest']) {
+    for (const path of ['/api/contacts', '/api/contacts/{id}', '/api/companies', '/api/companies/{id}', '/api/people/{id}', '/api/ingest',
+      '/api/people/{id}/merge', '/api/companies/{id}/merge']) {
       expect(doc.paths, path).toHaveProperty([path]);
     }
     expect(Object.keys(doc.paths['/api/contacts/{id}'])).toEqual(expect.arrayContaining(['get', 'patch']));

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { companyRecord, companySources, history, jsonRow } from '../../db/master-data';
-import { ErrorResponse } from '../schemas/common';
+import { ErrorResponse, MergeBody, MergeResult } from '../schemas/common';
 import { CompanyDetail, CompanyListQuery, CompanyPage, CompanyParams } from '../schemas/companies';
 import { HttpError } from '../errors';
+import { mergeMasters } from '../master-merges';
 
 const companyRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/companies', {
@@ -57,6 +58,18 @@ const companyRoutes: FastifyPluginAsyncZod = async (app) => {
       history: (await history(app.pg, 'company', id)) as never,
     } as unknown as z.infer<typeof CompanyDetail>;
   });
+
+  app.post('/api/companies/:id/merge', {
+    config: { scope: 'write' },
+    schema: {
+      summary: 'Merge this company into another (the survivor): slots, keys and people move, history keeps the merged record',
+      description: 'Idempotent: repeating a merge that already happened answers already_merged: true.',
+      tags: ['companies'],
+      params: CompanyParams,
+      body: MergeBody,
+      response: { 200: MergeResult, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+    },
+  }, async (request) => mergeMasters(app.pg, 'company', request.params.id, request.body.into, request.apiKey?.name ?? null));
 };
 
 export default companyRoutes;

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { companyRecord, history, intelligence, personRecord, personSources } from '../../db/master-data';
-import { ErrorResponse } from '../schemas/common';
+import { ErrorResponse, MergeBody, MergeResult } from '../schemas/common';
 import { PersonDetail, PersonParams } from '../schemas/people';
 import { HttpError } from '../errors';
+import { mergeMasters } from '../master-merges';
 
 const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/people/:id', {
@@ -32,6 +33,18 @@ const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
       intelligence: (await intelligence(app.pg, { personId: id, contactIds: contacts.map((c) => c.contact_id) })) as never,
     } as unknown as z.infer<typeof PersonDetail>;
   });
+
+  app.post('/api/people/:id/merge', {
+    config: { scope: 'write' },
+    schema: {
+      summary: 'Merge this person into another (the survivor): slots and keys move, history keeps the merged record',
+      description: 'Idempotent: repeating a merge that already happened answers already_merged: true.',
+      tags: ['people'],
+      params: PersonParams,
+      body: MergeBody,
+      response: { 200: MergeResult, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+    },
+  }, async (request) => mergeMasters(app.pg, 'person', request.params.id, request.body.into, request.apiKey?.name ?? null));
 };
 
 export default peopleRoutes;

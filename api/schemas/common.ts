@@ -22,3 +22,13 @@ export const WorkflowStarted = z.object({
 
 export const IngestCounts = z.object({ inserted: z.number().int(), skipped: z.number().int() });
 export const PromoteCounts = z.object({ promoted: z.number().int(), updated: z.number().int(), failed: z.number().int() });
+
+/** Merge the record in the path into `into` (the survivor). */
+export const MergeBody = z.object({ into: z.number().int().positive() });
+
+export const MergeResult = z.object({
+  survivor_id: z.number().int(),
+  merged_id: z.number().int(),
+  /** true for a repeated request: the merge had already happened and nothing changed */
+  already_merged: z.boolean(),
+});

@@ -71,6 +71,7 @@ export const HistoryEntry = z.object({
 
 export const PersonParams = z.object({ id: z.coerce.number().int().positive() });
 
+
 export const PersonDetail = PersonRecord.extend({
   company: CompanyRecord.nullable(),
   /** The vault contacts (email addresses) that resolved to this person. */
