@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { bearer, temporalClient, testApp, testDatabase, type TestDatabase } from './support/harness';
 import type { App } from '../api/app';
 import { contactListQuery } from '../api/routes/contacts';
-import { ContactListQuery } from '../api/schemas/contacts';
+import { Contact, ContactListQuery, ContactPage } from '../api/schemas/contacts';
 
 const N = 120_000;
 let db: TestDatabase;
@@ -110,6 +110,46 @@ describe('GET /api/contacts', () => {
     expect(common.json().data).toHaveLength(100);
     // LIKE wildcards in the term are literal
     expect((await list({ q: '%%%' })).json().data).toEqual([]);
+  });
+
+  it('matches the start of any word: name parts, email, email domain, company; not the middle of a word', async () => {
+    await db.pool.query(
+      `insert into vault.contacts (email, first_name, last_name, full_name, company_name, company_domain, source)
+       values ('ada.obrien@acme-corp.co.uk', 'Ada', 'O''Brien-Smith', 'Ada O''Brien-Smith', 'Acme Corp, Inc.', 'acme-corp.co.uk', 'search_fixture'),
+              ('ada.obrienne@example.org', 'Ada', 'Obrienne', null, null, null, 'search_fixture')`,
+    );
+    const emails = async (q: string) => {
+      const res = await list({ q, source: 'search_fixture' });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().data.map((c: { email: string }) => c.email).sort();
+    };
+    const both = ['ada.obrien@acme-corp.co.uk', 'ada.obrienne@example.org'];
+    expect(await emails('brien')).toEqual([both[0]]); // a word of O'Brien-Smith
+    expect(await emails("O'Brien")).toEqual([both[0]]);
+    expect(await emails('smith')).toEqual([both[0]]);
+    expect(await emails('Ada OBri')).toEqual(both); // "obri" begins the email's local part and Obrienne
+    expect(await emails('ada.obrien@')).toEqual([both[0]]); // exact local part
+    expect(await emails('ada.obrien')).toEqual(both); // a prefix of both emails
+    expect(await emails('@acme-corp.co.uk')).toEqual([both[0]]);
+    expect(await emails('acme inc')).toEqual([both[0]]);
+    expect(await emails('example.org')).toEqual([both[1]]);
+    expect(await emails('rien')).toEqual([]); // word prefix, not substring
+    // tsquery syntax in a term is text, not an operator
+    expect(await emails("ada:* | !x \\ ' ( &")).toEqual([]);
+  });
+
+  it('lists contacts in the shape of the response schema, field for field as GET /api/contacts/:id', async () => {
+    const page = await list({ company_domain: 'dom42.com', limit: 3, include_total: 'true' });
+    expect(page.headers['content-type']).toMatch(/^application\/json/);
+    const body = ContactPage.parse(page.json());
+    expect(Object.keys(page.json())).toEqual(['data', 'next_cursor', 'total', 'total_capped']);
+    expect(body).toMatchObject({ total: 24, total_capped: false });
+    for (const c of page.json().data) {
+      expect(Object.keys(c)).toEqual(Object.keys(Contact.shape));
+      const detail = (await app.inject({ method: 'GET', url: `/api/contacts/${c.contact_id}`, headers: reader })).json();
+      expect(c).toEqual(Object.fromEntries(Object.keys(Contact.shape).map((k) => [k, detail[k]])));
+    }
+    expect((await list({ q: 'nosuchword' })).json()).toEqual({ data: [], next_cursor: null });
   });
 
   it('filters by status, score range, source, company domain, title and updated-since', async () => {

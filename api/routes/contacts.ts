@@ -29,6 +29,9 @@ const SORTS: Record<Sort, { keys: { expr: string; cast: string }[]; dir: 'asc' |
 };
 
 const TOTAL_CAP = 10_000;
+/** A search's plan (see contactListQuery): rows walked per row of the page, first and at most. */
+const PROBE_ROWS = 10;
+const WALK_ROWS = 100;
 
 interface Cursor {
   s: Sort;
@@ -54,58 +57,100 @@ function decodeCursor(text: string, sort: Sort): Cursor {
 const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 
 /**
- * q → a tsquery over vault.contacts.search_words (sql/migrations/0006): every whitespace-separated
- * term must begin a word ('ada':* & 'love':*). A leading @ is dropped, so "@acme.io" finds the
- * email domain; "ada@" still matches only emails whose local part is exactly "ada".
+ * q → a tsquery over vault.contacts.search_words (sql/migrations/0006), search-as-you-type: every
+ * whitespace-separated term is a whole word except the last, which may be the start of one
+ * ("ada love" → 'ada' & 'love':*). A leading @ is dropped, so "@acme.io" finds the email domain;
+ * "ada@" matches only emails whose local part is exactly "ada". Whole words keep a common first
+ * term ("company 19999") from reading its whole posting list, as a prefix does.
  */
 export function searchTsquery(q: string): string | null {
   const terms = q.toLowerCase().split(/\s+/).map((t) => t.replace(/^@+/, '')).filter(Boolean);
   if (!terms.length) return null;
   // quoted tsquery lexemes: a quote doubles, a backslash escapes
-  return terms.map((t) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}':*`).join(' & ');
+  return terms.map((t, i) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}'${i === terms.length - 1 ? ':*' : ''}`).join(' & ');
 }
 
-/** The SQL of one page: filters as $n parameters, keyset after the cursor, limit + 1 to see if more follow. */
+/**
+ * The SQL of one page: filters as $n parameters, keyset after the cursor, limit + 1 rows to see
+ * if more follow. Postgres writes the page's JSON (the Contact schema's fields, in its order) and
+ * the keys of its last row: Node passes the text through instead of parsing 19 columns a row and
+ * serializing them again.
+ *
+ * With q, the plan is chosen here, not from row estimates (the planner cannot know how many
+ * contacts a prefix matches). Walking the sort's index and testing each row's words costs per row
+ * walked, so it suits a common term; the search index costs per match (each is fetched and
+ * sorted), so it suits a rare one. The query probes first: it walks PROBE_ROWS × (limit + 1) rows
+ * that pass the other filters. A common term fills the page there. If the probe's share of
+ * matches says walking on is cheaper than fetching every match (above √(limit / 2·rows), where
+ * both cost about the same), it walks on, up to WALK_ROWS × (limit + 1) rows; otherwise, or if
+ * that walk comes up short, the search index finds every match and they are sorted.
+ */
 export function contactListQuery(query: z.infer<typeof ContactListQuery>) {
   const params: unknown[] = [];
-  const where: string[] = [];
+  const filters: string[] = [];
   const p = (v: unknown) => `$${params.push(v)}`;
+  let search: string | undefined;
   if (query.q) {
     const tsquery = searchTsquery(query.q);
-    where.push(tsquery ? `search_words @@ ${p(tsquery)}::tsquery` : 'false');
+    search = tsquery ? `search_words @@ ${p(tsquery)}::tsquery` : 'false';
   }
-  if (query.status) where.push(`status = ${p(query.status)}`);
-  if (query.score_min !== undefined) where.push(`score >= ${p(query.score_min)}`);
-  if (query.score_max !== undefined) where.push(`score <= ${p(query.score_max)}`);
-  if (query.source) where.push(`source = ${p(query.source)}`);
-  if (query.company_domain) where.push(`company_domain = ${p(query.company_domain)}`);
-  if (query.title) where.push(`lower(title) like ${p(likePattern(query.title))}`);
-  if (query.updated_since) where.push(`updated_at >= ${p(query.updated_since)}`);
-  const filters = [...where];
+  if (query.status) filters.push(`status = ${p(query.status)}`);
+  if (query.score_min !== undefined) filters.push(`score >= ${p(query.score_min)}`);
+  if (query.score_max !== undefined) filters.push(`score <= ${p(query.score_max)}`);
+  if (query.source) filters.push(`source = ${p(query.source)}`);
+  if (query.company_domain) filters.push(`company_domain = ${p(query.company_domain)}`);
+  if (query.title) filters.push(`lower(title) like ${p(likePattern(query.title))}`);
+  if (query.updated_since) filters.push(`updated_at >= ${p(query.updated_since)}`);
+  const allFilters = search ? [search, ...filters] : filters;
   const filterParams = params.length;
 
   const sort = SORTS[query.sort];
+  const keyset = [...filters];
   if (query.cursor) {
     const c = decodeCursor(query.cursor, query.sort);
     const left = [...sort.keys.map((k) => k.expr), 'contact_id'].join(', ');
     const right = [...sort.keys.map((k, i) => `${p(c.v[i])}::${k.cast}`), `${p(c.id)}::bigint`].join(', ');
-    where.push(`(${left}) ${sort.dir === 'desc' ? '<' : '>'} (${right})`);
+    keyset.push(`(${left}) ${sort.dir === 'desc' ? '<' : '>'} (${right})`);
   }
   const order = [...sort.keys.map((k) => k.expr), 'contact_id'].map((e) => `${e} ${sort.dir}`).join(', ');
-  const keyColumns = sort.keys.map((k, i) => `${k.expr}::text as k${i}`).join(', ');
-  const whereSql = where.length ? `where ${where.join(' and ')}` : '';
+  const columns = `${CONTACT_COLUMNS}, ${sort.keys.map((k, i) => `${k.expr}::text as k${i}`).join(', ')}`;
+  const where = (conditions: string[]) => (conditions.length ? `where ${conditions.join(' and ')}` : '');
   const L = query.limit;
-  // Postgres writes the page's JSON (the Contact schema's fields, in its order) and the keys of
-  // its last row: Node passes the text through instead of parsing 19 columns per row and
-  // serializing them again. n numbers the limit + 1 rows in the keyset order.
+
+  let page = `select ${columns} from vault.contacts ${where(keyset)} order by ${order} limit ${L + 1}`;
+  let ctes = '';
+  if (search) {
+    // the matches branch orders by the sort's own expressions (s0, s1), not their text (k0, k1)
+    const sortColumns = sort.keys.map((k, i) => `${k.expr} as s${i}`).join(', ');
+    const keptColumns = `${CONTACT_COLUMNS}, ${sort.keys.map((_, i) => `k${i}`).join(', ')}`;
+    const sortOrder = [...sort.keys.map((_, i) => `s${i}`), 'contact_id'].map((e) => `${e} ${sort.dir}`).join(', ');
+    const walk = (rows: number) =>
+      `select ${keptColumns} from (select ${columns}, search_words from vault.contacts ${where(keyset)}
+                                  order by ${order} limit ${rows}) walked
+       where ${search} limit ${L + 1}`;
+    const probed = '(select count(*) from probe)';
+    const walked = '(select count(*) from walk)';
+    const walkOn = `${probed} >= ${PROBE_ROWS * (L + 1)} * sqrt(${(L + 1) / 2} / (select greatest(reltuples, 1) from pg_class where oid = 'vault.contacts'::regclass))`;
+    // each branch runs only if its one-time condition holds; a CTE is computed when first read
+    ctes = `with probe as materialized (${walk(PROBE_ROWS * (L + 1))}),
+              walk as materialized (${walk(WALK_ROWS * (L + 1))}),
+              matches as materialized (select ${columns}, ${sortColumns} from vault.contacts ${where([search, ...keyset])})`;
+    page = `select * from probe where ${probed} > ${L}
+            union all
+            select * from walk where ${probed} <= ${L} and ${walkOn} and ${walked} > ${L}
+            union all
+            (select ${keptColumns} from matches where not (${probed} > ${L} or (${walkOn} and ${walked} > ${L}))
+             order by ${sortOrder} limit ${L + 1})`;
+  }
   return {
-    sql: `select coalesce(json_agg(${CONTACT_JSON} order by n) filter (where n <= ${L}), '[]')::text as data,
+    // n numbers the limit + 1 rows in the keyset order
+    sql: `${ctes}
+          select coalesce(json_agg(${CONTACT_JSON} order by n) filter (where n <= ${L}), '[]')::text as data,
                  count(*) > ${L} as more, ${sort.keys.map((_, i) => `max(k${i}) filter (where n = ${L}) as k${i}`).join(', ')},
                  max(contact_id) filter (where n = ${L}) as last_id
-          from (select page.*, row_number() over () as n
-                from (select ${CONTACT_COLUMNS}, ${keyColumns} from vault.contacts ${whereSql} order by ${order} limit ${L + 1}) page) t`,
+          from (select page.*, row_number() over () as n from (${page}) page) t`,
     params,
-    countSql: `select count(*)::int as n from (select 1 from vault.contacts ${filters.length ? `where ${filters.join(' and ')}` : ''} limit ${TOTAL_CAP + 1}) t`,
+    countSql: `select count(*)::int as n from (select 1 from vault.contacts ${where(allFilters)} limit ${TOTAL_CAP + 1}) t`,
     countParams: params.slice(0, filterParams),
   };
 }
