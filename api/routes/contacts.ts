@@ -11,12 +11,15 @@ import { HttpError } from '../errors';
 const CONTACT_COLUMNS =
   'contact_id, email, first_name, last_name, full_name, title, company_name, company_domain, phone, linkedin_url, city, state, country, source, status, score, version, created_at, updated_at';
 
-// as Date.toISOString() writes them (jsonRow): UTC, milliseconds, Z
-const isoTime = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-/** One contact as JSON, the fields of the Contact response schema in its order. */
-const CONTACT_JSON = `json_build_object(${CONTACT_COLUMNS.split(', ')
-  .map((c) => `'${c}', ${c.endsWith('_at') ? isoTime(c) : c}`)
-  .join(', ')})`;
+/**
+ * A page's output columns, the Contact response schema's fields in its order; times as
+ * Date.toISOString() writes them (jsonRow: UTC, milliseconds, Z), so Node sends the rows through
+ * JSON.stringify as they come instead of making Dates and serializing through zod.
+ */
+const CONTACT_OUTPUT = CONTACT_COLUMNS.split(', ')
+  .map((c) => (c.endsWith('_at') ? `to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ${c}` : c))
+  .join(', ');
+const CONTACT_FIELDS = Object.keys(Contact.shape);
 
 type Sort = (typeof CONTACT_SORTS)[number];
 
@@ -72,9 +75,7 @@ export function searchTsquery(q: string): string | null {
 
 /**
  * The SQL of one page: filters as $n parameters, keyset after the cursor, limit + 1 rows to see
- * if more follow. Postgres writes the page's JSON (the Contact schema's fields, in its order) and
- * the keys of its last row: Node passes the text through instead of parsing 19 columns a row and
- * serializing them again.
+ * if more follow; k0, k1 are the sort keys as text for the next cursor.
  *
  * With q, the plan is chosen here, not from row estimates (the planner cannot know how many
  * contacts a prefix matches). Walking the sort's index and testing each row's words costs per row
@@ -143,12 +144,7 @@ export function contactListQuery(query: z.infer<typeof ContactListQuery>) {
              order by ${sortOrder} limit ${L + 1})`;
   }
   return {
-    // n numbers the limit + 1 rows in the keyset order
-    sql: `${ctes}
-          select coalesce(json_agg(${CONTACT_JSON} order by n) filter (where n <= ${L}), '[]')::text as data,
-                 count(*) > ${L} as more, ${sort.keys.map((_, i) => `max(k${i}) filter (where n = ${L}) as k${i}`).join(', ')},
-                 max(contact_id) filter (where n = ${L}) as last_id
-          from (select page.*, row_number() over () as n from (${page}) page) t`,
+    sql: `${ctes} select ${CONTACT_OUTPUT}, ${sort.keys.map((_, i) => `k${i}`).join(', ')} from (${page}) page`,
     params,
     countSql: `select count(*)::int as n from (select 1 from vault.contacts ${where(allFilters)} limit ${TOTAL_CAP + 1}) t`,
     countParams: params.slice(0, filterParams),
@@ -171,16 +167,18 @@ const contactRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const query = request.query;
     const { sql, params, countSql, countParams } = contactListQuery(query);
-    const [{ rows: [page] }, count] = await Promise.all([
+    const [page, count] = await Promise.all([
       app.pg.query(sql, params),
       query.include_total ? app.pg.query(countSql, countParams) : undefined,
     ]);
-    const next = page.more
-      ? encodeCursor({ s: query.sort, v: SORTS[query.sort].keys.map((_, i) => page[`k${i}`]), id: page.last_id })
+    const last = page.rows.length > query.limit ? page.rows[query.limit - 1] : undefined;
+    const next = last
+      ? encodeCursor({ s: query.sort, v: SORTS[query.sort].keys.map((_, i) => last[`k${i}`]), id: last.contact_id })
       : null;
     const total = count ? `,"total":${Math.min(count.rows[0].n, TOTAL_CAP)},"total_capped":${count.rows[0].n > TOTAL_CAP}` : '';
-    // already JSON in the ContactPage shape (a string with a JSON content type is sent as is)
-    const body = `{"data":${page.data},"next_cursor":${JSON.stringify(next)}${total}}`;
+    // the ContactPage shape, written here: the key list keeps the schema's fields, in its order
+    const body = `{"data":${JSON.stringify(page.rows.slice(0, query.limit), CONTACT_FIELDS)},"next_cursor":${JSON.stringify(next)}${total}}`;
+    // a string with a JSON content type is sent as is
     return reply.type('application/json; charset=utf-8').send(body as never);
   });
 
