@@ -125,10 +125,14 @@ export function contactListQuery(query: z.infer<typeof ContactListQuery>) {
     const sortColumns = sort.keys.map((k, i) => `${k.expr} as s${i}`).join(', ');
     const keptColumns = `${CONTACT_COLUMNS}, ${sort.keys.map((_, i) => `k${i}`).join(', ')}`;
     const sortOrder = [...sort.keys.map((_, i) => `s${i}`), 'contact_id'].map((e) => `${e} ${sort.dir}`).join(', ');
+    // ids only: on -updated_at with no other filter the walk reads the index alone (its search_words
+    // are included, sql/migrations/0006), and only the page's rows are fetched
     const walk = (rows: number) =>
-      `select ${keptColumns} from (select ${columns}, search_words from vault.contacts ${where(keyset)}
-                                  order by ${order} limit ${rows}) walked
+      `select contact_id from (select contact_id, search_words from vault.contacts ${where(keyset)}
+                               order by ${order} limit ${rows}) walked
        where ${search} limit ${L + 1}`;
+    const walkPage = (cte: string, when: string) =>
+      `(select ${columns} from vault.contacts where contact_id in (select contact_id from ${cte}) and ${when} order by ${order})`;
     const probed = '(select count(*) from probe)';
     const walked = '(select count(*) from walk)';
     const walkOn = `${probed} >= ${PROBE_ROWS * (L + 1)} * sqrt(${(L + 1) / 2} / (select greatest(reltuples, 1) from pg_class where oid = 'vault.contacts'::regclass))`;
@@ -136,9 +140,9 @@ export function contactListQuery(query: z.infer<typeof ContactListQuery>) {
     ctes = `with probe as materialized (${walk(PROBE_ROWS * (L + 1))}),
               walk as materialized (${walk(WALK_ROWS * (L + 1))}),
               matches as materialized (select ${columns}, ${sortColumns} from vault.contacts ${where([search, ...keyset])})`;
-    page = `select * from probe where ${probed} > ${L}
+    page = `${walkPage('probe', `${probed} > ${L}`)}
             union all
-            select * from walk where ${probed} <= ${L} and ${walkOn} and ${walked} > ${L}
+            ${walkPage('walk', `${probed} <= ${L} and ${walkOn} and ${walked} > ${L}`)}
             union all
             (select ${keptColumns} from matches where not (${probed} > ${L} or (${walkOn} and ${walked} > ${L}))
              order by ${sortOrder} limit ${L + 1})`;
