@@ -1,7 +1,9 @@
-// npm run bench:contacts-search [-- --contacts 1000000 --rate 2000 --duration 20]
+// npm run bench:contacts-search [-- --contacts 1000000 --rate 2000 --duration 20 --keep-db NAME]
 // GET /api/contacts under concurrent load through the real API (a separate `npm run api`
 // process), with a realistic mix: common and rare search terms, filters, sorts and deep pages.
 // Baseline in the same run: the very same SQL sent straight to Postgres (no HTTP, no API).
+// --keep-db NAME keeps the generated database (on DATABASE_URL's server) and reuses it when it
+// already holds --contacts rows; by default every run generates a fresh one and drops it.
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000' },
     duration: { type: 'string', default: '20' },
     connections: { type: 'string', default: '64' },
+    'keep-db': { type: 'string' },
   },
 });
 const N = Number(values.contacts);
@@ -27,11 +30,13 @@ const DURATION = Number(values.duration);
 const cleanups: Cleanups = [];
 
 try {
-  const { pool, url: dbUrl } = await startBenchDatabase('search', cleanups, 10);
+  const { pool, url: dbUrl } = await startBenchDatabase('search', cleanups, 10, values['keep-db']);
 
   let t = performance.now();
   const step = 100_000;
-  for (let from = 1; from <= N; from += step) {
+  const existing = (await pool.query('select count(*)::int as n from vault.contacts')).rows[0].n;
+  if (existing && existing !== N) throw new Error(`--keep-db ${values['keep-db']} holds ${existing} contacts, not ${N}`);
+  for (let from = 1; !existing && from <= N; from += step) {
     // set-based: one statement per 100k contacts, values varied like real data
     await pool.query(
       `insert into vault.contacts (email, first_name, last_name, title, company_name, company_domain, phone, linkedin_url,
@@ -51,7 +56,9 @@ try {
     );
   }
   await pool.query('vacuum analyze vault.contacts');
-  console.log(`generated ${N.toLocaleString('en-US')} contacts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(existing
+    ? `reusing ${N.toLocaleString('en-US')} contacts in database ${values['keep-db']}`
+    : `generated ${N.toLocaleString('en-US')} contacts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const temporal = await startTemporalDevServer({ port: await freePort() });
   cleanups.push(() => temporal.stop());
@@ -84,7 +91,9 @@ try {
       if (page >= 10 && cursor) deep.push(`sort=${sort}&cursor=${cursor}`);
     }
   }
-  const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+  // an hour before the newest update, so a reused (older) database keeps the same selectivity
+  const { rows: [{ newest }] } = await pool.query('select max(updated_at) as newest from vault.contacts');
+  const hourAgo = new Date(newest.getTime() - 3600_000).toISOString();
   const weighted: [number, string[]][] = [
     [20, ['', 'sort=-score', 'sort=last_name', 'sort=-created_at']], // first pages
     [15, ['q=lovelace', 'q=hopper', 'q=turing', 'q=knuth', 'q=company 1']], // common terms

@@ -28,8 +28,10 @@ export type Cleanups = (() => Promise<unknown>)[];
 /**
  * A migrated, throwaway database for a bench: on DATABASE_URL's server, else on an embedded
  * Postgres in a temp folder. Everything it starts is pushed onto `cleanups` (run them in reverse).
+ * `keep` names a database on DATABASE_URL's server that is reused and left in place instead.
  */
-export async function startBenchDatabase(name: string, cleanups: Cleanups, poolSize = 20): Promise<{ pool: Pool; url: string }> {
+export async function startBenchDatabase(name: string, cleanups: Cleanups, poolSize = 20, keep?: string): Promise<{ pool: Pool; url: string }> {
+  if (keep && !process.env.DATABASE_URL) throw new Error('keeping a bench database needs DATABASE_URL');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-'));
   chmodSync(tmp, 0o755); // an embedded server runs as `postgres` when we are root
   cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
@@ -40,10 +42,10 @@ export async function startBenchDatabase(name: string, cleanups: Cleanups, poolS
     cleanups.push(() => pg.stop());
     adminUrl = pg.adminUrl;
   }
-  const dbName = `barton_bench_${name}_${process.pid}`;
+  const dbName = keep ?? `barton_bench_${name}_${process.pid}`;
   const url = await createDatabase(adminUrl, dbName);
   const pool = createPool(url, { max: poolSize });
-  cleanups.push(() => dropDatabase(adminUrl, dbName));
+  if (!keep) cleanups.push(() => dropDatabase(adminUrl, dbName));
   cleanups.push(() => pool.end());
   await migrate(pool);
   return { pool, url };

@@ -11,6 +11,16 @@ import { HttpError } from '../errors';
 const CONTACT_COLUMNS =
   'contact_id, email, first_name, last_name, full_name, title, company_name, company_domain, phone, linkedin_url, city, state, country, source, status, score, version, created_at, updated_at';
 
+/**
+ * A page's output columns, the Contact response schema's fields in its order; times as
+ * Date.toISOString() writes them (jsonRow: UTC, milliseconds, Z), so Node sends the rows through
+ * JSON.stringify as they come instead of making Dates and serializing through zod.
+ */
+const CONTACT_OUTPUT = CONTACT_COLUMNS.split(', ')
+  .map((c) => (c.endsWith('_at') ? `to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ${c}` : c))
+  .join(', ');
+const CONTACT_FIELDS = Object.keys(Contact.shape);
+
 type Sort = (typeof CONTACT_SORTS)[number];
 
 /** Each sort is a keyset over an index (sql/migrations/0002): order columns, then contact_id. */
@@ -22,6 +32,9 @@ const SORTS: Record<Sort, { keys: { expr: string; cast: string }[]; dir: 'asc' |
 };
 
 const TOTAL_CAP = 10_000;
+/** A search's plan (see contactListQuery): rows walked per row of the page, first and at most. */
+const PROBE_ROWS = 10;
+const WALK_ROWS = 100;
 
 interface Cursor {
   s: Sort;
@@ -46,38 +59,98 @@ function decodeCursor(text: string, sort: Sort): Cursor {
 
 const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 
-/** The SQL of one page: filters as $n parameters, keyset after the cursor, limit + 1 to see if more follow. */
+/**
+ * q → a tsquery over vault.contacts.search_words (sql/migrations/0006), search-as-you-type: every
+ * whitespace-separated term is a whole word except the last, which may be the start of one
+ * ("ada love" → 'ada' & 'love':*). A leading @ is dropped, so "@acme.io" finds the email domain;
+ * "ada@" matches only emails whose local part is exactly "ada". Whole words keep a common first
+ * term ("company 19999") from reading its whole posting list, as a prefix does.
+ */
+export function searchTsquery(q: string): string | null {
+  const terms = q.toLowerCase().split(/\s+/).map((t) => t.replace(/^@+/, '')).filter(Boolean);
+  if (!terms.length) return null;
+  // quoted tsquery lexemes: a quote doubles, a backslash escapes
+  return terms.map((t, i) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}'${i === terms.length - 1 ? ':*' : ''}`).join(' & ');
+}
+
+/**
+ * The SQL of one page: filters as $n parameters, keyset after the cursor, limit + 1 rows to see
+ * if more follow; k0, k1 are the sort keys as text for the next cursor.
+ *
+ * With q, the plan is chosen here, not from row estimates (the planner cannot know how many
+ * contacts a prefix matches). Walking the sort's index and testing each row's words costs per row
+ * walked, so it suits a common term; the search index costs per match (each is fetched and
+ * sorted), so it suits a rare one. The query probes first: it walks PROBE_ROWS × (limit + 1) rows
+ * that pass the other filters. A common term fills the page there. If the probe's share of
+ * matches says walking on is cheaper than fetching every match (above √(limit / 2·rows), where
+ * both cost about the same), it walks on, up to WALK_ROWS × (limit + 1) rows; otherwise, or if
+ * that walk comes up short, the search index finds every match and they are sorted.
+ */
 export function contactListQuery(query: z.infer<typeof ContactListQuery>) {
   const params: unknown[] = [];
-  const where: string[] = [];
+  const filters: string[] = [];
   const p = (v: unknown) => `$${params.push(v)}`;
+  let search: string | undefined;
   if (query.q) {
-    where.push(`vault.f_contact_search_text(email, full_name, first_name, last_name, company_name, company_domain) like ${p(likePattern(query.q))}`);
+    const tsquery = searchTsquery(query.q);
+    search = tsquery ? `search_words @@ ${p(tsquery)}::tsquery` : 'false';
   }
-  if (query.status) where.push(`status = ${p(query.status)}`);
-  if (query.score_min !== undefined) where.push(`score >= ${p(query.score_min)}`);
-  if (query.score_max !== undefined) where.push(`score <= ${p(query.score_max)}`);
-  if (query.source) where.push(`source = ${p(query.source)}`);
-  if (query.company_domain) where.push(`company_domain = ${p(query.company_domain)}`);
-  if (query.title) where.push(`lower(title) like ${p(likePattern(query.title))}`);
-  if (query.updated_since) where.push(`updated_at >= ${p(query.updated_since)}`);
-  const filters = [...where];
+  if (query.status) filters.push(`status = ${p(query.status)}`);
+  if (query.score_min !== undefined) filters.push(`score >= ${p(query.score_min)}`);
+  if (query.score_max !== undefined) filters.push(`score <= ${p(query.score_max)}`);
+  if (query.source) filters.push(`source = ${p(query.source)}`);
+  if (query.company_domain) filters.push(`company_domain = ${p(query.company_domain)}`);
+  if (query.title) filters.push(`lower(title) like ${p(likePattern(query.title))}`);
+  if (query.updated_since) filters.push(`updated_at >= ${p(query.updated_since)}`);
+  const allFilters = search ? [search, ...filters] : filters;
   const filterParams = params.length;
 
   const sort = SORTS[query.sort];
+  const keyset = [...filters];
   if (query.cursor) {
     const c = decodeCursor(query.cursor, query.sort);
     const left = [...sort.keys.map((k) => k.expr), 'contact_id'].join(', ');
     const right = [...sort.keys.map((k, i) => `${p(c.v[i])}::${k.cast}`), `${p(c.id)}::bigint`].join(', ');
-    where.push(`(${left}) ${sort.dir === 'desc' ? '<' : '>'} (${right})`);
+    keyset.push(`(${left}) ${sort.dir === 'desc' ? '<' : '>'} (${right})`);
   }
   const order = [...sort.keys.map((k) => k.expr), 'contact_id'].map((e) => `${e} ${sort.dir}`).join(', ');
-  const keyColumns = sort.keys.map((k, i) => `${k.expr}::text as k${i}`).join(', ');
-  const whereSql = where.length ? `where ${where.join(' and ')}` : '';
+  const columns = `${CONTACT_COLUMNS}, ${sort.keys.map((k, i) => `${k.expr}::text as k${i}`).join(', ')}`;
+  const where = (conditions: string[]) => (conditions.length ? `where ${conditions.join(' and ')}` : '');
+  const L = query.limit;
+
+  let page = `select ${columns} from vault.contacts ${where(keyset)} order by ${order} limit ${L + 1}`;
+  let ctes = '';
+  if (search) {
+    // the matches branch orders by the sort's own expressions (s0, s1), not their text (k0, k1)
+    const sortColumns = sort.keys.map((k, i) => `${k.expr} as s${i}`).join(', ');
+    const keptColumns = `${CONTACT_COLUMNS}, ${sort.keys.map((_, i) => `k${i}`).join(', ')}`;
+    const sortOrder = [...sort.keys.map((_, i) => `s${i}`), 'contact_id'].map((e) => `${e} ${sort.dir}`).join(', ');
+    // ids only: on -updated_at with no other filter the walk reads the index alone (its search_words
+    // are included, sql/migrations/0006), and only the page's rows are fetched
+    const walk = (rows: number) =>
+      `select contact_id from (select contact_id, search_words from vault.contacts ${where(keyset)}
+                               order by ${order} limit ${rows}) walked
+       where ${search} limit ${L + 1}`;
+    const walkPage = (cte: string, when: string) =>
+      `(select ${columns} from vault.contacts where contact_id in (select contact_id from ${cte}) and ${when} order by ${order})`;
+    const probed = '(select count(*) from probe)';
+    const walked = '(select count(*) from walk)';
+    const walkOn = `${probed} >= ${PROBE_ROWS * (L + 1)} * sqrt(${(L + 1) / 2} / (select greatest(reltuples, 1) from pg_class where oid = 'vault.contacts'::regclass))`;
+    // each branch runs only if its one-time condition holds; a CTE is computed when first read
+    ctes = `with probe as materialized (${walk(PROBE_ROWS * (L + 1))}),
+              walk as materialized (${walk(WALK_ROWS * (L + 1))}),
+              matches as materialized (select ${columns}, ${sortColumns} from vault.contacts ${where([search, ...keyset])})`;
+    page = `${walkPage('probe', `${probed} > ${L}`)}
+            union all
+            ${walkPage('walk', `${probed} <= ${L} and ${walkOn} and ${walked} > ${L}`)}
+            union all
+            (select ${keptColumns} from matches where not (${probed} > ${L} or (${walkOn} and ${walked} > ${L}))
+             order by ${sortOrder} limit ${L + 1})`;
+  }
   return {
-    sql: `select ${CONTACT_COLUMNS}, ${keyColumns} from vault.contacts ${whereSql} order by ${order} limit ${query.limit + 1}`,
+    sql: `${ctes} select ${CONTACT_OUTPUT}, ${sort.keys.map((_, i) => `k${i}`).join(', ')} from (${page}) page`,
     params,
-    countSql: `select count(*)::int as n from (select 1 from vault.contacts ${filters.length ? `where ${filters.join(' and ')}` : ''} limit ${TOTAL_CAP + 1}) t`,
+    countSql: `select count(*)::int as n from (select 1 from vault.contacts ${where(allFilters)} limit ${TOTAL_CAP + 1}) t`,
     countParams: params.slice(0, filterParams),
   };
 }
@@ -95,23 +168,22 @@ const contactRoutes: FastifyPluginAsyncZod = async (app) => {
       querystring: ContactListQuery,
       response: { 200: ContactPage, 400: ErrorResponse },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const query = request.query;
     const { sql, params, countSql, countParams } = contactListQuery(query);
     const [page, count] = await Promise.all([
       app.pg.query(sql, params),
       query.include_total ? app.pg.query(countSql, countParams) : undefined,
     ]);
-    const rows = page.rows.slice(0, query.limit);
-    const last = page.rows.length > query.limit ? rows[rows.length - 1] : undefined;
+    const last = page.rows.length > query.limit ? page.rows[query.limit - 1] : undefined;
     const next = last
       ? encodeCursor({ s: query.sort, v: SORTS[query.sort].keys.map((_, i) => last[`k${i}`]), id: last.contact_id })
       : null;
-    return {
-      data: rows.map(({ k0: _k0, k1: _k1, ...c }) => jsonRow(c) as z.infer<typeof Contact>),
-      next_cursor: next,
-      ...(count ? { total: Math.min(count.rows[0].n, TOTAL_CAP), total_capped: count.rows[0].n > TOTAL_CAP } : {}),
-    };
+    const total = count ? `,"total":${Math.min(count.rows[0].n, TOTAL_CAP)},"total_capped":${count.rows[0].n > TOTAL_CAP}` : '';
+    // the ContactPage shape, written here: the key list keeps the schema's fields, in its order
+    const body = `{"data":${JSON.stringify(page.rows.slice(0, query.limit), CONTACT_FIELDS)},"next_cursor":${JSON.stringify(next)}${total}}`;
+    // a string with a JSON content type is sent as is
+    return reply.type('application/json; charset=utf-8').send(body as never);
   });
 
   app.get('/api/contacts/:id', {

@@ -7,8 +7,13 @@ export const CONTACT_SORTS = ['-updated_at', '-created_at', '-score', 'last_name
 const intParam = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const ContactListQuery = z.object({
-  /** Text search over name, email and company (substring, case-insensitive; at least 3 characters). */
-  q: z.string().trim().min(3).max(200).optional(),
+  q: z.string().trim().min(3).max(200).optional().describe(
+    'Search as you type over names, email, email domain, company name and company domain (case-insensitive, at least ' +
+    '3 characters). Every word must be found: the last one may be the beginning of a word, the others are whole words ' +
+    '("ada love" finds Ada Lovelace). Words are whitespace-separated tokens and their parts between punctuation ' +
+    '("brien" finds O\'Brien-Smith, "acme" finds ada@acme.io). "ada@" matches the email local part exactly; a leading @ ' +
+    'searches the email domain ("@acme.io"). Not a substring search: "velace" does not find Lovelace.',
+  ),
   status: z.enum(CONTACT_STATUSES).optional(),
   score_min: intParam(0, 100).optional(),
   score_max: intParam(0, 100).optional(),
