@@ -439,14 +439,15 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
 
 /**
  * Confirms accepted sends as soon as possible: a confirmation starts the moment the server
- * accepts, on one of up to MAX_PARALLEL connections; whatever is accepted while all are busy
- * goes in the next statement (group commit). The gap between the SMTP server's acceptance and
- * our commit is one round trip under light load, a few under heavy load.
+ * accepts unless one is already running, and whatever is accepted meanwhile goes in the next
+ * statement (group commit). The gap between the SMTP server's acceptance and our commit is one
+ * statement under light load, two under heavy load. One statement at a time, not several: at a
+ * thousand messages a second, parallel statements of one or two rows each cost the sender more
+ * CPU than they saved (measured: 450 → 530 msg/s in bench:campaign).
  */
 class ConfirmQueue {
-  private static readonly MAX_PARALLEL = 3;
   private pending: { id: number; response: string }[] = [];
-  private active = new Set<Promise<void>>();
+  private running: Promise<void> | undefined;
   confirmed = 0;
   error: Error | undefined;
 
@@ -454,10 +455,16 @@ class ConfirmQueue {
 
   add(id: number, response: string) {
     this.pending.push({ id, response: response.slice(0, 200) });
-    if (this.active.size < ConfirmQueue.MAX_PARALLEL) {
-      const flush: Promise<void> = this.flush().finally(() => this.active.delete(flush));
-      this.active.add(flush);
-    }
+    this.kick();
+  }
+
+  /** Starts a flush unless one runs; one that ends with rows added meanwhile starts the next. */
+  private kick() {
+    if (this.running || !this.pending.length) return;
+    this.running = this.flush().finally(() => {
+      this.running = undefined;
+      this.kick();
+    });
   }
 
   private async flush() {
@@ -476,6 +483,6 @@ class ConfirmQueue {
   }
 
   async drain() {
-    while (this.active.size) await Promise.all(this.active);
+    while (this.running) await this.running;
   }
 }
