@@ -1,5 +1,8 @@
-// Read queries behind the MCP contact tools (simple vault.contacts queries until search lands in the API).
+// Read queries behind the MCP contact tools. Search is GET /api/contacts's own (same words
+// semantics, same indexes and cursors).
 import type { Pool } from '../db/pool';
+import { contactPage } from '../api/routes/contacts';
+import { ContactListQuery } from '../api/schemas/contacts';
 
 export interface ContactSearch {
   query?: string;
@@ -7,34 +10,19 @@ export interface ContactSearch {
   company_domain?: string;
   min_score?: number;
   limit: number;
-  after_id?: number;
+  cursor?: string;
 }
 
 const COLUMNS = `contact_id, email, first_name, last_name, full_name, title, company_name, company_domain, linkedin_url,
   city, state, country, status, score, source, updated_at`;
 
+/** Newest first; throws a zod error naming the argument for a query the API would refuse. */
 export async function searchContacts(pool: Pool, s: ContactSearch) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (sql: string, v: unknown) => {
-    params.push(v);
-    where.push(sql.replaceAll('?', `$${params.length}`));
-  };
-  if (s.query) {
-    add(`(email ilike ? or full_name ilike ? or first_name ilike ? or last_name ilike ? or company_name ilike ?
-          or company_domain ilike ?)`, `%${s.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  }
-  if (s.status) add('status = ?', s.status);
-  if (s.company_domain) add('company_domain = lower(?)', s.company_domain);
-  if (s.min_score !== undefined) add('score >= ?', s.min_score);
-  if (s.after_id) add('contact_id < ?', s.after_id);
-  params.push(s.limit);
-  const { rows } = await pool.query(
-    `select ${COLUMNS} from vault.contacts ${where.length ? `where ${where.join(' and ')}` : ''}
-     order by contact_id desc limit $${params.length}`,
-    params,
-  );
-  return { contacts: rows, next_after_id: rows.length === s.limit ? rows[rows.length - 1].contact_id : null };
+  const query = ContactListQuery.parse({
+    q: s.query, status: s.status, company_domain: s.company_domain, score_min: s.min_score, limit: s.limit, cursor: s.cursor,
+  });
+  const page = await contactPage(pool, query);
+  return { contacts: page.rows.map(({ k0: _k0, k1: _k1, ...contact }) => contact), next_cursor: page.next_cursor };
 }
 
 export async function getContact(pool: Pool, by: { contactId?: number; email?: string }) {

@@ -82,14 +82,14 @@ export function createMcpServer({ api, pool }: McpDeps): McpServer {
 
   server.registerTool('search_contacts', {
     title: 'Search contacts',
-    description: 'Contacts in the vault matching a text (email, name, company), status, company domain or minimum score; newest first, cursor by after_id.',
+    description: 'Contacts in the vault matching words of their name, email, company or domain (the last word may be the start of one: "ada love" finds Ada Lovelace), a status, a company domain or a minimum score; most recently updated first. Pass next_cursor back as cursor for the next page.',
     inputSchema: {
-      query: z.string().max(200).optional(),
+      query: z.string().trim().min(3).max(200).optional(),
       status: z.enum(['active', 'bounced', 'unsubscribed', 'do_not_contact']).optional(),
       company_domain: z.string().max(253).optional(),
       min_score: z.number().int().min(0).max(100).optional(),
       limit: z.number().int().min(1).max(100).default(25),
-      after_id: z.number().int().positive().optional().describe('return contacts with a smaller id than this (the last id of the previous page)'),
+      cursor: z.string().max(500).optional().describe('next_cursor of the previous page'),
     },
   }, async (args) => ok(await searchContacts(pool, args)));
 

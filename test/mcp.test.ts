@@ -91,6 +91,13 @@ async function seedFlow(client: Client) {
   const found = data(await client.callTool({ name: 'search_contacts', arguments: { company_domain: domain } }));
   expect(found.contacts.map((c: { email: string }) => c.email).sort()).toEqual([`ada@${domain}`, `alan@${domain}`]);
   const ids = found.contacts.map((c: { contact_id: number }) => c.contact_id);
+  // the API's word search and cursors
+  const alan = data(await client.callTool({ name: 'search_contacts', arguments: { query: 'ala', company_domain: domain } }));
+  expect(alan.contacts.map((c: { email: string }) => c.email)).toEqual([`alan@${domain}`]);
+  const first = data(await client.callTool({ name: 'search_contacts', arguments: { company_domain: domain, limit: 1 } }));
+  const second = data(await client.callTool({ name: 'search_contacts', arguments: { company_domain: domain, limit: 1, cursor: first.next_cursor } }));
+  expect([...first.contacts, ...second.contacts].map((c: { contact_id: number }) => c.contact_id).sort()).toEqual([...ids].sort());
+  expect(errorText(await client.callTool({ name: 'search_contacts', arguments: { query: 'a' } }))).toMatch(/query/);
 
   const enriched = data(await client.callTool({ name: 'enrich_contacts', arguments: { request_id: tag, contact_ids: ids, providers: ['apollo'] } }));
   expect(enriched).toMatchObject({ workflow_id: `enrich:${tag}`, result: { requested: 2, enriched_count: 1, promoted_count: 1, skipped_fresh: 0, failed: 0, providers: { apollo: { credits: 1 } } } });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { withTransaction } from '../../db/pool';
+import { withTransaction, type Pool } from '../../db/pool';
 import { companyRecord, history, intelligence, jsonRow, personRecord, personSources } from '../../db/master-data';
 import { canonicalLinkedIn, cleanText, normalizePhone, registrableDomain } from '../../common/normalize';
 import { SURVIVORSHIP_RULES } from '../../common/survivorship';
@@ -155,6 +155,21 @@ export function contactListQuery(query: z.infer<typeof ContactListQuery>) {
   };
 }
 
+/** One page of GET /api/contacts (also the MCP search_contacts tool): rows, the next cursor, the total if asked. */
+export async function contactPage(pg: Pick<Pool, 'query'>, query: z.infer<typeof ContactListQuery>) {
+  const { sql, params, countSql, countParams } = contactListQuery(query);
+  const [page, count] = await Promise.all([
+    pg.query(sql, params),
+    query.include_total ? pg.query(countSql, countParams) : undefined,
+  ]);
+  const last = page.rows.length > query.limit ? page.rows[query.limit - 1] : undefined;
+  return {
+    rows: page.rows.slice(0, query.limit),
+    next_cursor: last ? encodeCursor({ s: query.sort, v: SORTS[query.sort].keys.map((_, i) => last[`k${i}`]), id: last.contact_id }) : null,
+    ...(count ? { total: Math.min(count.rows[0].n, TOTAL_CAP), total_capped: count.rows[0].n > TOTAL_CAP } : {}),
+  };
+}
+
 /** "W/\"3\"" or "3" → 3. */
 const etagVersion = (tag: string) => Number(/^(?:W\/)?"?(\d+)"?$/.exec(tag.trim())?.[1] ?? NaN);
 const etag = (version: number) => `W/"${version}"`;
@@ -169,19 +184,10 @@ const contactRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: ContactPage, 400: ErrorResponse },
     },
   }, async (request, reply) => {
-    const query = request.query;
-    const { sql, params, countSql, countParams } = contactListQuery(query);
-    const [page, count] = await Promise.all([
-      app.pg.query(sql, params),
-      query.include_total ? app.pg.query(countSql, countParams) : undefined,
-    ]);
-    const last = page.rows.length > query.limit ? page.rows[query.limit - 1] : undefined;
-    const next = last
-      ? encodeCursor({ s: query.sort, v: SORTS[query.sort].keys.map((_, i) => last[`k${i}`]), id: last.contact_id })
-      : null;
-    const total = count ? `,"total":${Math.min(count.rows[0].n, TOTAL_CAP)},"total_capped":${count.rows[0].n > TOTAL_CAP}` : '';
+    const page = await contactPage(app.pg, request.query);
+    const total = page.total === undefined ? '' : `,"total":${page.total},"total_capped":${page.total_capped}`;
     // the ContactPage shape, written here: the key list keeps the schema's fields, in its order
-    const body = `{"data":${JSON.stringify(page.rows.slice(0, query.limit), CONTACT_FIELDS)},"next_cursor":${JSON.stringify(next)}${total}}`;
+    const body = `{"data":${JSON.stringify(page.rows, CONTACT_FIELDS)},"next_cursor":${JSON.stringify(page.next_cursor)}${total}}`;
     // a string with a JSON content type is sent as is
     return reply.type('application/json; charset=utf-8').send(body as never);
   });
