@@ -150,12 +150,24 @@ try {
   const achieved = result.requests.total / DURATION;
   if (result.non2xx || result.errors || result.timeouts) console.log('responses by status:', JSON.stringify(result.statusCodeStats), 'errors', result.errors, 'timeouts', result.timeouts);
 
+  // The API like the baseline: 10 connections in a closed loop (each sends its next request when
+  // the last one answers). autocannon's overallRate sends each second's quota in a burst at its
+  // start, so the latencies above include that queueing even below capacity; these do not.
+  const closed = await autocannon({
+    url: baseUrl,
+    connections: 10,
+    duration: 10,
+    headers,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: mix[i++ % mix.length] }) }],
+  });
+
   console.log(`\n${N.toLocaleString('en-US')} contacts, ${new Set(mix).size} distinct queries (first pages, common/rare terms, filters, deep pages)\n`);
   console.log('| | offered rate | achieved req/s | p50 | p99 | non-2xx |');
   console.log('|---|---|---|---|---|---|');
   console.log(`| bare SQL (10 connections, closed loop) | max | ${bareRate.toFixed(0)} | ${pct(bare, 50).toFixed(1)} ms | ${pct(bare, 99).toFixed(1)} ms | - |`);
   console.log(`| GET /api/contacts (autocannon, ${values.connections} connections) | ${RATE}/s | ${achieved.toFixed(0)} | ${result.latency.p50} ms | ${result.latency.p99} ms | ${result.non2xx + result.errors + result.timeouts} |`);
-  console.log(`\nAPI p99 / bare-SQL p99: ${(result.latency.p99 / pct(bare, 99)).toFixed(2)}×; goal p99 ≤ 30 ms at 2,000 req/s`);
+  console.log(`| GET /api/contacts (autocannon, 10 connections, closed loop) | max | ${(closed.requests.total / 10).toFixed(0)} | ${closed.latency.p50} ms | ${closed.latency.p99} ms | ${closed.non2xx + closed.errors + closed.timeouts} |`);
+  console.log(`\nclosed loops, API / bare SQL: ${((closed.requests.total / 10 / bareRate) * 100).toFixed(0)}% of the throughput, p99 ${(closed.latency.p99 / pct(bare, 99)).toFixed(2)}×; goal p99 ≤ 30 ms at 2,000 req/s`);
 } finally {
   await runCleanups(cleanups);
 }
