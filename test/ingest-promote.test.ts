@@ -225,6 +225,12 @@ describe('promote', () => {
     const res = await ingest({ source: 'manual', batch_id: chained, promote: true, rows: [{ email: 'chain1@example.com' }, { email: 'chain2@example.com' }] });
     expect(res.json()).toMatchObject({ counts: { inserted: 2, skipped: 0 }, promotion: { promoted: 2, updated: 0, failed: 0 } });
     histories.record('ingest-with-promotion.json', `ingest:${chained}`);
+    // `promote` in the query, as CSV uploads take it, works for a JSON body too
+    const viaQuery = await app.inject({
+      method: 'POST', url: '/api/ingest?wait=true&promote=true', headers: writer,
+      payload: { source: 'manual', batch_id: uniqueId('chain-q'), rows: [{ email: 'chain3@example.com' }] },
+    });
+    expect(viaQuery.json()).toMatchObject({ counts: { inserted: 1 }, promotion: { promoted: 1 } });
     histories.record('promote-child.json', `promote:${chained}`);
 
     const all = await promote({});

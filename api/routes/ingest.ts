@@ -55,7 +55,9 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     if (body == null) throw new HttpError(400, 'send a JSON body, a text/csv body or a multipart CSV upload');
 
-    const { source, batch_id, rows, promote, format, mapping } = request.body;
+    const { source, batch_id, rows, format, mapping } = request.body;
+    // `promote` may come in the body or, as for CSV uploads, in the query
+    const promote = request.body.promote || request.query.promote === 'true';
     // Source records → staged payloads (the record plus its canonical fields); every row must
     // still identify someone, else 400 naming the row and nothing is stored.
     const mapped = rows.map((row) => mapRecord(format, row, mapping));
