@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testDatabase, timeSkippingEnvironment, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
-import { isolateCampaignIds, seedContacts, startCampaignWorker } from './support/campaign-fixtures';
+import { isolateCampaignIds, seedContacts, startCampaignWorker, waitUntil } from './support/campaign-fixtures';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp';
 import { campaignWorkflow, type CampaignProgress } from '../workflows/campaign';
 
@@ -97,12 +97,8 @@ describe('campaigns over days of campaign time (time-skipping server)', () => {
     const campaignId = await campaign([{ email: 'replies@long.example' }, { email: 'quiet@long.example' }], [3]);
     const handle = await start(campaignId);
     // step 1 goes out at once (no window); time is not skipped until the test awaits the result
-    const deadline = Date.now() + 30_000;
     const mine = ['replies@long.example', 'quiet@long.example'];
-    while (sink.messages.filter((m) => mine.includes(m.to[0]) && m.subject === 'Step 1').length < 2) {
-      if (Date.now() > deadline) throw new Error('step 1 did not go out');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(async () => sink.messages.filter((m) => mine.includes(m.to[0]) && m.subject === 'Step 1').length === 2, 30_000, 'step 1');
     const { rows: [row] } = await db.pool.query(
       `select outreach_id from marketing.outreach_history where campaign_id = $1 and email = 'replies@long.example' and step_no = 1`,
       [campaignId],

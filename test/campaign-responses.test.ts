@@ -2,7 +2,7 @@
 // signals, against real Temporal, Postgres and SMTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { uniqueId, type TestDatabase, type TestWorker } from './support/harness';
+import { uniqueId, type TestDatabase } from './support/harness';
 import { api, result, seedContacts, waitUntil, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
 import type { SmtpSink } from './fakes/smtp';
 import type { App } from '../api/app';
@@ -10,7 +10,6 @@ import type { CampaignProgress } from '../workflows/campaign';
 
 let db: TestDatabase;
 let temporal: Client;
-let worker: TestWorker;
 let app: App;
 let sink: SmtpSink;
 let http: ReturnType<typeof api>;
@@ -19,7 +18,7 @@ let stack: CampaignStack;
 
 beforeAll(async () => {
   stack = await startCampaignStack({ name: 'responses' });
-  ({ db, temporal, worker, app, sink, http } = stack);
+  ({ db, temporal, app, sink, http } = stack);
 });
 
 afterAll(async () => {

@@ -2,16 +2,13 @@
 // workflow's history stays bounded through continue-as-new.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { uniqueId, type TestDatabase, type TestWorker } from './support/harness';
+import { uniqueId, type TestDatabase } from './support/harness';
 import { api, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
 import type { SmtpSink } from './fakes/smtp';
-import type { App } from '../api/app';
 import type { CampaignProgress } from '../workflows/campaign';
 
 let db: TestDatabase;
 let temporal: Client;
-let worker: TestWorker;
-let app: App;
 let sink: SmtpSink;
 let http: ReturnType<typeof api>;
 
@@ -19,7 +16,7 @@ let stack: CampaignStack;
 
 beforeAll(async () => {
   stack = await startCampaignStack({ name: 'scale', sink: { keepRaw: false }, domainRatePerMinute: 10_000_000, config: { CAMPAIGN_BATCH_SIZE: '1000', CAMPAIGN_BATCHES_PER_RUN: '5' } });
-  ({ db, temporal, worker, app, sink, http } = stack);
+  ({ db, temporal, sink, http } = stack);
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { simpleParser } from 'mailparser';
-import { historyRecorder, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
+import { historyRecorder, uniqueId, type TestDatabase } from './support/harness';
 import { api, PUBLIC_BASE_URL, result, seedContacts, waitUntil, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
 import type { SmtpSink } from './fakes/smtp';
 import { signTrackingToken } from '../common/tracking-tokens';
@@ -12,7 +12,6 @@ import type { CampaignProgress } from '../workflows/campaign';
 
 let db: TestDatabase;
 let temporal: Client;
-let worker: TestWorker;
 let app: App;
 let sink: SmtpSink;
 let http: ReturnType<typeof api>;
@@ -21,7 +20,7 @@ let stack: CampaignStack;
 
 beforeAll(async () => {
   stack = await startCampaignStack({ name: 'campaign', sink: { rejectRecipients: ['nobody@gone.example'] } });
-  ({ db, temporal, worker, app, sink, http } = stack);
+  ({ db, temporal, app, sink, http } = stack);
 });
 
 // RECORD_HISTORIES=1 refreshes the campaign history in test/histories/ (see test/replay.test.ts)
