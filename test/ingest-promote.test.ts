@@ -1,5 +1,5 @@
 // The seed's "Data Ingestion Flow" through the real API, a real Temporal server and real Postgres.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bearer, historyRecorder, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
 import type { App } from '../api/app';
