@@ -6,7 +6,7 @@ import { SendError, type Mailer } from '../clients/mailer';
 import type { SentMessageLog } from '../clients/email-events';
 import { compileTemplate, CONTACT_FIELDS, renderTemplate, type CompiledTemplate, type ContactVars } from '../common/templates';
 import { signTrackingToken } from '../common/tracking-tokens';
-import type { CampaignBatchResult, CampaignOutcome, StepProgress } from '../workflows/shared';
+import type { CampaignBatchResult, CampaignOutcome, StepProgress } from '../contracts/campaign';
 
 export interface CampaignSettings {
   trackingSecret: string;

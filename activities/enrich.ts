@@ -5,7 +5,7 @@ import { resolveGoldenRecords } from './master';
 import { APOLLO_BULK_MATCH_LIMIT, type ApolloClient, type ApolloPerson } from '../clients/apollo';
 import type { ApifyClient, DatasetItem } from '../clients/apify';
 import { ProviderError, ProviderRateLimitedError } from '../clients/http-errors';
-import type { EnrichInput, EnrichResult, Provider, ProviderCounts, Waterfall } from '../workflows/enrich-types';
+import type { EnrichInput, EnrichResult, Provider, ProviderCallResult, ProviderCounts, Waterfall } from '../contracts/enrich';
 
 export interface EnrichSettings {
   /** LinkedIn profile actor ("user~name") and the input field its profile URLs go in. */
@@ -26,13 +26,6 @@ export interface ProviderCallRef {
   provider: Provider;
   round: number;
   chunkNo: number;
-}
-
-export interface ProviderCallResult {
-  status: 'done' | 'skipped_budget' | 'failed';
-  contacts: number;
-  matched: number;
-  credits: number;
 }
 
 /** Fields each provider can fill, from its record. Values are trimmed; empties are dropped. */

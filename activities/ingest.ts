@@ -1,5 +1,5 @@
 import type { Pool } from '../db/pool';
-import type { IngestCounts } from '../workflows/shared';
+import type { IngestCounts } from '../contracts/ingest';
 import { withHeartbeat } from './heartbeat';
 
 export interface IngestChunkInput {

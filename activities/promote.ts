@@ -1,7 +1,7 @@
 import type { Pool } from '../db/pool';
 import { withTransaction } from '../db/pool';
 import type { MxResolver } from '../clients/mx';
-import type { PromoteCounts, PromotionScope } from '../workflows/shared';
+import type { PromoteCounts, PromotionScope } from '../contracts/promote';
 import { emailRejection } from './email-checks';
 import { withHeartbeat } from './heartbeat';
 import { resolveGoldenRecords } from './master';

@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../common/config';
 import { buildEnrichInput } from '../common/enrich';
-import { enrichContactsWorkflow, enrichProgressQuery } from '../workflows/enrich';
-import { searchAttributes, workflowIds } from '../workflows/shared';
-import type { EnrichResult, Provider, Waterfall } from '../workflows/enrich-types';
+import type { enrichContactsWorkflow } from '../workflows/enrich';
+import { workflowIds, workflowTypes } from '../contracts/ids';
+import { searchAttributes } from '../contracts/search-attributes';
+import { enrichProgressQuery, type EnrichResult, type Provider, type Waterfall } from '../contracts/enrich';
 import type { EnrichBody } from './schemas/enrich';
 import { startOrFind, statusOf, type StartedRun } from './workflow-runs';
 
@@ -29,7 +30,7 @@ export async function startEnrichment(temporal: Client, config: Config, body: En
     waterfall,
     actor,
   });
-  const run = await startOrFind(temporal, enrichContactsWorkflow, {
+  const run = await startOrFind<typeof enrichContactsWorkflow>(temporal, workflowTypes.enrich, {
     workflowId: workflowIds.enrich(requestId),
     taskQueue: config.TASK_QUEUE,
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',

@@ -13,11 +13,11 @@ export interface StartedRun {
  */
 export async function startOrFind<W extends Workflow>(
   client: Client,
-  workflow: W,
+  workflowType: string,
   options: WorkflowStartOptions<W>,
 ): Promise<StartedRun> {
   try {
-    const handle = await client.workflow.start(workflow, options);
+    const handle = await client.workflow.start<W>(workflowType, options);
     return { handle, runId: handle.firstExecutionRunId, existing: false };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -15,7 +15,9 @@ import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
 import { createWorker, workflowsPath } from '../worker/worker';
 import { createMailer } from '../clients/mailer';
-import { campaignWorkflow, type CampaignProgress } from '../workflows/campaign';
+import type { campaignWorkflow } from '../workflows/campaign';
+import type { CampaignProgress } from '../contracts/campaign';
+import { workflowTypes } from '../contracts/ids';
 import { compileTemplate, renderTemplate } from '../common/templates';
 import { signTrackingToken } from '../common/tracking-tokens';
 
@@ -98,7 +100,7 @@ try {
     await pool.query('insert into marketing.campaign_steps (campaign_id, step_no, template_id) values ($1, 1, $2)', [c.campaign_id, t.template_id]);
     const workflowId = `campaign:${c.campaign_id}`;
     const started = performance.now();
-    const progress: CampaignProgress = await client.workflow.execute(campaignWorkflow, {
+    const progress: CampaignProgress = await client.workflow.execute<typeof campaignWorkflow>(workflowTypes.campaign, {
       taskQueue, workflowId, args: [{ campaignId: c.campaign_id, batchSize: 5000, batchesPerRun: 100 }],
     });
     const seconds = (performance.now() - started) / 1000;

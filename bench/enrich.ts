@@ -14,8 +14,8 @@ import { createProviderWorkers, providerDepsFromConfig } from '../worker/provide
 import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
 import { freePort } from '../scripts/ports';
 import { startTemporalDevServer } from '../scripts/temporal-server';
-import { enrichContactsWorkflow } from '../workflows/enrich';
-import { workflowIds } from '../workflows/shared';
+import type { enrichContactsWorkflow } from '../workflows/enrich';
+import { workflowIds, workflowTypes } from '../contracts/ids';
 import { startApolloFake } from '../test/fakes/apollo';
 import { startApifyFake } from '../test/fakes/apify';
 
@@ -70,7 +70,7 @@ try {
     try {
       const requestId = `bench-${name}`;
       const t = performance.now();
-      const result = await temporal.workflow.execute(enrichContactsWorkflow, {
+      const result = await temporal.workflow.execute<typeof enrichContactsWorkflow>(workflowTypes.enrich, {
         workflowId: workflowIds.enrich(requestId),
         taskQueue: config.TASK_QUEUE,
         args: [buildEnrichInput(config, { requestId, target: { contactIds: rows.map((r) => r.contact_id) }, providers: ['apollo'] })],

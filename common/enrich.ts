@@ -9,7 +9,7 @@ import {
   type EnrichTarget,
   type Provider,
   type Waterfall,
-} from '../workflows/enrich-types';
+} from '../contracts/enrich';
 
 export interface EnrichRequest {
   requestId: string;

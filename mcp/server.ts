@@ -5,7 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Pool } from '../db/pool';
-import { ENRICH_FIELDS, PROVIDERS } from '../workflows/enrich-types';
+import { ENRICH_FIELDS, PROVIDERS } from '../contracts/enrich';
 import { getContact, searchContacts } from './contacts';
 
 export interface ApiCall {

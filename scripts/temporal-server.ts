@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { searchAttributes } from '../workflows/shared';
+import { searchAttributes } from '../contracts/search-attributes';
 import { temporalCliPath } from './tools';
 
 export interface DevServer {

@@ -8,7 +8,7 @@ import { bearer, temporalClient, testApp, testDatabase, uniqueId, type TestDatab
 import { api, isolateCampaignIds, PUBLIC_BASE_URL, seedContacts, TRACKING_SECRET, waitUntil } from './support/campaign-fixtures';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp';
 import type { App } from '../api/app';
-import type { CampaignProgress } from '../workflows/campaign';
+import type { CampaignProgress } from '../contracts/campaign';
 
 let db: TestDatabase;
 let temporal: Client;

@@ -7,7 +7,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testDatabase, timeSkippingEnvironment, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
 import { isolateCampaignIds, seedContacts, startCampaignWorker, waitUntil } from './support/campaign-fixtures';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp';
-import { campaignWorkflow, type CampaignProgress } from '../workflows/campaign';
+import type { campaignWorkflow } from '../workflows/campaign';
+import type { CampaignProgress } from '../contracts/campaign';
 
 const DAY = 86_400_000;
 let db: TestDatabase;
@@ -50,7 +51,7 @@ async function campaign(emails: { email: string; country?: string }[], delaysDay
 }
 
 const start = (campaignId: number) =>
-  env.client.workflow.start(campaignWorkflow, { taskQueue, workflowId: `campaign:${campaignId}`, args: [{ campaignId, batchSize: 100 }] });
+  env.client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', { taskQueue, workflowId: `campaign:${campaignId}`, args: [{ campaignId, batchSize: 100 }] });
 
 /** Per contact, its rows' send times in campaign time (epoch ms), by step. */
 async function sendTimes(campaignId: number) {

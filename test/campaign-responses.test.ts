@@ -6,7 +6,7 @@ import { uniqueId, type TestDatabase } from './support/harness';
 import { api, result, seedContacts, waitUntil, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
 import type { SmtpSink } from './fakes/smtp';
 import type { App } from '../api/app';
-import type { CampaignProgress } from '../workflows/campaign';
+import type { CampaignProgress } from '../contracts/campaign';
 
 let db: TestDatabase;
 let temporal: Client;

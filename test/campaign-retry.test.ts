@@ -10,7 +10,7 @@ import { startSmtpSink, type SmtpSink } from './fakes/smtp';
 import { createMailer, SendError, type Mailer } from '../clients/mailer';
 import { createMailgunEventsLog, type SentMessageLog } from '../clients/email-events';
 import { createCampaignActivities } from '../activities/campaign';
-import type { CampaignBatchResult } from '../workflows/shared';
+import type { CampaignBatchResult } from '../contracts/campaign';
 
 let db: TestDatabase;
 let sink: SmtpSink;

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { uniqueId, type TestDatabase } from './support/harness';
 import { api, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
 import type { SmtpSink } from './fakes/smtp';
-import type { CampaignProgress } from '../workflows/campaign';
+import type { CampaignProgress } from '../contracts/campaign';
 
 let db: TestDatabase;
 let temporal: Client;

@@ -8,7 +8,7 @@ import { api, PUBLIC_BASE_URL, result, seedContacts, waitUntil, startCampaignSta
 import type { SmtpSink } from './fakes/smtp';
 import { signTrackingToken } from '../common/tracking-tokens';
 import type { App } from '../api/app';
-import type { CampaignProgress } from '../workflows/campaign';
+import type { CampaignProgress } from '../contracts/campaign';
 
 let db: TestDatabase;
 let temporal: Client;

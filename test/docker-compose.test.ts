@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigSchema } from '../common/config';
-import { searchAttributes } from '../workflows/shared';
+import { searchAttributes } from '../contracts/search-attributes';
 
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
 const services = compose.services as Record<string, Record<string, any>>;

@@ -7,7 +7,7 @@ import { testDatabase, uniqueId, type TestDatabase } from './support/harness';
 import { startApolloFake, type ApolloFake } from './fakes/apollo';
 import { createApolloClient } from '../clients/apollo';
 import { createEnrichActivities } from '../activities/enrich';
-import { parseWaterfall } from '../workflows/enrich-types';
+import { parseWaterfall } from '../contracts/enrich';
 
 let db: TestDatabase;
 let apollo: ApolloFake;

@@ -9,8 +9,8 @@ import { createApolloClient, type ApolloClient } from '../clients/apollo';
 import { createApifyClient, type ApifyClient } from '../clients/apify';
 import { createEnrichActivities, type EnrichSettings } from '../activities/enrich';
 import { buildEnrichInput } from '../common/enrich';
-import { providerTaskQueue } from '../workflows/enrich-types';
-import type { EnrichRefreshInput } from '../workflows/enrich';
+import { providerTaskQueue, type EnrichRefreshInput } from '../contracts/enrich';
+import { scheduleIds, workflowIds, workflowTypes } from '../contracts/ids';
 
 export interface ProviderDeps {
   apollo?: ApolloClient;
@@ -60,7 +60,7 @@ export async function createProviderWorkers(s: ProviderWorkersSetup): Promise<Wo
 }
 
 /** One refresh schedule per deployment (task queue), so deployments sharing a namespace don't collide. */
-export const enrichRefreshScheduleId = (taskQueue: string) => `enrich-ttl-refresh:${taskQueue}`;
+export const enrichRefreshScheduleId = scheduleIds.enrichTtlRefresh;
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -73,7 +73,7 @@ export async function ensureEnrichRefreshSchedule(client: Client, config: Config
   const every = Number(config.ENRICH_REFRESH_EVERY.slice(0, -1)) * UNIT_MS[config.ENRICH_REFRESH_EVERY.slice(-1) as keyof typeof UNIT_MS];
   const { requestId: _r, target: _t, force: _f, ...base } = buildEnrichInput(config, { requestId: 'refresh', target: {} });
   const args: [EnrichRefreshInput] = [{ ...base, withinDays: config.ENRICH_REFRESH_WITHIN_DAYS }];
-  const action = { type: 'startWorkflow' as const, workflowType: 'enrichRefreshWorkflow', taskQueue: config.TASK_QUEUE, args, workflowId: `enrich-refresh:${config.TASK_QUEUE}` };
+  const action = { type: 'startWorkflow' as const, workflowType: workflowTypes.enrichRefresh, taskQueue: config.TASK_QUEUE, args, workflowId: workflowIds.enrichRefresh(config.TASK_QUEUE) };
   try {
     await client.schedule.create({
       scheduleId: enrichRefreshScheduleId(config.TASK_QUEUE),

@@ -1,14 +1,20 @@
 import {
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CampaignOutcome, StepProgress } from './shared';
+import {
+  cancelCampaignSignal,
+  campaignProgressQuery,
+  pauseCampaignSignal,
+  resumeCampaignSignal,
+  type CampaignInput,
+  type CampaignOutcome,
+  type CampaignProgress,
+} from '../contracts/campaign';
 
 // Bookkeeping activities: short, retried freely.
 const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<Activities>({
@@ -23,44 +29,6 @@ const { sendCampaignBatch } = proxyActivities<Activities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['ConfigError', 'CampaignNotFound'] },
 });
-
-export const pauseCampaignSignal = defineSignal('pause');
-export const resumeCampaignSignal = defineSignal('resume');
-export const cancelCampaignSignal = defineSignal('cancel');
-
-export type CampaignPhase = 'starting' | 'sending' | 'waiting' | 'paused' | 'completed' | 'cancelled';
-
-export interface CampaignProgress {
-  campaignId: number;
-  phase: CampaignPhase;
-  audience: number;
-  sent: number;
-  failed: number;
-  stopped: number;
-  suppressed: number;
-  resent: number;
-  /** sends an earlier attempt left in doubt that the provider's log showed as accepted */
-  recovered?: number;
-  remaining: number;
-  batches: number;
-  runs: number;
-  /** when the workflow next expects a send to be due (epoch ms), while waiting */
-  nextDueAt: number | null;
-  steps: StepProgress[];
-}
-
-export const campaignProgressQuery = defineQuery<CampaignProgress>('progress');
-
-export interface CampaignInput {
-  campaignId: number;
-  batchSize?: number;
-  /** Batches per workflow run before continue-as-new. */
-  batchesPerRun?: number;
-  /** Time budget of one batch activity (ms). */
-  batchMs?: number;
-  /** Carried across continue-as-new. */
-  state?: { progress: CampaignProgress; paused: boolean; cancelled: boolean };
-}
 
 /**
  * The seed's campaign execution: snapshot the audience, then send whatever is due, batch by

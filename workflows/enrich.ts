@@ -1,31 +1,30 @@
 import {
   continueAsNew,
-  defineQuery,
   executeChild,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ProviderCallResult } from '../activities/enrich';
-import { searchAttributes, workflowIds } from './shared';
-import { PROVIDERS, type EnrichInput, type EnrichResult, type Provider } from './enrich-types';
+import { workflowIds } from '../contracts/ids';
+import { searchAttributes } from '../contracts/search-attributes';
+import {
+  enrichProgressQuery,
+  PROVIDERS,
+  type BranchTotals,
+  type EnrichInput,
+  type EnrichProgress,
+  type EnrichRefreshInput,
+  type EnrichResult,
+  type ProviderBranchInput,
+  type ProviderCallResult,
+} from '../contracts/enrich';
 
 // Postgres-only steps run on the main task queue.
 const ledger = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
-
-export interface EnrichProgress {
-  phase: 'planning' | 'calling' | 'writing_back' | 'done';
-  round: number;
-  requested: number;
-  skipped_fresh: number;
-  branch_failures: Partial<Record<Provider, string>>;
-}
-
-export const enrichProgressQuery = defineQuery<EnrichProgress>('progress');
 
 /**
  * enrich:<request_id> (seed "MCP Orchestration Flow"): skip people whose intelligence is fresh,
@@ -59,7 +58,7 @@ export async function enrichContactsWorkflow(input: EnrichInput): Promise<Enrich
       branches.map(async (provider) => {
         try {
           await executeChild(enrichProviderBranchWorkflow, {
-            workflowId: `${workflowId}:${provider}:r${round}`,
+            workflowId: workflowIds.enrichBranch(workflowId, provider, round),
             args: [{ requestId, provider, round, chunkCount: plan[provider], taskQueue: input.taskQueues[provider], concurrency: input.concurrency, retry: input.retry }],
             typedSearchAttributes: [
               { key: searchAttributes.RequestId, value: requestId },
@@ -80,27 +79,6 @@ export async function enrichContactsWorkflow(input: EnrichInput): Promise<Enrich
   const result = await ledger.summarizeEnrichment(requestId);
   progress.phase = 'done';
   return result;
-}
-
-export interface ProviderBranchInput {
-  requestId: string;
-  provider: Provider;
-  round: number;
-  chunkCount: number;
-  taskQueue: string;
-  concurrency: number;
-  retry: EnrichInput['retry'];
-  /** Carried across continue-as-new. */
-  fromChunk?: number;
-  totals?: BranchTotals;
-}
-
-export interface BranchTotals {
-  calls: number;
-  contacts: number;
-  matched: number;
-  credits: number;
-  skipped_budget: number;
 }
 
 /**
@@ -148,14 +126,10 @@ export async function enrichProviderBranchWorkflow(input: ProviderBranchInput): 
   return totals;
 }
 
-export interface EnrichRefreshInput extends Omit<EnrichInput, 'requestId' | 'target' | 'force'> {
-  withinDays: number;
-}
-
 /** What the TTL refresh schedule starts: re-enrich everyone whose intelligence expires within N days. */
 export async function enrichRefreshWorkflow(input: EnrichRefreshInput): Promise<EnrichResult> {
   const { withinDays, ...rest } = input;
-  const requestId = `refresh:${workflowInfo().workflowId}`;
+  const requestId = workflowIds.enrichRefreshRequest(workflowInfo().workflowId);
   return executeChild(enrichContactsWorkflow, {
     workflowId: workflowIds.enrich(requestId),
     args: [{ ...rest, requestId, target: { expiringWithinDays: withinDays }, force: true }],

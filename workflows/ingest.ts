@@ -1,6 +1,5 @@
 import {
   continueAsNew,
-  defineQuery,
   executeChild,
   proxyActivities,
   setHandler,
@@ -8,7 +7,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { workflowIds, type IngestCounts, type PromoteCounts } from './shared';
+import { workflowIds } from '../contracts/ids';
+import { ingestProgressQuery, type IngestInput, type IngestProgress, type IngestResult } from '../contracts/ingest';
 import { promoteContactsWorkflow } from './promote';
 
 const { ingestChunk, dropStagedRows } = proxyActivities<Activities>({
@@ -16,35 +16,6 @@ const { ingestChunk, dropStagedRows } = proxyActivities<Activities>({
   heartbeatTimeout: '20 seconds', // a killed worker's chunk is retried elsewhere within seconds
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
-
-export interface IngestInput {
-  batchId: string;
-  source: string;
-  rowCount: number;
-  chunkSize: number;
-  actor?: string;
-  /** Start promotion of this batch once staged. */
-  promote?: boolean;
-  /** Chunks per run before continue-as-new (keeps history small on very large uploads). */
-  chunksPerRun?: number;
-  /** Carried across continue-as-new. */
-  progress?: { chunksDone: number; rowsDone: number; inserted: number; skipped: number };
-}
-
-export interface IngestResult extends IngestCounts {
-  promotion?: PromoteCounts;
-}
-
-export interface IngestProgress extends IngestCounts {
-  phase: 'staging' | 'promoting' | 'done';
-  batchId: string;
-  totalRows: number;
-  rowsDone: number;
-  chunksDone: number;
-  totalChunks: number;
-}
-
-export const ingestProgressQuery = defineQuery<IngestProgress>('progress');
 
 /** Seed "Data Ingestion Flow": staged rows → intake.raw_loads in chunks, duplicates within 30 days skipped. */
 export async function ingestBatchWorkflow(input: IngestInput): Promise<IngestResult> {

@@ -1,33 +1,12 @@
-import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PromoteCounts, PromotionScope } from './shared';
+import { promoteProgressQuery, type PromoteCounts, type PromoteInput, type PromoteProgress, type PromoteProgressState } from '../contracts/promote';
 
 const { promoteChunk, countPending } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
-
-export interface PromoteInput {
-  scope: PromotionScope;
-  actor?: string;
-  chunkSize?: number;
-  chunksPerRun?: number;
-  /** Carried across continue-as-new. */
-  progress?: PromoteProgressState;
-}
-
-interface PromoteProgressState extends PromoteCounts {
-  chunksDone: number;
-  afterLoadId: number;
-  totalPending: number;
-}
-
-export interface PromoteProgress extends PromoteProgressState {
-  phase: 'promoting' | 'done';
-}
-
-export const promoteProgressQuery = defineQuery<PromoteProgress>('progress');
 
 /** Seed promotion step: pending loads → validated → vault.contacts (upsert by email), in chunks. */
 export async function promoteContactsWorkflow(input: PromoteInput): Promise<PromoteCounts> {

@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type pg from 'pg';
 import { withTransaction } from '../../db/pool';
-import {
-  cancelCampaignSignal, campaignProgressQuery, campaignWorkflow, pauseCampaignSignal, resumeCampaignSignal,
-} from '../../workflows/campaign';
-import { searchAttributes, workflowIds } from '../../workflows/shared';
+import type { campaignWorkflow } from '../../workflows/campaign';
+import { cancelCampaignSignal, campaignProgressQuery, pauseCampaignSignal, resumeCampaignSignal } from '../../contracts/campaign';
+import { scheduleIds, workflowIds, workflowTypes } from '../../contracts/ids';
+import { searchAttributes } from '../../contracts/search-attributes';
 import { ErrorResponse, WorkflowStarted } from '../schemas/common';
 import {
   NoContent, Campaign, CampaignBody, CampaignList, CampaignParams, CampaignPatch, ControlAccepted, CursorQuery, Metrics,
@@ -158,7 +158,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const c = await loadCampaign(app.pg, request.params.id);
     if (c.status === 'cancelled') throw new HttpError(409, `campaign ${c.campaign_id} was cancelled`);
-    const run = await startOrFind(app.temporal, campaignWorkflow, {
+    const run = await startOrFind<typeof campaignWorkflow>(app.temporal, workflowTypes.campaign, {
       workflowId: workflowIds.campaign(c.campaign_id),
       taskQueue: app.config.TASK_QUEUE,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
@@ -251,7 +251,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
 
   // Schedules: recurring runs of a campaign as a Temporal Schedule. Each run snapshots the
   // contacts not yet reached by this campaign (criteria.new_since_last_run narrows it to new ones).
-  const scheduleHandle = (id: number) => app.temporal.schedule.getHandle(workflowIds.campaignSchedule(id));
+  const scheduleHandle = (id: number) => app.temporal.schedule.getHandle(scheduleIds.campaign(id));
   const describeSchedule = async (id: number) => {
     try {
       const d = await scheduleHandle(id).describe();
@@ -277,11 +277,11 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     const b = request.body;
     try {
       await app.temporal.schedule.create({
-        scheduleId: workflowIds.campaignSchedule(c.campaign_id),
+        scheduleId: scheduleIds.campaign(c.campaign_id),
         spec: b.cron ? { cronExpressions: b.cron } : { intervals: [{ every: `${b.every_minutes} minutes` }] },
         action: {
           type: 'startWorkflow',
-          workflowType: campaignWorkflow,
+          workflowType: workflowTypes.campaign,
           workflowId: workflowIds.campaign(c.campaign_id),
           taskQueue: app.config.TASK_QUEUE,
           args: [{ campaignId: c.campaign_id, batchSize: app.config.CAMPAIGN_BATCH_SIZE, batchesPerRun: app.config.CAMPAIGN_BATCHES_PER_RUN }],

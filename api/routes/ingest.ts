@@ -8,8 +8,10 @@ import { z } from 'zod';
 import { identifies, mapRecord, payloadOf, type SourceFormat } from '../../common/source-mappings';
 import { stageCsv } from '../csv-staging';
 import { withTransaction } from '../../db/pool';
-import { ingestBatchWorkflow, ingestProgressQuery } from '../../workflows/ingest';
-import { searchAttributes, workflowIds } from '../../workflows/shared';
+import type { ingestBatchWorkflow } from '../../workflows/ingest';
+import { ingestProgressQuery } from '../../contracts/ingest';
+import { workflowIds, workflowTypes } from '../../contracts/ids';
+import { searchAttributes } from '../../contracts/search-attributes';
 import { ErrorResponse, WaitQuery } from '../schemas/common';
 import { BatchParams, BatchStatus, ColumnMapping, CsvIngestQuery, IngestAccepted, IngestBody, IngestWaitResponse, SourceFormat as SourceFormatSchema } from '../schemas/ingest';
 import { HttpError } from '../errors';
@@ -113,7 +115,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
   async function startIngest(request: FastifyRequest, reply: FastifyReply, batchId: string, staged: boolean, promote: boolean) {
     const actor = request.apiKey?.name;
     const { rows: [batch] } = await app.pg.query('select source, row_count from intake.batches where batch_id = $1', [batchId]);
-    const run = await startOrFind(app.temporal, ingestBatchWorkflow, {
+    const run = await startOrFind<typeof ingestBatchWorkflow>(app.temporal, workflowTypes.ingest, {
       workflowId: workflowIds.ingest(batchId),
       taskQueue: app.config.TASK_QUEUE,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { promoteContactsWorkflow } from '../../workflows/promote';
-import { searchAttributes, workflowIds, type PromotionScope } from '../../workflows/shared';
+import type { promoteContactsWorkflow } from '../../workflows/promote';
+import type { PromotionScope } from '../../contracts/promote';
+import { workflowIds, workflowTypes } from '../../contracts/ids';
+import { searchAttributes } from '../../contracts/search-attributes';
 import { ErrorResponse, WaitQuery } from '../schemas/common';
 import { PromoteAccepted, PromoteBody, PromoteWaitResponse } from '../schemas/promote';
 import { startOrFind, statusOf } from '../workflow-runs';
@@ -21,7 +23,7 @@ const promoteRoutes: FastifyPluginAsyncZod = async (app) => {
     const scope: PromotionScope = batch_id ? { batchId: batch_id } : load_ids ? { loadIds: [...new Set(load_ids)].sort((a, b) => a - b) } : {};
     // A batch is promoted once (a repeat returns that run); "all pending" and listed loads may
     // run again once the previous run has closed, and join it while it runs.
-    const run = await startOrFind(app.temporal, promoteContactsWorkflow, {
+    const run = await startOrFind<typeof promoteContactsWorkflow>(app.temporal, workflowTypes.promote, {
       workflowId: workflowIds.promote(batch_id ?? (scope.loadIds ? `loads:${digest(scope.loadIds)}` : 'pending')),
       taskQueue: app.config.TASK_QUEUE,
       workflowIdReusePolicy: batch_id ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'ALLOW_DUPLICATE',

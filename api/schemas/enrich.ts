@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENRICH_FIELDS, PROVIDERS } from '../../workflows/enrich-types';
+import { ENRICH_FIELDS, PROVIDERS } from '../../contracts/enrich';
 import { WorkflowStarted } from './common';
 
 const id = z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');

@@ -1,4 +1,7 @@
-// Pure types and helpers of the enrichment lifecycle, shared by the workflow, activities, API and MCP.
+// The enrichment lifecycle's contract: providers, the waterfall, inputs, results, progress.
+// Pure: imported by the workflow bundle, activities, API and MCP alike.
+import { defineQuery } from '@temporalio/workflow';
+
 export const PROVIDERS = ['apollo', 'apify'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
@@ -81,4 +84,47 @@ export interface EnrichResult {
   failed: number;
   providers: Partial<Record<Provider, ProviderCounts>>;
   credits: { budget: number | null; used: number; budget_exhausted: boolean; skipped_calls: number };
+}
+
+export interface EnrichProgress {
+  phase: 'planning' | 'calling' | 'writing_back' | 'done';
+  round: number;
+  requested: number;
+  skipped_fresh: number;
+  branch_failures: Partial<Record<Provider, string>>;
+}
+
+export const enrichProgressQuery = defineQuery<EnrichProgress>('progress');
+
+export interface ProviderBranchInput {
+  requestId: string;
+  provider: Provider;
+  round: number;
+  chunkCount: number;
+  taskQueue: string;
+  concurrency: number;
+  retry: EnrichInput['retry'];
+  /** Carried across continue-as-new. */
+  fromChunk?: number;
+  totals?: BranchTotals;
+}
+
+export interface BranchTotals {
+  calls: number;
+  contacts: number;
+  matched: number;
+  credits: number;
+  skipped_budget: number;
+}
+
+export interface EnrichRefreshInput extends Omit<EnrichInput, 'requestId' | 'target' | 'force'> {
+  withinDays: number;
+}
+
+/** What one provider call of a branch reports back (an activity result). */
+export interface ProviderCallResult {
+  status: 'done' | 'skipped_budget' | 'failed';
+  contacts: number;
+  matched: number;
+  credits: number;
 }

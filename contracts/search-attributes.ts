@@ -1,0 +1,11 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Custom search attributes; the dev launcher and tests register them on the server. */
+export const searchAttributes = {
+  Source: defineSearchAttributeKey('Source', SearchAttributeType.KEYWORD),
+  BatchId: defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD),
+  ContactCount: defineSearchAttributeKey('ContactCount', SearchAttributeType.INT),
+  CampaignId: defineSearchAttributeKey('CampaignId', SearchAttributeType.KEYWORD),
+  RequestId: defineSearchAttributeKey('RequestId', SearchAttributeType.KEYWORD),
+  Provider: defineSearchAttributeKey('Provider', SearchAttributeType.KEYWORD),
+};
