@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isConnectionError } from '../db/pool';
 
 /** An error the API answers with as it is: status, short code, message, optional details. */
 export class HttpError extends Error {
@@ -14,6 +15,8 @@ export class HttpError extends Error {
 }
 
 const MAX_DETAILS = 50;
+/** Seconds a client should wait after a 503 for a database outage (Postgres restarts take a few). */
+const DB_RETRY_AFTER_S = 5;
 
 /** Zod's path (['rows', 3, 'email']) as a readable field name: rows[3].email. */
 export function fieldName(path: PropertyKey[]): string {
@@ -42,6 +45,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
         error: statusText(err.statusCode),
         message: err.message,
         ...(err.details === undefined ? {} : { details: err.details }),
+        requestId,
+      });
+    }
+    if (isConnectionError(err)) {
+      // Postgres is down or dropped the connection: nothing was committed; the client may retry.
+      request.log.warn({ err }, 'database unavailable');
+      return reply.code(503).header('retry-after', String(DB_RETRY_AFTER_S)).send({
+        error: statusText(503),
+        message: 'the database is unavailable; nothing was stored; retry later',
         requestId,
       });
     }
