@@ -1,7 +1,7 @@
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/pool';
-import { resolveGoldenRecords } from './master';
+import { resolveGoldenRecords } from '../db/master-data';
 import { APOLLO_BULK_MATCH_LIMIT, type ApolloClient, type ApolloPerson } from '../clients/apollo';
 import type { ApifyClient, DatasetItem } from '../clients/apify';
 import { ProviderError, ProviderRateLimitedError } from '../clients/http-errors';

@@ -4,7 +4,7 @@ import type { MxResolver } from '../clients/mx';
 import type { PromoteCounts, PromotionScope } from '../contracts/promote';
 import { emailRejection } from './email-checks';
 import { withHeartbeat } from './heartbeat';
-import { resolveGoldenRecords } from './master';
+import { resolveGoldenRecords } from '../db/master-data';
 
 export interface PromoteChunkInput {
   runKey: string; // the workflow's first run id: ledger key, stable across retries and continue-as-new

@@ -11,7 +11,7 @@ import { createApiKey } from '../db/api-keys';
 import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
-import { contactListQuery } from '../api/routes/contacts';
+import { contactListQuery } from '../db/contacts';
 import { ContactListQuery } from '../api/schemas/contacts';
 
 const { values } = parseArgs({

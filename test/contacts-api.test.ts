@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bearer, temporalClient, testApp, testDatabase, type TestDatabase } from './support/harness';
 import type { App } from '../api/app';
-import { contactListQuery } from '../api/routes/contacts';
+import { contactListQuery } from '../db/contacts';
 import { Contact, ContactListQuery, ContactPage } from '../api/schemas/contacts';
 
 const N = 120_000;
