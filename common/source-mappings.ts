@@ -91,12 +91,7 @@ export function mapRecord(format: SourceFormat, record: SourceRecord, mapping?: 
   }
 }
 
-/** The payload staged for a record: the record as it came, with the canonical fields over it. */
-export function stagedPayload(format: SourceFormat, record: SourceRecord, mapping?: Record<string, string>): SourceRecord {
-  return payloadOf(record, mapRecord(format, record, mapping));
-}
-
-/** stagedPayload for a record already mapped. */
+/** The payload staged for a mapped record: the record as it came, with the canonical fields over it. */
 export function payloadOf(record: SourceRecord, canonical: CanonicalContact): SourceRecord {
   const payload: SourceRecord = { ...record };
   for (const [k, v] of Object.entries(canonical)) if (v !== null && v !== undefined) payload[k] = v;
@@ -170,19 +165,22 @@ export function fromApolloOrganization(o: SourceRecord): Raw {
   };
 }
 
-/** An Apify LinkedIn profile scraper dataset item (camelCase fields). */
-function fromApifyProfile(i: SourceRecord): Raw {
+/**
+ * An Apify LinkedIn profile scraper dataset item (camelCase fields). Actors differ in naming; the
+ * fallbacks cover the common spellings (jobTitle/occupation/headline, city/addressLocality/…).
+ */
+export function fromApifyProfile(i: SourceRecord): Raw {
   return {
     email: i.email,
     first_name: i.firstName,
     last_name: i.lastName,
     full_name: i.fullName,
-    title: i.jobTitle ?? i.headline,
+    title: i.jobTitle ?? i.occupation ?? i.headline,
     headline: i.headline,
     phone: i.mobileNumber,
-    linkedin_url: i.linkedinUrl ?? i.url ?? (i.publicIdentifier ? `https://www.linkedin.com/in/${i.publicIdentifier}` : null),
-    country: i.addressCountryOnly,
-    city: typeof i.addressWithoutCountry === 'string' ? i.addressWithoutCountry.split(',')[0] : null,
+    linkedin_url: i.linkedinUrl ?? i.profileUrl ?? i.url ?? (i.publicIdentifier ? `https://www.linkedin.com/in/${i.publicIdentifier}` : null),
+    country: i.country ?? i.addressCountry ?? i.addressCountryOnly,
+    city: i.city ?? i.addressLocality ?? (typeof i.addressWithoutCountry === 'string' ? i.addressWithoutCountry.split(',')[0] : null),
     source_person_id: i.publicIdentifier ?? i.urn,
     company_name: i.companyName,
     company_website: i.companyWebsite,

@@ -10,7 +10,7 @@ import {
   normalizePhone,
   registrableDomain,
 } from '../common/normalize';
-import { identifies, mapRecord, stagedPayload } from '../common/source-mappings';
+import { identifies, mapRecord, payloadOf } from '../common/source-mappings';
 
 describe('normalization', () => {
   it('emails: trimmed, lower case, mailto stripped; plus-tags only dropped from the match key', () => {
@@ -115,7 +115,7 @@ describe('source mappings', () => {
       company_employees: 1200,
       source_company_id: '55b2',
     });
-    const payload = stagedPayload('apollo_csv', apolloRow);
+    const payload = payloadOf(apolloRow, mapRecord('apollo_csv', apolloRow));
     expect(payload['Keywords']).toBe('widgets, gears');
     expect(payload['Email Bounced']).toBe('true'); // kept, but never a status (no canonical field)
     expect(payload.email).toBe('ada+work@acme.com');
@@ -136,7 +136,7 @@ describe('source mappings', () => {
       linkedin_url: 'https://www.linkedin.com/in/gracehopper', source_person_id: 'p1', source_company_id: 'o1',
       company_name: 'US Navy', company_domain: 'navy.mil', company_website: 'http://navy.mil', company_employees: 300000,
     });
-    expect(stagedPayload('apollo_api', person).employment_history).toEqual([{ title: 'x' }]);
+    expect(payloadOf(person, mapRecord('apollo_api', person)).employment_history).toEqual([{ title: 'x' }]);
   });
 
   it('Apify LinkedIn profile item', () => {
@@ -161,7 +161,7 @@ describe('source mappings', () => {
       email: 'bob@example.org', first_name: 'Bob', last_name: 'Smith', full_name: 'Bob Smith',
       company_name: 'Example', company_domain: 'example.org',
     });
-    expect(stagedPayload('manual', row, mapping).Notes).toBe('met at conf');
+    expect(payloadOf(row, mapRecord('manual', row, mapping)).Notes).toBe('met at conf');
     expect(mapRecord('manual', { organization_name: 'Engines', email: 'x@gmail.com' })).toEqual({ email: 'x@gmail.com', company_name: 'Engines' });
     expect(identifies(mapRecord('manual', { Notes: 'nobody' }))).toBe(false);
   });

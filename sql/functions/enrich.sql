@@ -1,7 +1,7 @@
 -- Enrichment write-back: the one place enriched fields reach contact data. Per field, the value
 -- of the first provider in the request's waterfall order that found one wins; it fills a field
 -- the contact does not have yet (what people typed or imported is never overwritten). Exactly
--- once per request. When master-data resolution lands, this is the function to route through it.
+-- once per request. The golden records get the same answers through f_stage_results_as_loads below.
 create or replace function enrich.f_write_back_enrichment(
   p_request_id  text,
   p_actor       text default null,
