@@ -22,8 +22,5 @@ const app = await buildApp({
 await app.register(mcpPlugin);
 await app.listen({ host: config.HOST, port: config.PORT });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, async () => {
-    await app.close();
-    process.exit(0);
-  });
+  process.once(signal, () => void app.close().then(() => process.exit(0)));
 }
