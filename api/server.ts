@@ -1,7 +1,9 @@
-// npm run api: the HTTP API on PORT, closed gracefully on SIGINT/SIGTERM.
+// npm run api: the HTTP API with MCP at /mcp on PORT, closed gracefully on SIGINT/SIGTERM.
+// The entry point composes the two: buildApp knows nothing of MCP.
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { connectClient } from '../clients/temporal';
+import { mcpPlugin } from '../mcp/http';
 import { buildApp } from './app';
 
 let config;
@@ -17,10 +19,8 @@ const app = await buildApp({
   ownsServices: true,
   logger: { level: config.LOG_LEVEL },
 });
+await app.register(mcpPlugin);
 await app.listen({ host: config.HOST, port: config.PORT });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, async () => {
-    await app.close();
-    process.exit(0);
-  });
+  process.once(signal, () => void app.close().then(() => process.exit(0)));
 }

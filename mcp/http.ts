@@ -1,28 +1,17 @@
-// MCP over Streamable HTTP at /mcp, inside the API: the same API keys, scopes and rate limits.
-// Stateless (a server and transport per request, JSON responses): any API instance can answer.
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+// MCP over Streamable HTTP at /mcp, mounted on the API app by its entry points (api/server.ts,
+// scripts/dev.ts) after buildApp, so the API itself knows nothing of MCP. The same API keys, scopes
+// and rate limits. Stateless (a server and transport per request, JSON responses): any API
+// instance can answer.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createMcpServer, type ApiCall } from './server';
+import { createMcpServer } from './server';
+import { injectingApi } from './api-call';
 
-/** Calls the REST API in-process with a given Authorization header. */
-export function injectingApi(app: FastifyInstance, authorization: string): ApiCall {
-  return async (method, url, body) => {
-    const res = await app.inject({ method, url, headers: { authorization }, ...(body === undefined ? {} : { payload: body as object }) });
-    let parsed: unknown;
-    try {
-      parsed = res.json();
-    } catch {
-      parsed = { message: res.body };
-    }
-    return { statusCode: res.statusCode, body: parsed };
-  };
-}
-
-export const mcpRoutes: FastifyPluginAsync = async (app) => {
-  // Reading tools need "read" (checked here by the auth hook); tools that start workflows go
-  // through the API, which asks for "write" as it does for REST callers.
+export const mcpPlugin: FastifyPluginAsync = async (app) => {
+  // /mcp needs "read" (checked here by the auth hook); each tool calls the API with the caller's
+  // key, which asks for "write" where REST callers need it.
   app.post('/mcp', { config: { scope: 'read' }, schema: { hide: true } }, async (request, reply) => {
-    const server = createMcpServer({ pool: app.pg, api: injectingApi(app, request.headers.authorization!) });
+    const server = createMcpServer({ api: injectingApi(app, request.headers.authorization!) });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.hijack();
     reply.raw.on('close', () => {

@@ -1,20 +1,14 @@
 // The MCP server (seed: "Garage Bay MCP" orchestrator): the API's operations as tools for agents.
-// Tools that start or read workflows go through the REST API in-process (app.inject) with the
-// caller's own API key, so validation, scopes and rate limits are exactly the API's.
+// Every tool, reading or writing, goes through the REST API in-process (app.inject) with the
+// caller's own API key, so validation, scopes, rate limits and queries are exactly the API's.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Pool } from '../db/pool';
 import { ENRICH_FIELDS, PROVIDERS } from '../contracts/enrich';
-import { getContact, searchContacts } from './contacts';
-
-export interface ApiCall {
-  (method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ statusCode: number; body: any }>;
-}
+import type { ApiCall } from './api-call';
 
 export interface McpDeps {
   api: ApiCall;
-  pool: Pool;
 }
 
 const ok = (value: unknown): CallToolResult => ({
@@ -30,9 +24,16 @@ function fromApi({ statusCode, body }: { statusCode: number; body: any }): CallT
   return { content: [{ type: 'text', text: reason }], isError: true };
 }
 
+/** A query string of the defined values. */
+function queryString(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, String(value));
+  return search.toString();
+}
+
 const idText = z.string().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
 
-export function createMcpServer({ api, pool }: McpDeps): McpServer {
+export function createMcpServer({ api }: McpDeps): McpServer {
   const server = new McpServer({ name: 'barton-outreach', version: '0.1.0' }, { capabilities: { tools: {} } });
 
   server.registerTool('ingest_rows', {
@@ -91,20 +92,32 @@ export function createMcpServer({ api, pool }: McpDeps): McpServer {
       limit: z.number().int().min(1).max(100).default(25),
       cursor: z.string().max(500).optional().describe('next_cursor of the previous page'),
     },
-  }, async (args) => ok(await searchContacts(pool, args)));
+  }, async ({ query, status, company_domain, min_score, limit, cursor }) => {
+    // GET /api/contacts's own search; its page {data, next_cursor} as {contacts, next_cursor}
+    const page = await api('GET', `/api/contacts?${queryString({ q: query, status, company_domain, score_min: min_score, limit, cursor })}`);
+    return page.statusCode < 400 ? ok({ contacts: page.body.data, next_cursor: page.body.next_cursor }) : fromApi(page);
+  });
 
   server.registerTool('get_contact', {
     title: 'Get a contact',
-    description: 'One contact by id or email, with its enrichment intelligence per provider (fetched_at, expires_at).',
+    description: 'One contact by id or email, as GET /api/contacts/:id gives it: its fields, golden record, sources, history and enrichment intelligence per provider (fetched_at, expires_at).',
     inputSchema: {
       contact_id: z.number().int().positive().optional(),
       email: z.string().max(320).optional(),
     },
   }, async ({ contact_id, email }) => {
     if (!contact_id && !email) return { content: [{ type: 'text', text: 'give contact_id or email' }], isError: true };
-    const contact = await getContact(pool, { contactId: contact_id, email });
-    if (!contact) return { content: [{ type: 'text', text: `no contact ${contact_id ?? email}` }], isError: true };
-    return ok(contact);
+    let id = contact_id;
+    if (!id) {
+      // The API has no exact email filter: the whole email is one word of its search, and the
+      // exact match is picked from the (few) emails that start with it.
+      const wanted = email!.trim().toLowerCase();
+      const found = await api('GET', `/api/contacts?${queryString({ q: wanted, limit: 1000 })}`);
+      if (found.statusCode >= 400) return fromApi(found);
+      id = (found.body.data as { contact_id: number; email: string }[]).find((c) => c.email === wanted)?.contact_id;
+      if (!id) return { content: [{ type: 'text', text: `no contact ${email}` }], isError: true };
+    }
+    return fromApi(await api('GET', `/api/contacts/${id}`));
   });
 
   return server;

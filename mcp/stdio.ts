@@ -8,7 +8,7 @@ import { connectClient } from '../clients/temporal';
 import { findApiKey } from '../db/api-keys';
 import { buildApp } from '../api/app';
 import { createMcpServer } from './server';
-import { injectingApi } from './http';
+import { injectingApi } from './api-call';
 
 let config;
 try {
@@ -25,7 +25,7 @@ if (!(await findApiKey(pool, config.MCP_API_KEY))) {
 const temporal = await connectClient(config);
 const app = await buildApp({ pool, temporal, config, ownsServices: true });
 await app.ready();
-const server = createMcpServer({ pool, api: injectingApi(app, `Bearer ${config.MCP_API_KEY}`) });
+const server = createMcpServer({ api: injectingApi(app, `Bearer ${config.MCP_API_KEY}`) });
 const transport = new StdioServerTransport();
 transport.onclose = () => void app.close();
 process.stdin.on('end', () => void app.close().then(() => process.exit(0)));

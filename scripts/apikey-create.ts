@@ -8,7 +8,7 @@ import { createApiKey, SCOPES, type Scope } from '../db/api-keys';
 const { values } = parseArgs({
   options: { name: { type: 'string' }, scopes: { type: 'string', default: 'read' }, 'rate-limit': { type: 'string', default: '100' } },
 });
-const scopes = values.scopes!.split(',').map((s) => s.trim());
+const scopes = values.scopes.split(',').map((s) => s.trim());
 const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
 const rate = Number(values['rate-limit']);
 if (!values.name || bad.length || !Number.isInteger(rate) || rate < 1) {

@@ -11,6 +11,7 @@ import { connectClient, connectWorker } from '../clients/temporal';
 import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 import { startWorkersFromConfig } from '../worker/from-config';
 import { buildApp } from '../api/app';
+import { mcpPlugin } from '../mcp/http';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
 
@@ -63,6 +64,7 @@ try {
     await app.close();
     await app.temporal.connection.close();
   });
+  await app.register(mcpPlugin);
   await app.listen({ host: config.HOST, port: config.PORT });
   if (config.ENRICH_REFRESH_SCHEDULE === 'on') await ensureEnrichRefreshSchedule(app.temporal, config);
 

@@ -14,6 +14,6 @@ async function stop() {
   await pg.stop();
   process.exit(0);
 }
-process.stdin.on('end', stop).on('close', stop).resume();
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+process.stdin.on('end', () => void stop()).on('close', () => void stop()).resume();
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());

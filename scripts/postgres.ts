@@ -54,14 +54,14 @@ export async function spawnEmbeddedPostgres(opts: { dataDir: string; port: numbe
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const firstLine = await new Promise<string | undefined>((resolve) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', () => resolve(undefined));
   });
   if (!firstLine?.startsWith('ready ')) throw new Error(`embedded postgres did not start (${firstLine ?? 'exited'})`);
   return {
     adminUrl: firstLine.slice('ready '.length),
     async stop() {
-      child.stdin!.end(); // the child stops its server when its stdin closes
+      child.stdin.end(); // the child stops its server when its stdin closes
       await exited;
     },
   };

@@ -36,14 +36,14 @@ export async function startTemporalDevServer(opts: {
     if (output.length > 200) output.shift();
     opts.log?.(text.trimEnd());
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
 
   const address = `127.0.0.1:${opts.port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const early = await Promise.race([exited, new Promise((r) => setTimeout(() => r('wait'), 250))]);
+    const early = await Promise.race([exited, new Promise<'wait'>((r) => setTimeout(() => r('wait'), 250))]);
     if (early !== 'wait') throw new Error(`temporal dev server exited (${early}):\n${output.join('')}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });

@@ -41,8 +41,8 @@ async function startWorkerProcess(): Promise<ChildProcess> {
   });
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   await waitUntil(async () => output.includes('worker: polling') || child.exitCode !== null, 90_000, 'the worker to start');
   if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
   return child;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pendingMigrations } from '../../db/migrate';
+import { createHealthRepository } from '../../db/health';
 import { withTimeout } from '../workflow-runs';
 
 const Check = z.object({ ok: z.boolean(), error: z.string().optional() });
@@ -21,6 +21,7 @@ async function check(fn: () => Promise<string | void>): Promise<z.infer<typeof C
 }
 
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  const health = createHealthRepository(app.pg);
   app.get('/health', {
     config: { public: true },
     schema: { summary: 'The process is up', tags: ['ops'], response: { 200: z.object({ status: z.literal('ok') }) } },
@@ -35,12 +36,12 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (_request, reply) => {
     const [postgres, temporal] = await Promise.all([
-      check(async () => void (await app.pg.query('select 1'))),
+      check(() => health.ping()),
       check(async () => void (await app.temporal.connection.workflowService.getSystemInfo({}))),
     ]);
     const migrations = postgres.ok
       ? await check(async () => {
-          const pending = await pendingMigrations(app.pg);
+          const pending = await health.pendingMigrations();
           if (pending.length) return `pending migrations: ${pending.join(', ')}`;
         })
       : { ok: false, error: 'postgres unreachable' };

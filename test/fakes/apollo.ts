@@ -70,7 +70,7 @@ export async function startApolloFake(options: ApolloFakeOptions = {}) {
 
   const find = (d: Record<string, unknown>): FakePerson | null => {
     for (const k of ['id', 'email', 'linkedin_url'] as const) {
-      const v = typeof d[k] === 'string' ? (k === 'email' ? (d[k] as string).toLowerCase() : (d[k] as string)) : undefined;
+      const v = typeof d[k] === 'string' ? (k === 'email' ? d[k].toLowerCase() : d[k]) : undefined;
       if (v && people.has(v)) return people.get(v)!;
     }
     return null;

@@ -18,7 +18,7 @@ export interface FakeResponse {
 }
 
 export async function startFakeServer(handle: (req: FakeRequest) => Promise<FakeResponse> | FakeResponse) {
-  const server = http.createServer(async (req, res) => {
+  const respond = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -41,7 +41,8 @@ export async function startFakeServer(handle: (req: FakeRequest) => Promise<Fake
       ...Object.fromEntries(Object.entries(out.headers ?? {}).map(([k, v]) => [k, String(v)])),
     });
     res.end(out.body === undefined ? '' : isText ? (out.body as string) : JSON.stringify(out.body));
-  });
+  };
+  const server = http.createServer((req, res) => void respond(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
