@@ -13,6 +13,7 @@ import { startWorkersFromConfig } from '../worker/from-config';
 import { buildApp } from '../api/app';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
+import { localTrackingSecret } from './tracking-secret';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = path.join(root, '.data');
@@ -43,6 +44,7 @@ try {
     stops.push(() => temporal.stop());
     env.TEMPORAL_ADDRESS = temporal.address;
   }
+  env.TRACKING_SECRET ||= localTrackingSecret(dataDir);
   let config;
   try {
     config = loadConfig(['DATABASE_URL'], env);
