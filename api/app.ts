@@ -34,7 +34,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     genReqId: () => crypto.randomUUID(),
     // Click tokens carry their target URL (a 500-character URL makes a ~700-character token) and
     // batch/enrichment ids may be 128 characters; Fastify's default of 100 answered those with 414.
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
