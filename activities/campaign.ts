@@ -4,7 +4,7 @@ import type { Pool } from '../db/pool';
 import { withTransaction } from '../db/pool';
 import { SendError, type Mailer } from '../clients/mailer';
 import type { SentMessageLog } from '../clients/email-events';
-import { compileTemplate, CONTACT_FIELDS, renderTemplate, type CompiledTemplate, type ContactVars } from '../common/templates';
+import { compileTemplate, CONTACT_FIELDS, renderTemplate, TemplateRenderError, type CompiledTemplate, type ContactVars } from '../common/templates';
 import { signTrackingToken } from '../common/tracking-tokens';
 import type { CampaignBatchResult, CampaignOutcome, StepProgress } from '../contracts/campaign';
 
@@ -244,7 +244,8 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
             confirmer.add(row.outreach_id, sent.response);
             if (row.reclaimed) result.resent += 1;
           } catch (err) {
-            if (err instanceof SendError && err.kind === 'rejected') failed.push({ id: row.outreach_id, reason: err.message.slice(0, 500) });
+            // a template that cannot render for this contact (limits, bad stored template) fails the message: a retry would fail the same way
+            if (err instanceof TemplateRenderError || (err instanceof SendError && err.kind === 'rejected')) failed.push({ id: row.outreach_id, reason: err.message.slice(0, 500) });
             else if (err instanceof SendError && err.kind === 'deferred') released.push(row.outreach_id);
             else uncertain += 1; // stays claimed: the retry re-sends it with the same Message-ID
           }

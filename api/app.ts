@@ -34,6 +34,9 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     logger,
     bodyLimit: services.config.API_BODY_LIMIT_MB * 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
+    // Click tokens carry their target URL (a 500-character URL makes a ~700-character token) and
+    // batch/enrichment ids may be 128 characters; Fastify's default of 100 answered those with 414.
+    routerOptions: { maxParamLength: 4096 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

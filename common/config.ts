@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Anyone can sign links with this one: refused unless links point at localhost and NODE_ENV is not production. */
+export const DEV_TRACKING_SECRET = 'dev-only-tracking-secret-change-me';
+
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
@@ -60,8 +63,9 @@ export const ConfigSchema = z.object({
   EMAIL_EVENTS_URL: z.url().optional(),
   EMAIL_EVENTS_API_KEY: z.string().min(1).optional(),
   EMAIL_EVENTS_SETTLE_SECONDS: z.coerce.number().nonnegative().default(10),
-  // Signs tracking links (open, click, unsubscribe); set it in production so links survive restarts.
-  TRACKING_SECRET: z.string().min(16).default('dev-only-tracking-secret-change-me'),
+  // Signs tracking links (open, click, unsubscribe). The default only serves a local stack: loadConfig
+  // refuses it in production (`npm start` makes a per-install secret under .data/ instead).
+  TRACKING_SECRET: z.string().min(16).default(DEV_TRACKING_SECRET),
   // One cap per sending domain, shared by every campaign and worker (token bucket in Postgres).
   SEND_DOMAIN_RATE_PER_MINUTE: positiveInt.default(6000),
   CAMPAIGN_BATCH_SIZE: positiveInt.max(50_000).default(2000),
@@ -86,8 +90,18 @@ export function loadConfig<K extends keyof Config>(required: K[] = [], env: Node
   if (values.EMAIL_EVENTS_URL !== undefined && values.EMAIL_EVENTS_API_KEY === undefined) {
     problems.push('EMAIL_EVENTS_API_KEY: is required with EMAIL_EVENTS_URL');
   }
+  if ((values.TRACKING_SECRET ?? DEV_TRACKING_SECRET) === DEV_TRACKING_SECRET && (values.NODE_ENV === 'production' || !isLocalUrl(values.PUBLIC_BASE_URL))) {
+    problems.push('TRACKING_SECRET: the development default must not sign links in production; set a random secret of 16+ characters (e.g. `openssl rand -hex 32`)');
+  }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return parsed.data as Required<K>;
+}
+
+/** Tracking links go to PUBLIC_BASE_URL, else to http://localhost:PORT. */
+function isLocalUrl(url: string | undefined): boolean {
+  if (url === undefined || !URL.canParse(url)) return true; // a malformed URL is reported by the schema
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** For entry points: a bad configuration prints its message and exits 1, with no stack trace. */

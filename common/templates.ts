@@ -1,5 +1,7 @@
 // Liquid message templates: strict variables, checked at save, rendered per contact at send.
-import { Liquid, type Template } from 'liquidjs';
+// Templates come from API callers and render with imported contact data, so they are sandboxed:
+// no file system (include/render/layout are refused) and bounded time, memory and output.
+import { CaptureTag, Context, Liquid, toValue, toValueSync, type Emitter, type Template } from 'liquidjs';
 
 export const CONTACT_FIELDS = [
   'contact_id', 'email', 'first_name', 'last_name', 'full_name', 'title', 'company_name', 'company_domain',
@@ -9,7 +11,81 @@ export const CONTACT_FIELDS = [
 export const TEMPLATE_VARIABLES = [...CONTACT_FIELDS.map((f) => `contact.${f}`), 'campaign.name', 'campaign.id', 'unsubscribe_url'];
 const allowed = new Set(TEMPLATE_VARIABLES);
 
-export const engine = new Liquid({ strictVariables: true, strictFilters: true, cache: false, ownPropertyOnly: true });
+export interface RenderLimits {
+  /** Wall-clock milliseconds for one part (subject, html or text). */
+  renderMs: number;
+  /** liquidjs's allocation count: range sizes, array and string filter lengths. */
+  memory: number;
+  /** Characters one part may produce. */
+  outputChars: number;
+}
+
+/** Per part of one message at send time. A normal template renders in well under a millisecond. */
+export const SEND_LIMITS: RenderLimits = { renderMs: 1000, memory: 2_000_000, outputChars: 2_000_000 };
+/** At save, against a sample contact: tighter, so real contacts' longer values have headroom at send. */
+export const SAVE_LIMITS: RenderLimits = { renderMs: 250, memory: 1_000_000, outputChars: 1_000_000 };
+
+const FILE_TAGS = ['include', 'render', 'layout'] as const;
+
+export const engine = new Liquid({
+  strictVariables: true, strictFilters: true, cache: false, ownPropertyOnly: true,
+  // An empty in-memory store instead of the working directory: nothing can name a file to read.
+  templates: {},
+  // The API's body schema caps a field at 500,000 characters; this also bounds stored templates.
+  parseLimit: 1_000_000,
+});
+// The file tags are refused when a template is parsed, so they never reach the (empty) store.
+for (const name of FILE_TAGS) {
+  engine.registerTag(name, {
+    parse() {
+      throw new Error(`"${name}" is not allowed: templates cannot read files`);
+    },
+    render() {},
+  });
+}
+// What a capture builds counts against the memory limit like a filter's result (doubling a capture is otherwise free).
+engine.registerTag('capture', class extends CaptureTag {
+  *render(ctx: Context): Generator<unknown, void, string> {
+    yield* super.render(ctx);
+    ctx.memoryLimit.use(String(ctx.bottom()[this.variable as never] ?? '').length);
+  }
+});
+
+/** A part that could not be rendered for a contact: a bad template or a limit exceeded. The message fails; nothing retries it. */
+export class TemplateRenderError extends Error {
+  // The API answers 422 with this message (never a file's content: templates read none).
+  readonly statusCode = 422;
+  constructor(readonly field: 'subject' | 'html' | 'text_body', message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'TemplateRenderError';
+  }
+}
+
+/** Collects output and stops the render once it passes `max` characters (before building the string). */
+class BoundedEmitter implements Emitter {
+  buffer = '';
+  constructor(private readonly max: number) {}
+  write(html: unknown) {
+    const s = stringify(html);
+    if (this.buffer.length + s.length > this.max) throw new Error(`output size limit exceeded (${this.max} characters)`);
+    this.buffer += s;
+  }
+}
+
+function stringify(value: unknown): string {
+  const v = toValue(value);
+  if (typeof v === 'string') return v;
+  if (v == null) return '';
+  if (Array.isArray(v)) return v.map(stringify).join('');
+  return String(v);
+}
+
+function renderPart(tpl: Template[], scope: object, limits: RenderLimits): string {
+  const ctx = new Context(scope, engine.options, { sync: true, renderLimit: limits.renderMs, memoryLimit: limits.memory }, { liquid: engine });
+  const emitter = new BoundedEmitter(limits.outputChars);
+  toValueSync(engine.renderer.renderTemplates(tpl, ctx, emitter));
+  return emitter.buffer;
+}
 
 export interface TemplateParts {
   subject: string;
@@ -21,43 +97,13 @@ export interface CompiledTemplate {
   subject: Template[];
   html?: Template[];
   text?: Template[];
+  /** Set when a stored template no longer parses (e.g. saved before file tags were refused): every render fails with it. */
+  error?: TemplateRenderError;
 }
 
 export interface TemplateProblem {
   field: 'subject' | 'html' | 'text_body';
   message: string;
-}
-
-/** Parses every part and lists unknown variables and syntax errors, by field. */
-export function checkTemplate(parts: TemplateParts): TemplateProblem[] {
-  const problems: TemplateProblem[] = [];
-  for (const field of ['subject', 'html', 'text_body'] as const) {
-    const source = parts[field];
-    if (source == null) continue;
-    let parsed: Template[];
-    try {
-      parsed = engine.parse(source);
-    } catch (err) {
-      problems.push({ field, message: `template syntax: ${(err as Error).message}` });
-      continue;
-    }
-    try {
-      const unknown = engine.globalFullVariablesSync(parsed).filter((v) => !allowed.has(v));
-      for (const v of [...new Set(unknown)]) problems.push({ field, message: `unknown variable "${v}"` });
-    } catch (err) {
-      problems.push({ field, message: `template analysis: ${(err as Error).message}` });
-    }
-  }
-  if (/[\r\n]/.test(parts.subject)) problems.push({ field: 'subject', message: 'must not contain CR or LF' });
-  return problems;
-}
-
-export function compileTemplate(parts: TemplateParts): CompiledTemplate {
-  return {
-    subject: engine.parse(parts.subject),
-    html: parts.html != null ? engine.parse(parts.html) : undefined,
-    text: parts.text_body != null ? engine.parse(parts.text_body) : undefined,
-  };
 }
 
 export type ContactVars = Partial<Record<(typeof CONTACT_FIELDS)[number], string | number | null>>;
@@ -68,20 +114,99 @@ export interface RenderContext {
   unsubscribe_url: string;
 }
 
+/** A plausible contact with every field filled, for the render at save. */
+const SAMPLE_CONTEXT: RenderContext = {
+  contact: {
+    contact_id: 1234567, email: 'alexandra.montgomery-smith@example-industries.com', first_name: 'Alexandra', last_name: 'Montgomery-Smith',
+    full_name: 'Alexandra Montgomery-Smith', title: 'Vice President of Revenue Operations', company_name: 'Example Industries International',
+    company_domain: 'example-industries.com', phone: '+1 (555) 010-0199', linkedin_url: 'https://www.linkedin.com/in/alexandra-montgomery-smith',
+    city: 'San Francisco', state: 'California', country: 'United States', score: 85,
+  },
+  campaign: { id: 1234, name: 'Sample campaign' },
+  unsubscribe_url: 'https://tracking.example.com/u/eyJzYW1wbGUiOiJ0b2tlbiJ9.c2FtcGxlLXNpZ25hdHVyZQ',
+};
+
+/**
+ * Parses every part and lists syntax errors, file tags, unknown variables and renders that fail or
+ * exceed SAVE_LIMITS for a sample contact, by field.
+ */
+export function checkTemplate(parts: TemplateParts): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  const parsed: Partial<Record<TemplateProblem['field'], Template[]>> = {};
+  for (const field of ['subject', 'html', 'text_body'] as const) {
+    const source = parts[field];
+    if (source == null) continue;
+    let templates: Template[];
+    try {
+      templates = engine.parse(source);
+    } catch (err) {
+      problems.push({ field, message: `template syntax: ${(err as Error).message}` });
+      continue;
+    }
+    let unknown: string[];
+    try {
+      unknown = [...new Set(engine.globalFullVariablesSync(templates, { partials: false }).filter((v) => !allowed.has(v)))];
+    } catch (err) {
+      problems.push({ field, message: `template analysis: ${(err as Error).message}` });
+      continue;
+    }
+    for (const v of unknown) problems.push({ field, message: `unknown variable "${v}"` });
+    if (!unknown.length) parsed[field] = templates;
+  }
+  if (/[\r\n]/.test(parts.subject)) problems.push({ field: 'subject', message: 'must not contain CR or LF' });
+  const scope = scopeOf(SAMPLE_CONTEXT);
+  for (const [field, templates] of Object.entries(parsed) as [TemplateProblem['field'], Template[]][]) {
+    try {
+      renderPart(templates, scope, SAVE_LIMITS);
+    } catch (err) {
+      problems.push({ field, message: `fails to render for a sample contact: ${(err as Error).message}` });
+    }
+  }
+  return problems;
+}
+
+export function compileTemplate(parts: TemplateParts): CompiledTemplate {
+  let field: TemplateProblem['field'] = 'subject';
+  try {
+    const subject = engine.parse(parts.subject);
+    field = 'html';
+    const html = parts.html != null ? engine.parse(parts.html) : undefined;
+    field = 'text_body';
+    const text = parts.text_body != null ? engine.parse(parts.text_body) : undefined;
+    return { subject, html, text };
+  } catch (err) {
+    return { subject: [], error: new TemplateRenderError(field, `template syntax: ${(err as Error).message}`) };
+  }
+}
+
 export interface RenderedMessage {
   subject: string;
   html?: string;
   text?: string;
 }
 
-/** Renders for one contact. Missing contact fields render empty (strict mode still refuses unknown names). */
+function scopeOf(ctx: RenderContext) {
+  return { ...ctx, contact: Object.fromEntries(CONTACT_FIELDS.map((f) => [f, ctx.contact[f] ?? ''])) };
+}
+
+/**
+ * Renders for one contact under SEND_LIMITS. Missing contact fields render empty (strict mode still
+ * refuses unknown names). Throws TemplateRenderError naming the part that failed.
+ */
 export function renderTemplate(t: CompiledTemplate, ctx: RenderContext): RenderedMessage {
-  const contact = Object.fromEntries(CONTACT_FIELDS.map((f) => [f, ctx.contact[f] ?? '']));
-  const scope = { ...ctx, contact };
+  if (t.error) throw t.error;
+  const scope = scopeOf(ctx);
+  const part = (field: TemplateProblem['field'], tpl: Template[]) => {
+    try {
+      return renderPart(tpl, scope, SEND_LIMITS);
+    } catch (err) {
+      throw new TemplateRenderError(field, (err as Error).message);
+    }
+  };
   return {
     // A contact field must not turn the subject into two header lines.
-    subject: String(engine.renderSync(t.subject, scope)).replace(/[\r\n]+/g, ' ').trim(),
-    html: t.html ? String(engine.renderSync(t.html, scope)) : undefined,
-    text: t.text ? String(engine.renderSync(t.text, scope)) : undefined,
+    subject: part('subject', t.subject).replace(/[\r\n]+/g, ' ').trim(),
+    html: t.html ? part('html', t.html) : undefined,
+    text: t.text ? part('text_body', t.text) : undefined,
   };
 }

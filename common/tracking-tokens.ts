@@ -11,6 +11,7 @@ export interface TrackingClaims {
 }
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64url');
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const mac = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest().subarray(0, 16);
 
 /** token = base64url(json) "." base64url(hmac-sha256 truncated to 128 bits). */
@@ -24,8 +25,11 @@ export function verifyTrackingToken(secret: string, token: string, purpose: Trac
   const dot = token.indexOf('.');
   if (dot <= 0) return undefined;
   const body = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = mac(secret, body);
+  if (!BASE64URL.test(body)) return undefined;
+  // Compared as text against the one canonical encoding: Node's base64url decoder skips padding and
+  // stray characters, so comparing decoded bytes accepted a signature with "=" or "!!" appended.
+  const given = Buffer.from(token.slice(dot + 1), 'utf8');
+  const expected = Buffer.from(b64(mac(secret, body)), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
     const [p, outreachId, url] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));

@@ -14,6 +14,7 @@ import { buildApp } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
+import { localTrackingSecret } from './tracking-secret';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = path.join(root, '.data');
@@ -44,6 +45,7 @@ try {
     stops.push(() => temporal.stop());
     env.TEMPORAL_ADDRESS = temporal.address;
   }
+  env.TRACKING_SECRET ||= localTrackingSecret(dataDir);
   let config;
   try {
     config = loadConfig(['DATABASE_URL'], env);

@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../common/config';
+import { parse } from 'yaml';
+import { ConfigError, DEV_TRACKING_SECRET, loadConfig } from '../common/config';
+import { localTrackingSecret } from '../scripts/tracking-secret';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -44,5 +49,54 @@ describe('production entry points', () => {
     expect(run.stderr).toContain('DATABASE_URL: is required');
     if (entry !== 'db/migrate-cli.ts') expect(run.stderr).toContain('PORT:');
     expect(run.stderr).not.toContain('    at '); // a message, not a stack trace
+  });
+});
+
+describe('tracking secret', () => {
+  const local = (env: Record<string, string>) => () => loadConfig([], env);
+
+  it('refuses the development default in production, naming TRACKING_SECRET', () => {
+    expect(local({ NODE_ENV: 'production' })).toThrow(/TRACKING_SECRET: the development default/);
+    expect(local({ NODE_ENV: 'production', TRACKING_SECRET: DEV_TRACKING_SECRET, PUBLIC_BASE_URL: 'http://localhost:3000' })).toThrow(/TRACKING_SECRET:/);
+    expect(local({ PUBLIC_BASE_URL: 'https://track.example.com' })).toThrow(/TRACKING_SECRET:/);
+    expect(local({ PUBLIC_BASE_URL: 'http://127.0.0.1.example.com' })).toThrow(/TRACKING_SECRET:/);
+  });
+
+  it('allows it for links to localhost outside production, and any real secret anywhere', () => {
+    for (const env of [{} as Record<string, string>, { PUBLIC_BASE_URL: 'http://localhost:3000' }, { PUBLIC_BASE_URL: 'http://127.0.0.1:3000/' }, { NODE_ENV: 'development' }]) {
+      expect(local(env)().TRACKING_SECRET).toBe(DEV_TRACKING_SECRET);
+    }
+    const secret = 'a-real-secret-0123456789abcdef';
+    expect(local({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://track.example.com', TRACKING_SECRET: secret })().TRACKING_SECRET).toBe(secret);
+  });
+
+  it('npm start keeps a random per-install secret under .data/, readable only by its owner', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tracking-secret-'));
+    const other = mkdtempSync(path.join(os.tmpdir(), 'tracking-secret-'));
+    try {
+      const secret = localTrackingSecret(dir);
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+      expect(secret).not.toBe(DEV_TRACKING_SECRET);
+      expect(statSync(path.join(dir, 'tracking-secret')).mode & 0o777).toBe(0o600);
+      expect(localTrackingSecret(dir)).toBe(secret); // kept across restarts
+      expect(localTrackingSecret(other)).not.toBe(secret);
+      expect(loadConfig([], { NODE_ENV: 'production', TRACKING_SECRET: secret }).TRACKING_SECRET).toBe(secret);
+    } finally {
+      rmSync(dir, { recursive: true });
+      rmSync(other, { recursive: true });
+    }
+  });
+
+  it('docker compose gives the app processes no default: TRACKING_SECRET must come from the environment', () => {
+    const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
+    for (const name of ['worker', 'api']) expect(compose.services[name].environment.TRACKING_SECRET).toMatch(/^\$\{TRACKING_SECRET:\?[^}]+\}$/);
+  });
+
+  it('a production API without TRACKING_SECRET stops with a message naming it', () => {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', DATABASE_URL: 'postgres://u@127.0.0.1:1/db' };
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'api/server.ts'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('TRACKING_SECRET:');
+    expect(run.stderr).not.toContain('    at ');
   });
 });
