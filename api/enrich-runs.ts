@@ -6,7 +6,7 @@ import { buildEnrichInput } from '../common/enrich';
 import type { enrichContactsWorkflow } from '../workflows/enrich';
 import { workflowIds, workflowTypes } from '../contracts/ids';
 import { searchAttributes } from '../contracts/search-attributes';
-import { enrichProgressQuery, type EnrichResult, type Provider, type Waterfall } from '../contracts/enrich';
+import { enrichProgressQuery, type EnrichResult, type Waterfall } from '../contracts/enrich';
 import type { EnrichBody } from './schemas/enrich';
 import { startOrFind, statusOf, type StartedRun } from './workflow-runs';
 
@@ -24,7 +24,7 @@ export async function startEnrichment(temporal: Client, config: Config, body: En
         : body.company_ids
           ? { companyIds: [...new Set(body.company_ids)] }
           : { filter: { source: body.filter?.source, companyDomain: body.filter?.company_domain, status: body.filter?.status, limit: body.filter?.limit } },
-    providers: body.providers as Provider[] | undefined,
+    providers: body.providers,
     force: body.force,
     creditBudget: body.credit_budget,
     waterfall,

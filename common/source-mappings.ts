@@ -178,7 +178,7 @@ export function fromApifyProfile(i: SourceRecord): Raw {
     title: i.jobTitle ?? i.occupation ?? i.headline,
     headline: i.headline,
     phone: i.mobileNumber,
-    linkedin_url: i.linkedinUrl ?? i.profileUrl ?? i.url ?? (i.publicIdentifier ? `https://www.linkedin.com/in/${i.publicIdentifier}` : null),
+    linkedin_url: i.linkedinUrl ?? i.profileUrl ?? i.url ?? (i.publicIdentifier ? `https://www.linkedin.com/in/${String(i.publicIdentifier)}` : null),
     country: i.country ?? i.addressCountry ?? i.addressCountryOnly,
     city: i.city ?? i.addressLocality ?? (typeof i.addressWithoutCountry === 'string' ? i.addressWithoutCountry.split(',')[0] : null),
     source_person_id: i.publicIdentifier ?? i.urn,

@@ -39,7 +39,7 @@ export interface CallContact {
 /** What a provider said about one contact: its record (null: no match) and the fields taken from it. */
 export interface ProviderAnswer {
   contactId: number;
-  payload: unknown | null;
+  payload: unknown;
   fields: AnswerFields;
 }
 

@@ -115,7 +115,7 @@ it('a client killed mid-query stops holding its locks within seconds', async () 
   const script = fileURLToPath(new URL('./fixtures/hold-lock.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, DATABASE_URL: db.url }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
     child.once('exit', (code) => reject(new Error(`lock holder exited early (${code})`)));
   });
   // killed while its query runs (an idle client's death is noticed at once anyway)

@@ -23,7 +23,7 @@ const companyRoutes: FastifyPluginAsyncZod = async (app) => {
       if (err instanceof InvalidCursorError) throw new HttpError(400, err.message, { issues: [{ field: 'cursor', message: err.reason }] });
       throw err;
     });
-    return page as z.infer<typeof CompanyPage>;
+    return page;
   });
 
   app.get('/api/companies/:id', {

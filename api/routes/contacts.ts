@@ -60,7 +60,7 @@ const contactRoutes: FastifyPluginAsyncZod = async (app) => {
       company: golden.company as never,
       sources: golden.sources as never,
       history: golden.history as never,
-      intelligence: golden.intelligence as never,
+      intelligence: golden.intelligence,
     };
   });
 

@@ -52,7 +52,7 @@ export const IngestBody = z
     if (body.format !== 'manual' || body.mapping) return;
     body.rows.forEach((row, i) => {
       const checked = ContactRow.safeParse(row);
-      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: ['rows', i, ...issue.path] } as never);
+      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: ['rows', i, ...issue.path] });
     });
   });
 
