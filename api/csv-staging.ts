@@ -1,13 +1,11 @@
-// Streaming CSV staging: request bytes → UTF-8 check → csv-parse → source mapping → COPY into
-// intake.batch_rows, all inside one transaction with the batch row. Memory stays flat whatever
-// the file size (every stage is a stream with backpressure), and any error rolls the whole
-// batch back: a malformed file stages nothing.
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+// Streaming CSV uploads: request bytes → UTF-8 check → csv-parse → source mapping → staged payloads,
+// handed to the intake repository (db/intake.ts), which COPYs them inside one transaction with the
+// batch row. Memory stays flat whatever the file size (every stage is a stream with backpressure),
+// and any error rolls the whole batch back: a malformed file stages nothing.
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import { parse, CsvError } from 'csv-parse';
-import { from as copyFrom } from 'pg-copy-streams';
-import type { Pool } from '../db/pool';
+import { EmptyBatchError, type IntakeRepository, type StagedBatch } from '../db/intake';
 import { identifies, mapRecord, payloadOf, type SourceFormat } from '../common/source-mappings';
 import { HttpError } from './errors';
 
@@ -76,71 +74,45 @@ class Utf8Lines extends Transform {
   }
 }
 
-/** Escapes a value for COPY's text format. */
-const copyText = (s: string) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-
 /**
- * Stages a CSV upload as batch rows. Returns staged=false (and drains the stream) when the batch id
+ * Stages a CSV upload as a batch. Returns staged=false (and drains the stream) when the batch id
  * is already staged; throws HttpError 400 naming the line for a malformed file.
  */
-export async function stageCsv(pool: Pool, batch: CsvBatch, input: Readable): Promise<{ staged: boolean; rowCount: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const inserted = await client.query(
-      `insert into intake.batches (batch_id, source, row_count, actor) values ($1, $2, 0, $3)
-       on conflict (batch_id) do nothing returning batch_id`,
-      [batch.batchId, batch.source, batch.actor ?? null],
+export async function stageCsv(intake: IntakeRepository, batch: CsvBatch, input: Readable): Promise<StagedBatch> {
+  let lastRecordLine = 1; // the header; an unclosed quote is reported where its record began
+  const toPayloads = new Transform({
+    objectMode: true,
+    transform(rec: { record: Record<string, string>; info: { lines: number } }, _enc, done) {
+      const mapped = mapRecord(batch.format, rec.record, batch.mapping);
+      if (!identifies(mapped)) {
+        return done(new CsvInputError(rec.info.lines, 'a row needs an email, a LinkedIn URL or a name'));
+      }
+      done(null, payloadOf(rec.record, mapped));
+    },
+  });
+  // Built only once the batch id is claimed; a failing stage destroys toPayloads with its error,
+  // which fails the repository's COPY pipeline (and a failing COPY destroys these stages).
+  const payloads = () =>
+    pipeline(
+      input,
+      new Utf8Lines(batch.maxBytes),
+      parse({
+        columns: headerColumns, bom: true, skip_empty_lines: true, info: true,
+        on_record: (record, context) => {
+          lastRecordLine = context.lines;
+          return record;
+        },
+      }),
+      toPayloads,
+      () => undefined,
     );
-    if (!inserted.rowCount) {
-      await client.query('rollback');
-      input.resume();
-      const { rows } = await pool.query('select row_count from intake.batches where batch_id = $1', [batch.batchId]);
-      return { staged: false, rowCount: rows[0]?.row_count ?? 0 };
-    }
-
-    let rowNo = 0;
-    let lastRecordLine = 1; // the header; an unclosed quote is reported where its record began
-    const batchId = copyText(batch.batchId);
-    const toCopyLines = new Transform({
-      writableObjectMode: true,
-      transform(rec: { record: Record<string, string>; info: { lines: number } }, _enc, done) {
-        const mapped = mapRecord(batch.format, rec.record, batch.mapping);
-        if (!identifies(mapped)) {
-          return done(new CsvInputError(rec.info.lines, 'a row needs an email, a LinkedIn URL or a name'));
-        }
-        rowNo++;
-        done(null, `${batchId}\t${rowNo}\t${copyText(JSON.stringify(payloadOf(rec.record, mapped)))}\n`);
-      },
-    });
-    const copy = client.query(copyFrom('copy intake.batch_rows (batch_id, row_no, payload) from stdin'));
-    try {
-      await pipeline(
-        input,
-        new Utf8Lines(batch.maxBytes),
-        parse({
-          columns: headerColumns, bom: true, skip_empty_lines: true, info: true,
-          on_record: (record, context) => {
-            lastRecordLine = context.lines;
-            return record;
-          },
-        }),
-        toCopyLines,
-        copy,
-      );
-    } catch (err) {
-      throw asHttpError(err, lastRecordLine);
-    }
-    if (rowNo === 0) throw new HttpError(400, 'the CSV has a header but no rows');
-    await client.query('update intake.batches set row_count = $2 where batch_id = $1', [batch.batchId, rowNo]);
-    await client.query('commit');
-    return { staged: true, rowCount: rowNo };
+  try {
+    return await intake.stageBatch({ batchId: batch.batchId, source: batch.source, actor: batch.actor }, payloads);
   } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    input.resume(); // let the rest of the upload drain so the 4xx reaches the client
-    throw err;
+    if (err instanceof EmptyBatchError) throw new HttpError(400, 'the CSV has a header but no rows');
+    throw asHttpError(err, lastRecordLine);
   } finally {
-    client.release();
+    input.resume(); // let the rest of the upload drain: an existing batch's, or so the 4xx reaches the client
   }
 }
 

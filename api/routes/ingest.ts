@@ -7,7 +7,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { identifies, mapRecord, payloadOf, type SourceFormat } from '../../common/source-mappings';
 import { stageCsv } from '../csv-staging';
-import { withTransaction } from '../../db/pool';
+import { createIntakeRepository, type StagedBatch } from '../../db/intake';
 import type { ingestBatchWorkflow } from '../../workflows/ingest';
 import { ingestProgressQuery } from '../../contracts/ingest';
 import { workflowIds, workflowTypes } from '../../contracts/ids';
@@ -27,6 +27,7 @@ const ingestValidator = (route: Parameters<typeof validatorCompiler>[0]) => {
 };
 
 const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
+  const intake = createIntakeRepository(app.pg);
   // Multipart parsing for this route only (the tracking routes parse their own form posts).
   await app.register(multipart, { limits: { fileSize: app.config.CSV_UPLOAD_LIMIT_MB * 1024 * 1024, files: 1 } });
   // CSV bodies are not buffered: the handler reads them as a stream (see api/csv-staging.ts).
@@ -52,8 +53,8 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     if (request.isMultipart()) return ingestMultipart(request, reply);
     if (body instanceof Readable) {
       const settings = csvSettings(request.query);
-      const staged = await stageCsv(app.pg, { ...settings, actor, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 }, body);
-      return startIngest(request, reply, settings.batchId, staged.staged, settings.promote);
+      const staged = await stageCsv(intake, { ...settings, actor, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 }, body);
+      return startIngest(request, reply, settings.batchId, staged, settings.promote);
     }
     if (body == null) throw new HttpError(400, 'send a JSON body, a text/csv body or a multipart CSV upload');
 
@@ -69,22 +70,9 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       const issues = unidentified.slice(0, 50).map((i) => ({ field: `rows[${i}]`, message: 'a row needs an email, a LinkedIn URL or a name' }));
       throw new HttpError(400, `invalid ${issues.slice(0, 5).map((i) => i.field).join(', ')}`, { issues, total: unidentified.length });
     }
-    // Rows are staged in Postgres (one statement) and never travel in workflow payloads.
+    // Rows are staged in Postgres and never travel in workflow payloads.
     // A batch_id seen before stages nothing: the request gets the existing run instead.
-    const staged = await withTransaction(app.pg, async (db) => {
-      const batch = await db.query(
-        `insert into intake.batches (batch_id, source, row_count, actor) values ($1, $2, $3, $4)
-         on conflict (batch_id) do nothing returning batch_id`,
-        [batch_id, source, rows.length, actor],
-      );
-      if (!batch.rowCount) return false;
-      await db.query(
-        `insert into intake.batch_rows (batch_id, row_no, payload)
-         select $1, t.ord, t.value from jsonb_array_elements($2::jsonb) with ordinality as t(value, ord)`,
-        [batch_id, JSON.stringify(payloads)],
-      );
-      return true;
-    });
+    const staged = await intake.stageBatch({ batchId: batch_id, source, actor }, () => payloads);
     return startIngest(request, reply, batch_id, staged, promote);
   });
 
@@ -101,33 +89,32 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       // the staging transaction rolls back rather than keep a truncated batch
       const tooLarge = () => new HttpError(413, `CSV upload exceeds ${app.config.CSV_UPLOAD_LIMIT_MB} MB`);
       part.file.once('limit', () => part.file.destroy(tooLarge()));
-      const staged = await stageCsv(app.pg, { ...settings, actor: request.apiKey?.name, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 }, part.file)
+      const staged = await stageCsv(intake, { ...settings, actor: request.apiKey?.name, maxBytes: app.config.CSV_UPLOAD_LIMIT_MB * 1048576 }, part.file)
         .catch((err) => {
           // the cut-off last line may fail to parse before the limit event lands
           throw part.file.truncated ? tooLarge() : err;
         });
-      return startIngest(request, reply, settings.batchId, staged.staged, settings.promote);
+      return startIngest(request, reply, settings.batchId, staged, settings.promote);
     }
     throw new HttpError(400, 'the multipart upload has no file part', { field: 'file' });
   }
 
   /** Starts (or finds) ingest:<batch_id> for a staged batch and answers 202, or 200 with ?wait=true. */
-  async function startIngest(request: FastifyRequest, reply: FastifyReply, batchId: string, staged: boolean, promote: boolean) {
+  async function startIngest(request: FastifyRequest, reply: FastifyReply, batchId: string, batch: StagedBatch, promote: boolean) {
     const actor = request.apiKey?.name;
-    const { rows: [batch] } = await app.pg.query('select source, row_count from intake.batches where batch_id = $1', [batchId]);
     const run = await startOrFind<typeof ingestBatchWorkflow>(app.temporal, workflowTypes.ingest, {
       workflowId: workflowIds.ingest(batchId),
       taskQueue: app.config.TASK_QUEUE,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      args: [{ batchId, source: batch.source, rowCount: batch.row_count, chunkSize: app.config.INGEST_CHUNK_SIZE, chunksPerRun: app.config.CHUNKS_PER_RUN, actor, promote }],
+      args: [{ batchId, source: batch.source, rowCount: batch.rowCount, chunkSize: app.config.INGEST_CHUNK_SIZE, chunksPerRun: app.config.CHUNKS_PER_RUN, actor, promote }],
       typedSearchAttributes: [
         { key: searchAttributes.Source, value: batch.source },
         { key: searchAttributes.BatchId, value: batchId },
-        { key: searchAttributes.ContactCount, value: batch.row_count },
+        { key: searchAttributes.ContactCount, value: batch.rowCount },
       ],
       memo: { actor },
     });
-    const existing = run.existing || !staged;
+    const existing = run.existing || !batch.staged;
     if ((request.query as { wait?: boolean }).wait) {
       const result = await run.handle.result();
       return reply.code(200).send({
@@ -157,17 +144,9 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (request) => {
     const { batchId } = request.params;
-    const { rows: [batch] } = await app.pg.query(
-      'select batch_id, source, row_count, created_at from intake.batches where batch_id = $1',
-      [batchId],
-    );
+    const batch = await intake.findBatch(batchId);
     if (!batch) throw new HttpError(404, `no batch "${batchId}"`);
-    const { rows: statusRows } = await app.pg.query(
-      'select status, count(*)::int as n from intake.raw_loads where batch_id = $1 group by status',
-      [batchId],
-    );
-    const counts = { pending: 0, duplicate: 0, promoted: 0, failed: 0 };
-    for (const r of statusRows) counts[r.status as keyof typeof counts] = r.n;
+    const counts = await intake.countLoadsByStatus(batchId);
 
     const workflowId = workflowIds.ingest(batchId);
     const handle = app.temporal.workflow.getHandle<typeof ingestBatchWorkflow>(workflowId);
@@ -184,10 +163,10 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       status = 'NOT_STARTED';
     }
     return {
-      batch_id: batch.batch_id,
+      batch_id: batch.batchId,
       source: batch.source,
-      row_count: batch.row_count,
-      created_at: batch.created_at.toISOString(),
+      row_count: batch.rowCount,
+      created_at: batch.createdAt.toISOString(),
       workflow_id: workflowId,
       status,
       progress,
