@@ -4,7 +4,6 @@ import type { PromotionScope } from '../contracts/promote';
 import { createPromotionRepository, type PromotedChunk } from '../db/promotion';
 import { emailRejection } from './email-checks';
 import { withHeartbeat } from './heartbeat';
-import { resolveGoldenRecords } from '../db/master-data';
 
 export interface PromoteChunkInput {
   runKey: string; // the workflow's first run id: ledger key, stable across retries and continue-as-new
@@ -53,8 +52,6 @@ export function createPromoteActivities({ pool, mx }: { pool: Pool; mx?: MxResol
           lastLoadId: loads.length ? loads[loads.length - 1].loadId : input.afterLoadId,
           actor: input.actor,
           workflowId: input.workflowId,
-          // Slots and golden records in the same transaction: the chunk ledger covers them too.
-          alsoInTransaction: (tx) => resolveGoldenRecords(tx, loadIds, input.workflowId),
         });
       });
     },

@@ -2,6 +2,7 @@
 // ledger (intake.promotion_chunks) that makes each chunk exactly once.
 import type pg from 'pg';
 import type { PromoteCounts, PromotionScope } from '../contracts/promote';
+import { resolveGoldenRecords } from './master-data';
 import { withTransaction, type Pool } from './pool';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -30,8 +31,6 @@ export interface ChunkPromotion extends ChunkKey {
   lastLoadId: number;
   actor?: string;
   workflowId?: string;
-  /** More work in the chunk's transaction, so the ledger row covers it too (master-data resolution). */
-  alsoInTransaction?: (tx: pg.PoolClient) => Promise<unknown>;
 }
 
 export function createPromotionRepository(pool: Pool) {
@@ -67,14 +66,15 @@ export function createPromotionRepository(pool: Pool) {
         await tx.query('select pg_advisory_xact_lock(hashtext($1), $2)', [chunk.runKey, chunk.chunkNo]);
         const again = await findChunk(tx, chunk);
         if (again) return again;
-                const { rows } = await tx.query('select * from vault.f_promote_contacts($1, $2, $3, $4, $5)', [
+        const { rows } = await tx.query('select * from vault.f_promote_contacts($1, $2, $3, $4, $5)', [
           chunk.loadIds,
           chunk.rejections.map((r) => r.loadId),
           chunk.rejections.map((r) => r.reason),
           chunk.actor ?? null,
           chunk.workflowId ?? null,
         ]);
-        await chunk.alsoInTransaction?.(tx);
+        // slots and golden records in the same transaction: the chunk's ledger row covers them too
+        await resolveGoldenRecords(tx, chunk.loadIds, chunk.workflowId);
         const counts: PromotedChunk = { ...rows[0], loadCount: chunk.loadIds.length, lastLoadId: chunk.lastLoadId };
         await tx.query(
           `insert into intake.promotion_chunks (run_key, chunk_no, load_count, last_load_id, promoted, updated, failed)
