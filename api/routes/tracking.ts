@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { createTrackingActivities } from '../../activities/tracking';
+import { createTrackingRepository } from '../../db/tracking';
 import { verifyTrackingToken } from '../../common/tracking-tokens';
 import { ErrorResponse } from '../schemas/common';
 import { BounceWebhook, ReplyWebhook, TokenParams, WebhookAccepted } from '../schemas/tracking';
@@ -18,7 +18,7 @@ const messageIds = (v: string | string[] | undefined) =>
  * redirects anywhere.
  */
 const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
-  const events = createTrackingActivities({ pool: app.pg });
+  const events = createTrackingRepository(app.pg);
   const secret = app.config.TRACKING_SECRET;
   // RFC 8058 one-click POSTs arrive form-encoded (or multipart); the body is not needed.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
