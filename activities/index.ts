@@ -6,7 +6,6 @@ import { createIngestActivities } from './ingest';
 import { createPromoteActivities } from './promote';
 import { createEnrichActivities, type EnrichSettings } from './enrich';
 import { createCampaignActivities, type CampaignSettings } from './campaign';
-import { createTrackingActivities } from './tracking';
 import type { Mailer } from '../clients/mailer';
 import type { SentMessageLog } from '../clients/email-events';
 
@@ -28,7 +27,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPromoteActivities(deps),
     ...createEnrichActivities(deps),
     ...createCampaignActivities(deps),
-    ...createTrackingActivities(deps),
   };
 }
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bearer, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
-import { audienceFilter, type CampaignCriteria } from '../activities/campaign';
+import { audienceFilter, type CampaignCriteria } from '../db/campaigns';
 import type { App } from '../api/app';
 
 let db: TestDatabase;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { createTrackingActivities } from '../../activities/tracking';
+import { createTrackingRepository } from '../../db/tracking';
 import { verifyTrackingToken } from '../../common/tracking-tokens';
 import { ErrorResponse } from '../schemas/common';
 import { BounceWebhook, ReplyWebhook, TokenParams, WebhookAccepted } from '../schemas/tracking';
@@ -18,7 +18,7 @@ const messageIds = (v: string | string[] | undefined) =>
  * redirects anywhere.
  */
 const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
-  const events = createTrackingActivities({ pool: app.pg });
+  const tracking = createTrackingRepository(app.pg);
   const secret = app.config.TRACKING_SECRET;
   // RFC 8058 one-click POSTs arrive form-encoded (or multipart); the body is not needed.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -29,7 +29,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { summary: 'Open pixel (1x1 GIF)', tags, params: TokenParams },
   }, async (request, reply) => {
     const claims = verifyTrackingToken(secret, request.params.token.replace(/\.gif$/, ''), 'open');
-    if (claims) await events.recordOpen(claims.outreachId);
+    if (claims) await tracking.recordOpen(claims.outreachId);
     // the pixel is answered either way: a broken image reveals nothing and fixes nothing
     return reply.code(200).header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(PIXEL);
   });
@@ -40,7 +40,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const claims = verifyTrackingToken(secret, request.params.token, 'click');
     if (!claims?.url) throw new HttpError(400, 'invalid or tampered link');
-    await events.recordClick(claims.outreachId, claims.url);
+    await tracking.recordClick(claims.outreachId, claims.url);
     return reply.header('cache-control', 'no-store').redirect(claims.url, 302);
   });
 
@@ -63,7 +63,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
     const claims = verifyTrackingToken(secret, request.params.token, 'unsubscribe');
     reply.header('content-type', 'text/html; charset=utf-8');
     if (!claims) return reply.code(400).send(html('Invalid link', '<p>This unsubscribe link is not valid.</p>'));
-    const found = await events.unsubscribe(claims.outreachId, 'one-click');
+    const found = await tracking.unsubscribe(claims.outreachId, 'one-click');
     if (!found) return reply.code(404).send(html('Unknown', '<p>We could not find this message.</p>'));
     return reply.code(200).send(html('Unsubscribed', '<p>You are unsubscribed and will receive no further emails.</p>'));
   });
@@ -74,7 +74,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const b = request.body;
     const ids = [...messageIds(b.in_reply_to), ...messageIds(b.references)];
-    const outreachId = await events.recordReply({
+    const outreachId = await tracking.recordReply({
       from: b.from,
       messageIds: ids,
       details: { from: b.from, message_id: b.message_id ?? null, subject: b.subject ?? null },
@@ -87,7 +87,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { summary: 'Bounce or complaint: hard bounces and complaints suppress the address everywhere', tags, body: BounceWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse } },
   }, async (request, reply) => {
     const b = request.body;
-    const matched = await events.recordBounce({
+    const matched = await tracking.recordBounce({
       email: b.email,
       messageId: b.message_id ? messageIds(b.message_id)[0] : undefined,
       kind: b.type,

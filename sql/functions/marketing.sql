@@ -45,6 +45,41 @@ returns timestamptz language sql stable as $$
   end
 $$;
 
+-- The one writer of marketing.campaigns.status. The moves a campaign can make:
+--   draft <-> scheduled                 a schedule is created or deleted
+--   draft, scheduled, completed -> running   a run starts (a schedule runs a campaign again)
+--   running <-> paused                  pause and resume
+--   running, paused -> completed, cancelled  a run ends
+--   completed <-> cancelled             a run ends after another run of the same campaign
+--                                       ended, or after everything was sent but before the
+--                                       cancel reached the workflow
+-- A cancelled campaign never runs again. Staying put is always allowed and writes nothing;
+-- anything else raises SQLSTATE CS001. p_only_from is the caller's precondition: when the
+-- status is not one of these, nothing changes. Returns whether the campaign now has p_to
+-- (false: no such campaign, or the precondition did not hold).
+create or replace function marketing.f_transition_campaign(p_campaign_id bigint, p_to text, p_only_from text[] default null)
+returns boolean language plpgsql as $$
+declare
+  v_from text;
+begin
+  select status into v_from from marketing.campaigns where campaign_id = p_campaign_id for update;
+  if not found then return false; end if;
+  if p_only_from is not null and not (v_from = any(p_only_from)) then return false; end if;
+  if v_from = p_to then return true; end if;
+  if not (p_to = any(case v_from
+      when 'draft' then array['scheduled', 'running']
+      when 'scheduled' then array['draft', 'running']
+      when 'running' then array['paused', 'completed', 'cancelled']
+      when 'paused' then array['running', 'completed', 'cancelled']
+      when 'completed' then array['running', 'cancelled']
+      when 'cancelled' then array['completed']
+      else array[]::text[] end)) then
+    raise exception 'campaign % is %: it cannot become %', p_campaign_id, v_from, p_to using errcode = 'CS001';
+  end if;
+  update marketing.campaigns set status = p_to, updated_at = now() where campaign_id = p_campaign_id;
+  return true;
+end $$;
+
 -- Takes up to p_want tokens from every bucket in p_keys at once (the smallest grant wins), so a
 -- campaign's rate and its sending domain's cap hold across all workers. Rows are locked in key
 -- order, so concurrent callers never deadlock. wait_ms: how long until the next token.

@@ -1,4 +1,6 @@
-import type { Pool } from '../db/pool';
+// Responses to sends (opens, clicks, unsubscribes, replies, bounces), written where the
+// campaign's next claim honours them. Used by the tracking routes and the provider webhooks.
+import type { Pool } from './pool';
 
 /** The outreach row a Message-ID of ours names (<oh.{outreach_id}.c{campaign_id}@domain>). */
 export function outreachIdOf(messageId: string): number | undefined {
@@ -8,12 +10,8 @@ export function outreachIdOf(messageId: string): number | undefined {
 
 export type BounceKind = 'hard' | 'soft' | 'complaint';
 
-/**
- * Responses to sends (opens, clicks, unsubscribes, replies, bounces), written to Postgres where
- * the campaign workflow's next claim honours them. The tracking routes call these directly;
- * they are registered as activities too, for workflows that process inbound mail.
- */
-export function createTrackingActivities({ pool }: { pool: Pool }) {
+export function createTrackingRepository(pool: Pool) {
+  // every marketing.f_track_* / f_record_* function answers whether its row was found
   const call = async (sql: string, params: unknown[]): Promise<boolean> => (await pool.query(sql, params)).rows[0].ok;
   return {
     recordOpen: (outreachId: number) => call('select marketing.f_track_open($1) as ok', [outreachId]),
@@ -36,6 +34,7 @@ export function createTrackingActivities({ pool }: { pool: Pool }) {
       return rows[0].outreach_id;
     },
 
+    /** A bounce or complaint, matched by our Message-ID when it names a row of ours, else by address. */
     async recordBounce(b: { email?: string; messageId?: string; kind: BounceKind; details: Record<string, unknown> }): Promise<boolean> {
       let outreachId: number | null = null;
       const id = b.messageId ? outreachIdOf(b.messageId) : undefined;
@@ -47,3 +46,5 @@ export function createTrackingActivities({ pool }: { pool: Pool }) {
     },
   };
 }
+
+export type TrackingRepository = ReturnType<typeof createTrackingRepository>;
