@@ -9,6 +9,7 @@ import { searchAttributes } from '../contracts/search-attributes';
 import { enrichProgressQuery, type EnrichResult, type Waterfall } from '../contracts/enrich';
 import type { EnrichBody } from './schemas/enrich';
 import { startOrFind, statusOf, type StartedRun } from './workflow-runs';
+import { queryWorkflow } from '../clients/temporal';
 
 export async function startEnrichment(temporal: Client, config: Config, body: EnrichBody, actor?: string): Promise<StartedRun & { requestId: string }> {
   const requestId = body.request_id ?? randomUUID();
@@ -66,7 +67,7 @@ export async function enrichmentStatus(temporal: Client, requestId: string): Pro
     throw err;
   }
   const out: EnrichmentStatus = { request_id: requestId, workflow_id: workflowId, status };
-  if (status === 'RUNNING') out.progress = await handle.query(enrichProgressQuery).catch(() => undefined);
+  if (status === 'RUNNING') out.progress = await queryWorkflow(handle, enrichProgressQuery).catch(() => undefined);
   if (status === 'COMPLETED') out.result = await handle.result();
   if (status === 'FAILED' || status === 'TERMINATED' || status === 'TIMED_OUT') {
     out.failure = await handle.result().then(

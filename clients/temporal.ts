@@ -1,6 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../common/config';
+import { withTimeout } from '../common/with-timeout';
 
 type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
 
@@ -18,4 +19,9 @@ export async function connectClient(c: TemporalConfig): Promise<Client> {
 
 export function connectWorker(c: TemporalConfig): Promise<NativeConnection> {
   return NativeConnection.connect(connectionOptions(c));
+}
+
+/** Asks a running workflow a query (its live progress); gives up after ms, so a busy worker cannot hang a request. */
+export function queryWorkflow<T>(handle: WorkflowHandle, query: QueryDefinition<T>, ms = 5000): Promise<T> {
+  return withTimeout(handle.query(query), ms);
 }

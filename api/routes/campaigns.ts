@@ -13,6 +13,7 @@ import {
 } from '../schemas/campaigns';
 import { HttpError } from '../errors';
 import { startOrFind, statusOf } from '../workflow-runs';
+import { queryWorkflow } from '../../clients/temporal';
 import type { z } from 'zod';
 
 type Body = z.infer<typeof CampaignBody>;
@@ -161,7 +162,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     const notStarted = () => new HttpError(404, `campaign ${request.params.id} has not started`);
     if (!handle) throw notStarted();
     try {
-      const [status, progress] = await Promise.all([statusOf(handle), handle.query(campaignProgressQuery)]);
+      const [status, progress] = await Promise.all([statusOf(handle), queryWorkflow(handle, campaignProgressQuery)]);
       return { workflow_id: handle.workflowId, status, progress };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notStarted();

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createHealthRepository } from '../../db/health';
-import { withTimeout } from '../workflow-runs';
+import { withTimeout } from '../../common/with-timeout';
 
 const Check = z.object({ ok: z.boolean(), error: z.string().optional() });
 const Readiness = z.object({

@@ -15,7 +15,8 @@ import { searchAttributes } from '../../contracts/search-attributes';
 import { ErrorResponse, WaitQuery } from '../schemas/common';
 import { BatchParams, BatchStatus, ColumnMapping, CsvIngestQuery, IngestAccepted, IngestBody, IngestWaitResponse, SourceFormat as SourceFormatSchema } from '../schemas/ingest';
 import { HttpError } from '../errors';
-import { startOrFind, statusOf, withTimeout } from '../workflow-runs';
+import { startOrFind, statusOf } from '../workflow-runs';
+import { queryWorkflow } from '../../clients/temporal';
 
 const IngestQuery = WaitQuery.extend(CsvIngestQuery.shape);
 
@@ -156,7 +157,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     try {
       status = await statusOf(handle);
       // a query needs a live worker: without one, answer with the database counts alone
-      if (status === 'RUNNING') progress = await withTimeout(handle.query(ingestProgressQuery), 2000).catch(() => undefined);
+      if (status === 'RUNNING') progress = await queryWorkflow(handle, ingestProgressQuery, 2000).catch(() => undefined);
       if (status === 'COMPLETED') result = await handle.result();
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
