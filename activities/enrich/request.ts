@@ -1,10 +1,10 @@
 // The enrichment request's ledger steps, on the main task queue: record who is covered, plan each
 // round of the waterfall, fail a branch that gave up, write back, count.
-import { APOLLO_BULK_MATCH_LIMIT } from '../clients/apollo';
-import type { EnrichRepository } from '../db/enrich';
-import { budgetExhausted, planRound } from '../common/enrich-plan';
-import type { EnrichInput, EnrichResult, Provider } from '../contracts/enrich';
-import type { EnrichSettings } from './enrich';
+import { APOLLO_BULK_MATCH_LIMIT } from '../../clients/apollo';
+import type { EnrichRepository } from '../../db/enrich';
+import { budgetExhausted, planRound } from '../../common/enrich-plan';
+import type { EnrichInput, EnrichResult, Provider } from '../../contracts/enrich';
+import type { EnrichSettings } from './settings';
 
 export function createEnrichRequestActivities({ requests, settings }: { requests: EnrichRepository; settings: EnrichSettings }) {
   const callSize: Record<Provider, number> = { apollo: APOLLO_BULK_MATCH_LIMIT, apify: settings.apifyProfilesPerRun };

@@ -1,18 +1,14 @@
 import type { Pool } from 'pg';
-import type { ApolloClient } from '../clients/apollo';
-import type { ApifyClient } from '../clients/apify';
-import { createEnrichRepository } from '../db/enrich';
-import { createEnrichRequestActivities } from './enrich-request';
-import { createProviderCallActivities } from './enrich-providers';
+import type { ApolloClient } from '../../clients/apollo';
+import type { ApifyClient } from '../../clients/apify';
+import { createEnrichRepository } from '../../db/enrich';
+import { createEnrichRequestActivities } from './request';
+import { createProviderCallActivities } from './providers';
+import type { EnrichSettings } from './settings';
 
-export type { ProviderCallRef } from '../db/enrich';
+export type { ProviderCallRef } from '../../db/enrich';
 
-export interface EnrichSettings {
-  /** LinkedIn profile actor ("user~name") and the input field its profile URLs go in. */
-  apifyActor?: string;
-  apifyInputKey: string;
-  apifyProfilesPerRun: number;
-}
+export type { EnrichSettings } from './settings';
 
 export interface EnrichDeps {
   pool: Pool;

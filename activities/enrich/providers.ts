@@ -1,13 +1,13 @@
 // One provider call of a planned round, on the provider's own rate-capped task queue: reserve the
 // credits, ask the provider, record its answers. A retry never pays twice.
 import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
-import type { ApolloClient } from '../clients/apollo';
-import type { ApifyClient, DatasetItem } from '../clients/apify';
-import { ProviderError, ProviderRateLimitedError } from '../clients/http-errors';
-import type { EnrichRepository, ProviderCallRef } from '../db/enrich';
-import { apifyAnswerFields, apifyProfileKey, apolloAnswerFields, linkedinKey } from '../common/enrich-answers';
-import type { ProviderCallResult } from '../contracts/enrich';
-import type { EnrichSettings } from './enrich';
+import type { ApolloClient } from '../../clients/apollo';
+import type { ApifyClient, DatasetItem } from '../../clients/apify';
+import { ProviderError, ProviderRateLimitedError } from '../../clients/http-errors';
+import type { EnrichRepository, ProviderCallRef } from '../../db/enrich';
+import { apifyAnswerFields, apifyProfileKey, apolloAnswerFields, linkedinKey } from '../../common/enrich-answers';
+import type { ProviderCallResult } from '../../contracts/enrich';
+import type { EnrichSettings } from './settings';
 
 /** A provider's typed error as a Temporal failure: the retry policy and the provider's delay decide. */
 export function providerFailure(err: unknown): unknown {
