@@ -74,7 +74,8 @@ afterAll(async () => {
 });
 
 describe('exactly once across a worker crash', () => {
-  it('SIGKILL mid-send, restart: every recipient got each step exactly once at the sink, none skipped', async () => {
+  // a generous bound: it spawns and kills worker processes, slow on a shared 2-core machine
+  it('SIGKILL mid-send, restart: every recipient got each step exactly once at the sink, none skipped', { timeout: 240_000 }, async () => {
     const recipients = 400;
     const source = uniqueId('crash');
     await seedContacts(db.pool, source, Array.from({ length: recipients }, (_, i) => ({ email: `r${i}@crash.example` })));

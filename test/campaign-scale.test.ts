@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('large audiences', () => {
-  it('sends a 20k-recipient campaign exactly once with a bounded history per run', { timeout: 300_000 }, async () => {
+  it('sends a 20k-recipient campaign exactly once with a bounded history per run', { timeout: 600_000 }, async () => {
     const n = 20_000;
     const source = uniqueId('scale');
     await db.pool.query(

@@ -324,7 +324,9 @@ describe('enrichment workflow', () => {
   it('answers 202 with the workflow id, shows progress while running, and a repeated request id finds the same run', async () => {
     const t = uniqueId('async').replace(/\W/g, '');
     const ids = await contacts([{ email: `${t}@nowhere.example` }]);
-    apollo.options.latencyMs = 1500; // a slow provider keeps the run open long enough to look at it
+    // the provider call is held open until the test has seen the run in flight (no race with a busy machine)
+    let release!: () => void;
+    apollo.options.hold = new Promise<void>((r) => (release = r));
     let res;
     try {
       res = await enrich({ request_id: t, contact_ids: ids, providers: ['apollo'] }, false);
@@ -333,10 +335,11 @@ describe('enrichment workflow', () => {
       const running = await eventually(async () => {
         const body = (await app.inject({ method: 'GET', url: `/api/enrich/${t}`, headers: writer })).json();
         return body.progress?.phase === 'calling' ? body : undefined;
-      }, 1400);
+      });
       expect(running).toMatchObject({ status: 'RUNNING', progress: { phase: 'calling', round: 1, requested: 1, skipped_fresh: 0 } });
     } finally {
-      apollo.options.latencyMs = 0;
+      apollo.options.hold = undefined;
+      release();
     }
     const again = await enrich({ request_id: t, contact_ids: ids, providers: ['apollo'] });
     expect(again.json()).toMatchObject({ existing: true, result: { requested: 1 } });

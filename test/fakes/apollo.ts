@@ -32,6 +32,8 @@ export interface ApolloFakeOptions {
   /** Send Retry-After on 429. Apollo's own docs do not promise it, so the client must cope either way. */
   retryAfter?: boolean;
   latencyMs?: number;
+  /** While set, every request waits for it before answering (a test holds a call open). */
+  hold?: Promise<void>;
   /** Every request answers 503 (an outage). */
   down?: boolean;
 }
@@ -87,6 +89,7 @@ export async function startApolloFake(options: ApolloFakeOptions = {}) {
   async function handle(req: FakeRequest): Promise<FakeResponse> {
     stats.requests += 1;
     if (o.latencyMs) await sleep(o.latencyMs);
+    if (o.hold) await o.hold;
     const endpoint = req.url.pathname.replace(/^\/api\/v1\//, '') as Endpoint;
     stats.byEndpoint[endpoint] = (stats.byEndpoint[endpoint] ?? 0) + 1;
     if (req.headers['x-api-key'] !== o.apiKey) {
