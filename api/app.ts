@@ -64,7 +64,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   // document (`security: []`), whose default asks for a key.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
-    if ((route.config as { public?: boolean } | undefined)?.public) route.schema = { ...route.schema, security: [] };
+    if (route.config?.public) route.schema = { ...route.schema, security: [] };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
   await app.register(authPlugin);
