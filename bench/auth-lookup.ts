@@ -1,12 +1,13 @@
 // npx tsx bench/auth-lookup.ts [--duration 10 --connections 10 --rounds 2]
 // What API-key checking costs: requests/s of authenticated GETs against the unauthenticated
 // GET /health, through a separate API process: GET /api/contacts/x (refused 400 at validation,
-// after authentication: nothing but the key check) and GET /api/suppressions (one small query). The API runs without Temporal (a lazy connection the routes measured never use).
+// after authentication: nothing but the key check) and GET /api/suppressions (one small query);
+// and the key lookup alone, straight to Postgres. The API runs without Temporal (a lazy connection the routes measured never use).
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
-import { createApiKey } from '../db/api-keys';
+import { createApiKey, findApiKey } from '../db/api-keys';
 import { createPool } from '../db/pool';
 import { loadConfig } from '../common/config';
 import { buildApp } from '../api/app';
@@ -59,6 +60,12 @@ if (values.serve) {
       return result;
     };
     await run('/health'); // warm-up (JIT, pool connections)
+    // The lookup alone, as the API makes it per request: one query round trip.
+    for (let i = 0; i < 200; i++) await findApiKey(pool, key);
+    const lookups = 2000;
+    const t = performance.now();
+    for (let i = 0; i < lookups; i++) await findApiKey(pool, key);
+    console.log(`findApiKey, one at a time: ${((performance.now() - t) / lookups).toFixed(3)} ms each`);
     for (let round = 1; round <= Number(values.rounds); round++) {
       const auth = { authorization: `Bearer ${key}` };
       for (const [name, path, headers, status] of [
