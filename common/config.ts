@@ -5,6 +5,17 @@ export const DEV_TRACKING_SECRET = 'dev-only-tracking-secret-change-me';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** "https://a.example, http://localhost:5173" → the origins; anything else (a path, `*`) is refused. */
+const originList = z.string().default('').transform((list, ctx) => {
+  const origins: string[] = [];
+  for (const item of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const origin = URL.canParse(item) ? new URL(item).origin : 'null';
+    if (origin === 'null' || origin !== item.replace(/\/$/, '').toLowerCase()) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin like https://app.example.com` });
+    } else origins.push(origin);
+  }
+  return origins;
+});
 
 /** Every setting the processes read, checked once at start. */
 export const ConfigSchema = z.object({
@@ -19,6 +30,10 @@ export const ConfigSchema = z.object({
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(100),
+  // Requests refused 401 (missing or wrong key) per client IP and minute before they get 429.
+  AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),
+  // Browser origins besides the API's own (PUBLIC_BASE_URL) that may call it (CORS), comma-separated.
+  CORS_ORIGINS: originList,
   API_BODY_LIMIT_MB: positiveInt.default(64),
   // CSV uploads stream (never buffered whole), so they may be far larger than a JSON body.
   CSV_UPLOAD_LIMIT_MB: positiveInt.default(2048),

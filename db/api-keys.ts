@@ -29,16 +29,27 @@ export async function createApiKey(
   return { key, apiKey: { id: rows[0].key_id, name, prefix, scopes, rateLimitPerMinute } };
 }
 
-/** The active key a presented secret belongs to, or null. */
+/**
+ * The active key a presented secret belongs to, or null. One indexed lookup (prefix is unique),
+ * made on every request so a revocation holds from the next one.
+ */
 export async function findApiKey(pool: Pool, presented: string): Promise<ApiKey | null> {
   const match = /^bo_([0-9a-f]{12})_[\w-]{32}$/.exec(presented);
   if (!match) return null;
   const { rows } = await pool.query(
-    `select key_id, name, prefix, secret_hash, scopes, rate_limit_per_minute from auth.api_keys
-     where prefix = $1 and revoked_at is null`,
+    `select key_id, name, prefix, secret_hash, scopes, rate_limit_per_minute, revoked_at from auth.api_keys where prefix = $1`,
     [match[1]],
   );
   const row = rows[0];
-  if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), sha256(presented))) return null;
+  if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), sha256(presented)) || row.revoked_at !== null) return null;
   return { id: row.key_id, name: row.name, prefix: row.prefix, scopes: row.scopes, rateLimitPerMinute: row.rate_limit_per_minute };
+}
+
+/** Revokes the key with this prefix; its name, or null when no active key has it. */
+export async function revokeApiKey(pool: Pool, prefix: string): Promise<string | null> {
+  const { rows } = await pool.query(
+    `update auth.api_keys set revoked_at = now() where prefix = $1 and revoked_at is null returning name`,
+    [prefix],
+  );
+  return rows[0]?.name ?? null;
 }

@@ -220,7 +220,9 @@ export type ContactEditResult =
   | { refused: 'invalid'; issues: { field: string; message: string }[] }
   | { refused: 'not_found' }
   /** ifMatchVersion or version is not the contact's version (now `version`). */
-  | { refused: 'stale_if_match' | 'stale_version'; version: number };
+  | { refused: 'stale_if_match' | 'stale_version'; version: number }
+  /** The edit would change the status of a contact that is not active (see edit). */
+  | { refused: 'status_locked'; status: string };
 
 export function createContactsRepository(pool: Pool) {
   return {
@@ -236,7 +238,9 @@ export function createContactsRepository(pool: Pool) {
      * A manual edit under optimistic concurrency: checks the version(s) the editor read (an
      * If-Match version first, then a body version), stores the values in their normalized forms,
      * bumps the version, audits before/after and records the edit as the golden record's
-     * highest-priority source, in one transaction.
+     * highest-priority source, in one transaction. The status of a contact that is not active
+     * (bounced, unsubscribed, do_not_contact) is not edited: consent and suppression change only
+     * by their own paths (the recipient's unsubscribe, bounce and complaint handling).
      */
     async edit(
       contactId: number,
@@ -251,6 +255,7 @@ export function createContactsRepository(pool: Pool) {
         if (!before) return { refused: 'not_found' };
         if (ifMatchVersion !== undefined && ifMatchVersion !== before.version) return { refused: 'stale_if_match', version: before.version };
         if (version !== undefined && version !== before.version) return { refused: 'stale_version', version: before.version };
+        if ('status' in values && values.status !== before.status && before.status !== 'active') return { refused: 'status_locked', status: before.status };
         const columns = Object.keys(values);
         const { rows: [after] } = await db.query(
           `update vault.contacts set ${columns.map((c, i) => `${c} = $${i + 2}`).join(', ')}, version = version + 1, updated_at = now()

@@ -409,9 +409,14 @@ describe('contact, person and company records', () => {
     const invalid2 = await patch(id, { phone: 'call me', linkedin_url: 'https://example.com/bob' }, { 'if-match': current.headers.etag as string });
     expect(invalid2.json().details.issues.map((i: { field: string }) => i.field)).toEqual(['phone', 'linkedin_url']);
 
-    const ok = await patch(id, { title: 'Head of Sales', phone: '617-555-0199', status: 'active' }, { 'if-match': current.headers.etag as string });
+    // bob unsubscribed (above): an edit does not make him active again
+    const reactivate = await patch(id, { title: 'Head of Sales', status: 'active' }, { 'if-match': current.headers.etag as string });
+    expect(reactivate.statusCode).toBe(409);
+    expect(reactivate.json().details).toEqual({ field: 'status', status: 'unsubscribed' });
+
+    const ok = await patch(id, { title: 'Head of Sales', phone: '617-555-0199', status: 'unsubscribed' }, { 'if-match': current.headers.etag as string });
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(ok.json()).toMatchObject({ title: 'Head of Sales', phone: '+16175550199', status: 'active', version: version + 1 });
+    expect(ok.json()).toMatchObject({ title: 'Head of Sales', phone: '+16175550199', status: 'unsubscribed', version: version + 1 });
     expect(ok.headers.etag).toBe(`W/"${version + 1}"`);
     // the same ETag again is now stale
     expect((await patch(id, { title: 'x' }, { 'if-match': current.headers.etag as string })).statusCode).toBe(412);
@@ -420,7 +425,7 @@ describe('contact, person and company records', () => {
     expect(audit).toMatchObject({
       actor: 'master-test-writer',
       before: { title: 'VP Sales', status: 'unsubscribed', version },
-      after: { title: 'Head of Sales', phone: '+16175550199', status: 'active', version: version + 1 },
+      after: { title: 'Head of Sales', phone: '+16175550199', status: 'unsubscribed', version: version + 1 },
     });
     // the edit outranks every import in the golden record, and its history says so
     const edits = await q(`select field, old_value, new_value from people.history where person_id = $1 and source = 'manual_edit' order by field`, [master.person_id]);

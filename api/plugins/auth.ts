@@ -16,32 +16,75 @@ declare module 'fastify' {
   }
 }
 
-const CACHE_MS = 30_000;
+const WINDOW_MS = 60_000;
+/** Addresses tracked at once before expired windows are swept (and, past 10x that, all are forgotten). */
+const MAX_TRACKED = 10_000;
+
+/**
+ * Requests without a valid key, per client address, in fixed one-minute windows: past the
+ * limit they are answered 429 instead of 401, so guessing keys is not free.
+ */
+function authFailureCounter(limit: number) {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  return {
+    /** Counts one failure; the seconds to wait when this address is over the limit, else 0. */
+    fail(ip: string): number {
+      const now = Date.now();
+      if (windows.size > MAX_TRACKED) {
+        for (const [k, w] of windows) if (w.resetAt <= now) windows.delete(k);
+        if (windows.size > 10 * MAX_TRACKED) windows.clear();
+      }
+      let w = windows.get(ip);
+      if (!w || w.resetAt <= now) windows.set(ip, (w = { count: 0, resetAt: now + WINDOW_MS }));
+      w.count++;
+      return w.count > limit ? Math.ceil((w.resetAt - now) / 1000) : 0;
+    },
+    isOver(ip: string): boolean {
+      const w = windows.get(ip);
+      return Boolean(w && w.resetAt > Date.now() && w.count >= limit);
+    },
+  };
+}
 
 /**
  * Seed "Security & Access Control", API layer: Bearer API key → 401, scope → 403,
  * per-key rate limit (100/min unless the key says otherwise) → 429 with Retry-After in seconds.
+ * Every request looks its key up (one indexed query), so a revoked key stops at once. Requests
+ * that fail authentication are limited per client address (AUTH_FAILURES_PER_MINUTE) → 429.
  */
 export const authPlugin = fp(async (app) => {
-  // Key lookups are cached briefly so a busy client costs no query per request.
-  const cache = new Map<string, { key: ApiKey | null; until: number }>();
-  async function lookup(secret: string): Promise<ApiKey | null> {
-    const hit = cache.get(secret);
-    if (hit && hit.until > Date.now()) return hit.key;
-    const key = await findApiKey(app.pg, secret);
-    if (cache.size > 10_000) cache.clear();
-    cache.set(secret, { key, until: Date.now() + CACHE_MS });
-    return key;
+  const failures = authFailureCounter(app.config.AUTH_FAILURES_PER_MINUTE);
+
+  function refuse(request: FastifyRequest, message: string): never {
+    const retryAfter = failures.fail(request.ip);
+    if (retryAfter) {
+      throw new HttpError(429, `too many requests without a valid API key from this address; retry in ${retryAfter} s`, undefined, { 'retry-after': String(retryAfter) });
+    }
+    throw new HttpError(401, message, undefined, { 'www-authenticate': 'Bearer' });
   }
 
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
-    if (config.public || !request.routeOptions.url) return; // unknown routes fall through to 404
+    if (!request.routeOptions.url) return; // unknown routes fall through to 404
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new HttpError(401, 'missing API key: send Authorization: Bearer <key>', undefined, { 'www-authenticate': 'Bearer' });
-    const key = await lookup(match[1]);
-    if (!key) throw new HttpError(401, 'invalid or revoked API key', undefined, { 'www-authenticate': 'Bearer' });
+    if (config.public) {
+      // Open to all; a valid key may see more (the reasons behind /ready). A wrong key counts as
+      // a failure, and over the limit keys are not even looked at, so this is no guessing oracle.
+      if (!match || failures.isOver(request.ip)) return;
+      let key: ApiKey | null;
+      try {
+        key = await findApiKey(app.pg, match[1]);
+      } catch {
+        return; // the database may be what /ready reports down
+      }
+      if (key) request.apiKey = key;
+      else failures.fail(request.ip);
+      return;
+    }
+    if (!match) refuse(request, 'missing API key: send Authorization: Bearer <key>');
+    const key = await findApiKey(app.pg, match[1]);
+    if (!key) refuse(request, 'invalid or revoked API key');
     request.apiKey = key;
     const scope = config.scope ?? 'read';
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {

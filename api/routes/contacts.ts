@@ -70,7 +70,8 @@ const contactRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'Edit a contact (optimistic concurrency: If-Match or version)',
       description:
         'Send If-Match with the ETag of GET /api/contacts/:id (stale → 412) or the `version` you read (stale → 409). ' +
-        'The edit is audited (before/after) and becomes the highest-priority source (manual_edit) of the golden record.',
+        'The edit is audited (before/after) and becomes the highest-priority source (manual_edit) of the golden record. ' +
+        'The status of a bounced, unsubscribed or do_not_contact contact is not editable (409).',
       tags: ['contacts'],
       params: ContactParams,
       headers: PatchHeaders,
@@ -100,6 +101,8 @@ const contactRoutes: FastifyPluginAsyncZod = async (app) => {
           throw new HttpError(412, `the contact changed since that ETag (now ${etag(edit.version)})`, { version: edit.version }, { etag: etag(edit.version) });
         case 'stale_version':
           throw new HttpError(409, `stale version ${version}: the contact is at version ${edit.version}`, { version: edit.version });
+        case 'status_locked':
+          throw new HttpError(409, `status: the contact is ${edit.status}; an edit does not change that (only unsubscribe, bounce and suppression handling do)`, { field: 'status', status: edit.status });
       }
     }
     reply.header('etag', etag(edit.contact.version));

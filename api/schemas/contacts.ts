@@ -80,7 +80,8 @@ const editableText = (max: number) => z.string().trim().min(1).max(max).nullable
 
 /**
  * Fields a person may edit. Identity (email) and lineage are not editable; status is, because
- * consent is a person's decision (imports never set it).
+ * consent is a person's decision (imports never set it), but only while the contact is active:
+ * an unsubscribe, bounce or complaint is not undone by an edit (409).
  */
 export const ContactPatch = z.strictObject({
   first_name: editableText(200),

@@ -1,0 +1,31 @@
+// npm run apikey:revoke -- --prefix P   (P: the 12 hex characters after bo_ in the key)
+// The API refuses the key from its next request on.
+import { parseArgs } from 'node:util';
+import { exitOnConfigError, loadConfig } from '../common/config';
+import { createPool } from '../db/pool';
+import { revokeApiKey } from '../db/api-keys';
+
+const { values } = parseArgs({ options: { prefix: { type: 'string' } } });
+const prefix = values.prefix?.replace(/^bo_/, '');
+if (!prefix || !/^[0-9a-f]{12}$/.test(prefix)) {
+  console.error('usage: npm run apikey:revoke -- --prefix P   (P: the 12 hex characters after bo_ in the key)');
+  process.exit(2);
+}
+let config;
+try {
+  // without DATABASE_URL, the embedded database that `npm start` runs (as apikey:create)
+  const dev = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/barton`;
+  config = loadConfig(['DATABASE_URL'], { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? dev });
+} catch (err) {
+  exitOnConfigError(err);
+}
+const pool = createPool(config.DATABASE_URL);
+try {
+  const name = await revokeApiKey(pool, prefix);
+  if (!name) {
+    console.error(`no active key has prefix ${prefix}`);
+    process.exitCode = 1;
+  } else console.log(`revoked key "${name}" (prefix ${prefix})`);
+} finally {
+  await pool.end();
+}
