@@ -53,6 +53,7 @@ $$;
 --   completed <-> cancelled             a run ends after another run of the same campaign
 --                                       ended, or after everything was sent but before the
 --                                       cancel reached the workflow
+--   draft, scheduled -> cancelled       a run that never got past its start is cancelled
 -- A cancelled campaign never runs again. Staying put is always allowed and writes nothing;
 -- anything else raises SQLSTATE CS001. p_only_from is the caller's precondition: when the
 -- status is not one of these, nothing changes. Returns whether the campaign now has p_to
@@ -67,8 +68,8 @@ begin
   if p_only_from is not null and not (v_from = any(p_only_from)) then return false; end if;
   if v_from = p_to then return true; end if;
   if not (p_to = any(case v_from
-      when 'draft' then array['scheduled', 'running']
-      when 'scheduled' then array['draft', 'running']
+      when 'draft' then array['scheduled', 'running', 'cancelled']
+      when 'scheduled' then array['draft', 'running', 'cancelled']
       when 'running' then array['paused', 'completed', 'cancelled']
       when 'paused' then array['running', 'completed', 'cancelled']
       when 'completed' then array['running', 'cancelled']
