@@ -432,13 +432,15 @@ declare
   v_contact bigint;
   v_before text;
   v_after text;
+  v_set_by text;   -- the contact status this kind of suppression sets
 begin
   delete from marketing.suppressions where email = p_email returning * into s;
   if not found then return null; end if;
   select contact_id, status into v_contact, v_before from vault.contacts where email = p_email for update;
   v_after := v_before;
-  if v_before = case s.reason when 'bounced' then 'bounced' when 'complained' then 'do_not_contact'
-                              when 'unsubscribed' then 'unsubscribed' end then
+  v_set_by := case s.reason when 'bounced' then 'bounced' when 'complained' then 'do_not_contact'
+                            when 'unsubscribed' then 'unsubscribed' end;
+  if v_before = v_set_by then
     update vault.contacts set status = 'active', version = version + 1, updated_at = now() where contact_id = v_contact;
     v_after := 'active';
   end if;
