@@ -1,6 +1,9 @@
 // Liquid message templates: strict variables, checked at save, rendered per contact at send.
 // Templates come from API callers and render with imported contact data, so they are sandboxed:
 // no file system (include/render/layout are refused) and bounded time, memory and output.
+// In the HTML part every output is HTML-escaped, and only links written in the template itself
+// are tracked: contact data can neither add markup nor get a link signed.
+import { randomBytes } from 'node:crypto';
 import { CaptureTag, Context, Liquid, toValue, toValueSync, type Emitter, type Template } from 'liquidjs';
 
 export const CONTACT_FIELDS = [
@@ -27,29 +30,57 @@ export const SAVE_LIMITS: RenderLimits = { renderMs: 250, memory: 1_000_000, out
 
 const FILE_TAGS = ['include', 'render', 'layout'] as const;
 
-export const engine = new Liquid({
-  strictVariables: true, strictFilters: true, cache: false, ownPropertyOnly: true,
-  // An empty in-memory store instead of the working directory: nothing can name a file to read.
-  templates: {},
-  // The API's body schema caps a field at 500,000 characters; this also bounds stored templates.
-  parseLimit: 1_000_000,
-});
-// The file tags are refused when a template is parsed, so they never reach the (empty) store.
-for (const name of FILE_TAGS) {
-  engine.registerTag(name, {
-    parse() {
-      throw new Error(`"${name}" is not allowed: templates cannot read files`);
-    },
-    render() {},
+/** Values a template may print unescaped in HTML with `| raw`: the API caller's own, never a contact's. */
+const TRUSTED_RAW = (scope: Scope) => [scope.unsubscribe_url, scope.campaign.name, String(scope.campaign.id)];
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+
+function createEngine(html: boolean): Liquid {
+  const liquid = new Liquid({
+    strictVariables: true, strictFilters: true, cache: false, ownPropertyOnly: true,
+    // An empty in-memory store instead of the working directory: nothing can name a file to read.
+    templates: {},
+    // The API's body schema caps a field at 500,000 characters; this also bounds stored templates.
+    parseLimit: 1_000_000,
+    // HTML: every {{ }} is escaped unless its last filter is raw (subject and text are not HTML)
+    ...(html ? { outputEscape: 'escape' as const } : {}),
   });
-}
-// What a capture builds counts against the memory limit like a filter's result (doubling a capture is otherwise free).
-engine.registerTag('capture', class extends CaptureTag {
-  *render(ctx: Context): Generator<unknown, void, string> {
-    yield* super.render(ctx);
-    ctx.memoryLimit.use(String(ctx.bottom()[this.variable as never] ?? '').length);
+  // The file tags are refused when a template is parsed, so they never reach the (empty) store.
+  for (const name of FILE_TAGS) {
+    liquid.registerTag(name, {
+      parse() {
+        throw new Error(`"${name}" is not allowed: templates cannot read files`);
+      },
+      render() {},
+    });
   }
-});
+  // What a capture builds counts against the memory limit like a filter's result (doubling a capture is otherwise free).
+  liquid.registerTag('capture', class extends CaptureTag {
+    *render(ctx: Context): Generator<unknown, void, string> {
+      yield* super.render(ctx);
+      ctx.memoryLimit.use(String(ctx.bottom()[this.variable as never] ?? '').length);
+    }
+  });
+  if (html) {
+    // `| raw` skips escaping for trusted fields only: anything else (a contact field, or a value
+    // assigned or filtered from one) is escaped all the same.
+    liquid.registerFilter('raw', {
+      raw: true,
+      handler(this: { context: Context }, value: unknown) {
+        const s = stringify(value);
+        this.context.memoryLimit.use(s.length);
+        return TRUSTED_RAW(this.context.environments as Scope).includes(s) ? s : escapeHtml(s);
+      },
+    });
+  }
+  return liquid;
+}
+
+/** The subject's and the text part's engine. */
+export const engine = createEngine(false);
+/** The HTML part's engine: output is HTML-escaped. */
+export const htmlEngine = createEngine(true);
 
 /** A part that could not be rendered for a contact: a bad template or a limit exceeded. The message fails; nothing retries it. */
 export class TemplateRenderError extends Error {
@@ -80,10 +111,12 @@ function stringify(value: unknown): string {
   return String(v);
 }
 
-function renderPart(tpl: Template[], scope: object, limits: RenderLimits): string {
-  const ctx = new Context(scope, engine.options, { sync: true, renderLimit: limits.renderMs, memoryLimit: limits.memory }, { liquid: engine });
+const engineFor = (field: TemplateProblem['field']) => (field === 'html' ? htmlEngine : engine);
+
+function renderPart(liquid: Liquid, tpl: Template[], scope: object, limits: RenderLimits): string {
+  const ctx = new Context(scope, liquid.options, { sync: true, renderLimit: limits.renderMs, memoryLimit: limits.memory }, { liquid });
   const emitter = new BoundedEmitter(limits.outputChars);
-  toValueSync(engine.renderer.renderTemplates(tpl, ctx, emitter));
+  toValueSync(liquid.renderer.renderTemplates(tpl, ctx, emitter));
   return emitter.buffer;
 }
 
@@ -93,10 +126,20 @@ export interface TemplateParts {
   text_body?: string | null;
 }
 
+/** A link written in the HTML template: a literal http(s) URL (as written, entities and all), or {{ unsubscribe_url }}. */
+export type TemplateLink = { url: string } | { unsubscribe: true };
+
 export interface CompiledTemplate {
   subject: Template[];
   html?: Template[];
   text?: Template[];
+  /**
+   * The HTML template's own links. Compiling replaced each href value with `linkMarker` + index;
+   * rendering puts the (tracked) link back. The marker is random per compilation, so contact data
+   * cannot produce one, and an href that comes out of a variable is never touched.
+   */
+  links?: TemplateLink[];
+  linkMarker?: string;
   /** Set when a stored template no longer parses (e.g. saved before file tags were refused): every render fails with it. */
   error?: TemplateRenderError;
 }
@@ -136,16 +179,17 @@ export function checkTemplate(parts: TemplateParts): TemplateProblem[] {
   for (const field of ['subject', 'html', 'text_body'] as const) {
     const source = parts[field];
     if (source == null) continue;
+    const liquid = engineFor(field);
     let templates: Template[];
     try {
-      templates = engine.parse(source);
+      templates = liquid.parse(source);
     } catch (err) {
       problems.push({ field, message: `template syntax: ${(err as Error).message}` });
       continue;
     }
     let unknown: string[];
     try {
-      unknown = [...new Set(engine.globalFullVariablesSync(templates, { partials: false }).filter((v) => !allowed.has(v)))];
+      unknown = [...new Set(liquid.globalFullVariablesSync(templates, { partials: false }).filter((v) => !allowed.has(v)))];
     } catch (err) {
       problems.push({ field, message: `template analysis: ${(err as Error).message}` });
       continue;
@@ -157,7 +201,7 @@ export function checkTemplate(parts: TemplateParts): TemplateProblem[] {
   const scope = scopeOf(SAMPLE_CONTEXT);
   for (const [field, templates] of Object.entries(parsed) as [TemplateProblem['field'], Template[]][]) {
     try {
-      renderPart(templates, scope, SAVE_LIMITS);
+      renderPart(engineFor(field), templates, scope, SAVE_LIMITS);
     } catch (err) {
       problems.push({ field, message: `fails to render for a sample contact: ${(err as Error).message}` });
     }
@@ -165,15 +209,37 @@ export function checkTemplate(parts: TemplateParts): TemplateProblem[] {
   return problems;
 }
 
+// href="…" or href='…' in the template's source
+const HREF = /(\bhref\s*=\s*)(["'])(.*?)\2/gis;
+const LITERAL_URL = /^https?:\/\/[^\s{}]+$/i;
+const UNSUBSCRIBE_OUTPUT = /^\{\{-?\s*unsubscribe_url\s*-?\}\}$/;
+
+/** Replaces the values of the template's own links with markers; other hrefs (from variables) stay as they are. */
+function markLinks(html: string, marker: string): { source: string; links: TemplateLink[] } {
+  const links: TemplateLink[] = [];
+  const source = html.replace(HREF, (whole, attr: string, quote: string, value: string) => {
+    const v = value.trim();
+    let link: TemplateLink;
+    if (LITERAL_URL.test(v)) link = { url: v };
+    else if (UNSUBSCRIBE_OUTPUT.test(v)) link = { unsubscribe: true };
+    else return whole;
+    links.push(link);
+    return `${attr}${quote}${marker}${links.length - 1}_${quote}`;
+  });
+  return { source, links };
+}
+
 export function compileTemplate(parts: TemplateParts): CompiledTemplate {
   let field: TemplateProblem['field'] = 'subject';
   try {
     const subject = engine.parse(parts.subject);
     field = 'html';
-    const html = parts.html != null ? engine.parse(parts.html) : undefined;
+    const linkMarker = `_lnk${randomBytes(12).toString('hex')}_`;
+    const marked = parts.html != null ? markLinks(parts.html, linkMarker) : undefined;
+    const html = marked ? htmlEngine.parse(marked.source) : undefined;
     field = 'text_body';
     const text = parts.text_body != null ? engine.parse(parts.text_body) : undefined;
-    return { subject, html, text };
+    return { subject, html, text, links: marked?.links, linkMarker };
   } catch (err) {
     return { subject: [], error: new TemplateRenderError(field, `template syntax: ${(err as Error).message}`) };
   }
@@ -185,28 +251,48 @@ export interface RenderedMessage {
   text?: string;
 }
 
+type Scope = ReturnType<typeof scopeOf>;
+
 function scopeOf(ctx: RenderContext) {
   return { ...ctx, contact: Object.fromEntries(CONTACT_FIELDS.map((f) => [f, ctx.contact[f] ?? ''])) };
+}
+
+export interface RenderOptions {
+  /**
+   * The href a link of the template gets, from its target URL (entities decoded). Without it
+   * links render as written (previews).
+   */
+  trackLink?: (url: string) => string;
 }
 
 /**
  * Renders for one contact under SEND_LIMITS. Missing contact fields render empty (strict mode still
  * refuses unknown names). Throws TemplateRenderError naming the part that failed.
  */
-export function renderTemplate(t: CompiledTemplate, ctx: RenderContext): RenderedMessage {
+export function renderTemplate(t: CompiledTemplate, ctx: RenderContext, options: RenderOptions = {}): RenderedMessage {
   if (t.error) throw t.error;
   const scope = scopeOf(ctx);
   const part = (field: TemplateProblem['field'], tpl: Template[]) => {
     try {
-      return renderPart(tpl, scope, SEND_LIMITS);
+      return renderPart(engineFor(field), tpl, scope, SEND_LIMITS);
     } catch (err) {
       throw new TemplateRenderError(field, (err as Error).message);
     }
   };
+  const linkOf = (link: TemplateLink) => {
+    const target = 'url' in link ? link.url.replaceAll('&amp;', '&') : ctx.unsubscribe_url;
+    if (options.trackLink) return options.trackLink(target);
+    return 'url' in link ? link.url : escapeHtml(ctx.unsubscribe_url);
+  };
+  let html = t.html ? part('html', t.html) : undefined;
+  if (html && t.links?.length) {
+    const links = t.links;
+    html = html.replace(new RegExp(`${t.linkMarker}(\\d+)_`, 'g'), (_m, i: string) => linkOf(links[Number(i)]));
+  }
   return {
     // A contact field must not turn the subject into two header lines.
     subject: part('subject', t.subject).replace(/[\r\n]+/g, ' ').trim(),
-    html: t.html ? part('html', t.html) : undefined,
+    html,
     text: t.text ? part('text_body', t.text) : undefined,
   };
 }

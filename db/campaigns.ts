@@ -60,9 +60,21 @@ export class IllegalCampaignTransition extends Error {
   override name = 'IllegalCampaignTransition';
 }
 
+/**
+ * The stored criteria cannot select an audience (the API refuses such criteria; these got in
+ * some other way): retrying cannot help, so the run fails at once instead of retrying forever.
+ */
+class InvalidCampaignCriteria extends Error {
+  override name = 'InvalidCampaignCriteria';
+}
+
 export type StartRunResult =
   | { outcome: 'started'; audience: number; queued: number }
-  | { outcome: 'not-found' | 'cancelled' | 'no-steps' };
+  | { outcome: 'not-found' | 'cancelled' | 'no-steps' }
+  | { outcome: 'invalid-criteria'; reason: string };
+
+/** Postgres class 22, data exception: a value of the criteria the statement cannot use (a date out of range, an integer overflow…). */
+const isDataException = (err: unknown) => /^22/.test(String((err as { code?: unknown }).code ?? ''));
 
 const STEPS_JSON = `coalesce((select jsonb_agg(jsonb_build_object('step_no', s.step_no, 'template_id', s.template_id,
               'delay_seconds', s.delay_seconds) order by s.step_no) from marketing.campaign_steps s where s.campaign_id = c.campaign_id), '[]') as steps`;
@@ -129,6 +141,25 @@ async function stepProgress(db: Queryable, campaignId: number): Promise<StepProg
     stopped: r.stopped, suppressed: r.suppressed, cancelled: r.cancelled, opened: r.opened, clicked: r.clicked,
     replied: r.replied, bounced: r.bounced, unsubscribed: r.unsubscribed,
   }));
+}
+
+/** A run's end in the caller's transaction: see finishRun. */
+async function finish(db: pg.PoolClient, campaignId: number, outcome: CampaignOutcome): Promise<void> {
+  if (outcome === 'cancelled') {
+    await db.query(
+      `update marketing.outreach_history set status = 'cancelled', failure_reason = 'campaign cancelled'
+        where campaign_id = $1 and status = 'queued'`,
+      [campaignId],
+    );
+  }
+  await transition(db, campaignId, outcome);
+  await db.query('update marketing.campaigns set completed_at = now(), updated_at = now() where campaign_id = $1', [campaignId]);
+  await db.query(
+    `insert into marketing.feedback_reports (campaign_id, report)
+     select $1, jsonb_build_object('outcome', $2::text, 'steps', coalesce(jsonb_agg(to_jsonb(p)), '[]'))
+       from marketing.f_step_progress($1) p`,
+    [campaignId, outcome],
+  );
 }
 
 export function createCampaignsRepository(pool: Pool) {
@@ -257,7 +288,13 @@ export function createCampaignsRepository(pool: Pool) {
         const steps = await db.query('select count(*)::int as n from marketing.campaign_steps where campaign_id = $1', [campaignId]);
         if (!steps.rows[0].n) return { outcome: 'no-steps' };
         const params: unknown[] = [campaignId, asOf];
-        const filter = audienceFilter(k.criteria ?? {}, params);
+        let filter: string;
+        try {
+          filter = audienceFilter(k.criteria ?? {}, params);
+        } catch (err) {
+          // criteria of the wrong shape (a string where a list belongs, …)
+          throw new InvalidCampaignCriteria(`campaign ${campaignId} has invalid criteria: ${(err as Error).message}`);
+        }
         const inserted = await db.query(
           `with k as (select * from marketing.campaigns where campaign_id = $1),
                 first_step as (select min(step_no) as n from marketing.campaign_steps where campaign_id = $1),
@@ -272,7 +309,10 @@ export function createCampaignsRepository(pool: Pool) {
             where s.campaign_id = $1
            on conflict (campaign_id, contact_id, step_no) do nothing`,
           params,
-        );
+        ).catch((err) => {
+          if (isDataException(err)) throw new InvalidCampaignCriteria(`campaign ${campaignId} has invalid criteria: ${(err as Error).message}`);
+          throw err;
+        });
         await transition(db, campaignId, 'running');
         await db.query(
           `update marketing.campaigns set started_at = coalesce(started_at, now()), last_run_at = now(),
@@ -290,6 +330,9 @@ export function createCampaignsRepository(pool: Pool) {
           [campaignId],
         );
         return { outcome: 'started', audience: n.audience, queued: n.queued };
+      }).catch((err): StartRunResult => {
+        if (err instanceof InvalidCampaignCriteria) return { outcome: 'invalid-criteria', reason: err.message };
+        throw err;
       });
       if (started.outcome === 'started') {
         // The snapshot may have just added most of the table: fresh statistics keep the claim and
@@ -301,22 +344,28 @@ export function createCampaignsRepository(pool: Pool) {
 
     /** Ends a run: cancelled leaves nothing queued; both outcomes write the feedback report. */
     async finishRun(campaignId: number, outcome: CampaignOutcome): Promise<void> {
-      await withTransaction(pool, async (db) => {
-        if (outcome === 'cancelled') {
-          await db.query(
-            `update marketing.outreach_history set status = 'cancelled', failure_reason = 'campaign cancelled'
-              where campaign_id = $1 and status = 'queued'`,
-            [campaignId],
-          );
-        }
-        await transition(db, campaignId, outcome);
-        await db.query('update marketing.campaigns set completed_at = now(), updated_at = now() where campaign_id = $1', [campaignId]);
+      await withTransaction(pool, (db) => finish(db, campaignId, outcome));
+    },
+
+    /**
+     * Ends a campaign as cancelled after its run closed without finishing it (the run failed,
+     * was terminated, or never got past its start), audited. Unless `force` (the caller
+     * terminated the run), a campaign the run did finish (completed or cancelled, with a
+     * completion time) is left as it is: 'already-ended'.
+     */
+    async cancelAfterRun(campaignId: number, r: { actor: string; reason: string; workflowId: string; force: boolean }): Promise<'cancelled' | 'already-ended' | 'not-found'> {
+      return withTransaction(pool, async (db) => {
+        const { rows: [c] } = await db.query('select status, completed_at from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
+        if (!c) return 'not-found';
+        if (!r.force && ['completed', 'cancelled'].includes(c.status) && c.completed_at) return 'already-ended';
+        await finish(db, campaignId, 'cancelled');
         await db.query(
-          `insert into marketing.feedback_reports (campaign_id, report)
-           select $1, jsonb_build_object('outcome', $2::text, 'steps', coalesce(jsonb_agg(to_jsonb(p)), '[]'))
-             from marketing.f_step_progress($1) p`,
-          [campaignId, outcome],
+          `insert into intake.audit_log (actor, action, entity, entity_id, before, after, workflow_id)
+           values ($1, 'campaign_cancelled', 'campaign', $2, jsonb_build_object('status', $3::text),
+                   jsonb_build_object('status', 'cancelled', 'reason', $4::text), $5)`,
+          [r.actor, String(campaignId), c.status, r.reason, r.workflowId],
         );
+        return 'cancelled';
       });
     },
   };

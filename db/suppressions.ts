@@ -1,5 +1,6 @@
 // The suppression list (marketing.suppressions): addresses no campaign sends to. Unsubscribes,
-// bounces and complaints are written by the tracking functions; people add and lift 'manual' ones.
+// bounces and complaints are written by the tracking functions; people add 'manual' ones and lift
+// them, and an admin lifts any (audited).
 import type { Pool } from './pool';
 
 export interface SuppressionRow {
@@ -36,9 +37,13 @@ export function createSuppressionsRepository(pool: Pool) {
       return rows[0] ?? null;
     },
 
-    /** Lifts a hand-made entry; others stay. */
-    async removeManual(email: string): Promise<void> {
-      await pool.query(`delete from marketing.suppressions where email = $1 and reason = 'manual'`, [email]);
+    /**
+     * Takes an address off the list, audited with before and after; a contact status the entry
+     * had set (bounced, do_not_contact, unsubscribed) goes back to active. Null: it was not listed.
+     */
+    async lift(email: string, actor: string, note: string | null): Promise<{ reason: string; contact_status_before: string | null; contact_status: string | null } | null> {
+      const { rows: [r] } = await pool.query('select marketing.f_lift_suppression($1, $2, $3) as lifted', [email, actor, note]);
+      return r.lifted;
     },
   };
 }

@@ -2,9 +2,13 @@
 // campaign's next claim honours them. Used by the tracking routes and the provider webhooks.
 import type { Pool } from './pool';
 
-/** The outreach row a Message-ID of ours names (<oh.{outreach_id}.c{campaign_id}@domain>). */
+/**
+ * The outreach row a Message-ID of ours names: <oh.{outreach_id}.{32 random hex digits}@domain>
+ * (before: <oh.{outreach_id}.c{campaign_id}@domain>, guessable; rows sent then keep it). Only a
+ * lookup key: the whole Message-ID must equal the row's.
+ */
 export function outreachIdOf(messageId: string): number | undefined {
-  const m = /^<?oh\.(\d{1,15})\.c\d{1,15}@/i.exec(messageId.trim());
+  const m = /^<?oh\.(\d{1,15})\.(?:c\d{1,15}|[0-9a-f]{32})@/i.exec(messageId.trim());
   return m ? Number(m[1]) : undefined;
 }
 
@@ -18,15 +22,18 @@ export function createTrackingRepository(pool: Pool) {
     recordClick: (outreachId: number, url: string) => call('select marketing.f_track_click($1, $2) as ok', [outreachId, url]),
     unsubscribe: (outreachId: number, via: string) => call('select marketing.f_unsubscribe($1, $2) as ok', [outreachId, via]),
 
-    /** Finds the send a reply answers: its In-Reply-To/References Message-IDs, else the sender's latest send. */
+    /**
+     * Finds the send a reply answers: one whose Message-ID is among the reply's In-Reply-To and
+     * References AND whose recipient is the reply's sender. A Message-ID alone could be replayed
+     * by anyone who saw it; a sender alone is forged in any From line. Unmatched: nothing stored.
+     */
     async recordReply(reply: { from: string; messageIds: string[]; details: Record<string, unknown> }): Promise<number | null> {
       const ids = reply.messageIds.map(outreachIdOf).filter((id): id is number => id !== undefined);
+      if (!ids.length) return null;
       const { rows } = await pool.query(
-        `(select outreach_id from marketing.outreach_history where outreach_id = any($1) and message_id = any($2) limit 1)
-         union all
-         (select h.outreach_id from vault.contacts c join marketing.outreach_history h on h.contact_id = c.contact_id
-           where c.email = $3 and h.status = 'sent' order by h.sent_at desc limit 1)
-         limit 1`,
+        `select outreach_id from marketing.outreach_history
+          where outreach_id = any($1) and message_id = any($2) and lower(email) = $3
+          order by outreach_id desc limit 1`,
         [ids, reply.messageIds, reply.from.trim().toLowerCase()],
       );
       if (!rows.length) return null;
@@ -34,15 +41,24 @@ export function createTrackingRepository(pool: Pool) {
       return rows[0].outreach_id;
     },
 
-    /** A bounce or complaint, matched by our Message-ID when it names a row of ours, else by address. */
-    async recordBounce(b: { email?: string; messageId?: string; kind: BounceKind; details: Record<string, unknown> }): Promise<boolean> {
+    /**
+     * A bounce or complaint, for mail we sent only: matched by our Message-ID when it names one,
+     * else by the address's latest sent message. 'unknown-message' (only a Message-ID, not ours)
+     * and 'not-mailed' (an address we never sent to): nothing stored.
+     */
+    async recordBounce(b: { email?: string; messageId?: string; kind: BounceKind; details: Record<string, unknown> }): Promise<'recorded' | 'unknown-message' | 'not-mailed'> {
       let outreachId: number | null = null;
-      const id = b.messageId ? outreachIdOf(b.messageId) : undefined;
-      if (id !== undefined) {
-        const { rows } = await pool.query('select outreach_id from marketing.outreach_history where outreach_id = $1 and message_id = $2', [id, b.messageId]);
-        outreachId = rows[0]?.outreach_id ?? null;
+      if (b.messageId) {
+        const id = outreachIdOf(b.messageId);
+        if (id !== undefined) {
+          const { rows } = await pool.query('select outreach_id from marketing.outreach_history where outreach_id = $1 and message_id = $2', [id, b.messageId]);
+          outreachId = rows[0]?.outreach_id ?? null;
+        }
+        // a Message-ID not of ours (a provider's own id, say) leaves the address to match on
+        if (outreachId === null && !b.email) return 'unknown-message';
       }
-      return call('select marketing.f_record_bounce($1, $2, $3, $4) as ok', [b.email ?? null, b.kind, outreachId, b.details]);
+      const found = await call('select marketing.f_record_bounce($1, $2, $3, $4) as ok', [b.email ?? null, b.kind, outreachId, b.details]);
+      return found ? 'recorded' : 'not-mailed';
     },
   };
 }

@@ -32,6 +32,8 @@ export function createLifecycleActivities({ campaigns }: { campaigns: CampaignsR
           throw ApplicationFailure.nonRetryable(`campaign ${campaignId} was cancelled`, 'CampaignCancelled');
         case 'no-steps':
           throw ApplicationFailure.nonRetryable(`campaign ${campaignId} has no steps`, 'CampaignInvalid');
+        case 'invalid-criteria':
+          throw ApplicationFailure.nonRetryable(started.reason, 'CampaignInvalid');
       }
     },
 

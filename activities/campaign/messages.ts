@@ -41,17 +41,20 @@ export function createMessageBuilder(settings: MessageSettings) {
       return map;
     },
 
-    /** Renders one send: links through the signed redirect, an open pixel, one-click unsubscribe. */
+    /**
+     * Renders one send: the template's own links through the signed redirect (never a link that
+     * came out of contact data), an open pixel, one-click unsubscribe.
+     */
     build(template: CompiledTemplate, contact: ContactVars & { message_id: string }, k: SenderCampaign, outreachId: number, domain: string): BuiltMessage {
       const unsubscribeToken = signTrackingToken(secret, { purpose: 'unsubscribe', outreachId });
       const unsubscribeUrl = `${base}/u/${unsubscribeToken}`;
-      const rendered = renderTemplate(template, { contact, campaign: { id: Number(k.campaign_id), name: k.name }, unsubscribe_url: unsubscribeUrl });
+      const rendered = renderTemplate(
+        template,
+        { contact, campaign: { id: Number(k.campaign_id), name: k.name }, unsubscribe_url: unsubscribeUrl },
+        { trackLink: (url) => `${base}/t/c/${signTrackingToken(secret, { purpose: 'click', outreachId, url })}` },
+      );
       let html = rendered.html;
       if (html) {
-        html = html.replace(/href="(https?:\/\/[^"]+)"/gi, (_m, url: string) => {
-          const token = signTrackingToken(secret, { purpose: 'click', outreachId, url: url.replaceAll('&amp;', '&') });
-          return `href="${base}/t/c/${token}"`;
-        });
         const pixel = `<img src="${base}/t/o/${signTrackingToken(secret, { purpose: 'open', outreachId })}.gif" width="1" height="1" alt="">`;
         html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${pixel}</body>`) : html + pixel;
       }

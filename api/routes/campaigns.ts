@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { createCampaignsRepository, type CampaignRow, type CampaignStep } from '../../db/campaigns';
 import { createTemplatesRepository } from '../../db/templates';
 import type { campaignWorkflow } from '../../workflows/campaign';
@@ -28,6 +28,24 @@ const toSteps = (steps: Body['steps']): CampaignStep[] => steps.map((s) => ({ te
 function present(c: CampaignRow): Record<string, any> {
   const { window_days, window_start, window_end, ...rest } = c;
   return { ...rest, window: window_start ? { days: window_days, start: window_start, end: window_end } : null };
+}
+
+/** How long a run gets to act on a cancel signal before the API terminates it. */
+const CANCEL_GRACE_MS = 5000;
+
+/** Whether the workflow's latest run is closed, or closes within ms. */
+async function closesWithin(handle: WorkflowHandle, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await handle.describe()).status.name !== 'RUNNING') return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return true;
+      throw err;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 const rate = (n: number, d: number) => (d ? Math.round((n / d) * 10_000) / 10_000 : 0);
@@ -134,7 +152,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     return run.workflowId === null ? undefined : app.temporal.workflow.getHandle(run.workflowId);
   };
 
-  for (const [name, signal] of [['pause', pauseCampaignSignal], ['resume', resumeCampaignSignal], ['cancel', cancelCampaignSignal]] as const) {
+  for (const [name, signal] of [['pause', pauseCampaignSignal], ['resume', resumeCampaignSignal]] as const) {
     app.post(`/api/campaigns/:id/${name}`, {
       config: { scope: 'write' },
       schema: { summary: `Signal the running campaign: ${name}`, tags, ...byId, response: { 202: ControlAccepted, 404: ErrorResponse, 409: ErrorResponse } },
@@ -142,9 +160,9 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       const handle = await latestRun(request.params.id);
       const noWorkflow = () => new HttpError(409, `campaign ${request.params.id} has no running workflow`);
       if (!handle) throw noWorkflow();
-      // The sending activity checks the status between claims, so a pause or cancel of a running
-      // campaign stops sends within one claim instead of one batch; the signal then moves the workflow.
-      if (name !== 'resume') await campaigns.transition(request.params.id, name === 'pause' ? 'paused' : 'cancelled', ['running']);
+      // The sending activity checks the status between claims, so a pause of a running campaign
+      // stops sends within one claim instead of one batch; the signal then moves the workflow.
+      if (name === 'pause') await campaigns.transition(request.params.id, 'paused', ['running']);
       try {
         await handle.signal(signal);
       } catch (err) {
@@ -154,6 +172,52 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       return reply.code(202).send({ workflow_id: handle.workflowId, signal: name });
     });
   }
+
+  // Cancel always ends the campaign. The run gets the signal and CANCEL_GRACE_MS to act on it; a
+  // run that cannot (stuck in an activity's retries, or no worker at all) is terminated, and a
+  // run that closed without finishing (it failed, or never got past its start) is finished here:
+  // either way the campaign ends cancelled, audited in intake.audit_log.
+  app.post('/api/campaigns/:id/cancel', {
+    config: { scope: 'write' },
+    schema: {
+      summary: `Cancel the campaign: signals its run; a run that does not act on it within ${CANCEL_GRACE_MS / 1000} s is terminated. The campaign ends cancelled either way`,
+      tags, ...byId, response: { 202: ControlAccepted, 404: ErrorResponse, 409: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    const id = request.params.id;
+    const handle = await latestRun(id);
+    const noWorkflow = () => new HttpError(409, `campaign ${id} has no running workflow`);
+    if (!handle) throw noWorkflow();
+    // recorded before the signal: the sending activity stops claiming at once
+    await campaigns.transition(id, 'cancelled', ['running']);
+    let signalled = true;
+    try {
+      await handle.signal(cancelCampaignSignal);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      signalled = false;
+    }
+    const actor = `api:${request.apiKey?.name ?? 'unknown'}`;
+    let terminated = false;
+    if (signalled && !(await closesWithin(handle, CANCEL_GRACE_MS))) {
+      try {
+        await handle.terminate(`cancelled through the API by ${actor}; the run did not act on the cancel signal within ${CANCEL_GRACE_MS / 1000} s`);
+        terminated = true;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err; // it closed meanwhile
+      }
+    }
+    const ended = await campaigns.cancelAfterRun(id, {
+      actor,
+      workflowId: handle.workflowId,
+      force: terminated,
+      reason: terminated ? 'the run did not act on the cancel signal and was terminated' : 'the run closed without finishing the campaign',
+    });
+    if (ended === 'not-found') throw new HttpError(404, `campaign ${id} does not exist`);
+    // a run that had already finished the campaign: as before, nothing to cancel
+    if (ended === 'already-ended' && !signalled) throw noWorkflow();
+    return reply.code(202).send({ workflow_id: handle.workflowId, signal: 'cancel', ...(terminated ? { terminated } : {}) });
+  });
 
   app.get('/api/campaigns/:id/progress', {
     schema: { summary: 'The campaign workflow\'s progress query (per step: queued, sent, failed, opened, …)', tags, ...byId, response: { 200: Progress, 404: ErrorResponse } },
@@ -236,6 +300,10 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       });
     } catch (err) {
       if ((err as Error).name === 'ScheduleAlreadyRunning') throw new HttpError(409, `campaign ${c.campaign_id} already has a schedule`);
+      // the client's word for the server's "Invalid schedule spec"; every_minutes is bounded by the schema
+      if (err instanceof TypeError && b.cron) {
+        throw new HttpError(400, `invalid cron: ${err.message}`, { issues: [{ field: 'cron', message: err.message }] });
+      }
       throw err;
     }
     await campaigns.transition(c.campaign_id, 'scheduled', ['draft']);

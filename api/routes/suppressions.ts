@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorResponse } from '../schemas/common';
 import { NoContent } from '../schemas/campaigns';
-import { Suppression, SuppressionAdded, SuppressionBody, SuppressionPage, SuppressionParams, SuppressionQuery } from '../schemas/suppressions';
+import { Suppression, SuppressionAdded, SuppressionBody, SuppressionLiftQuery, SuppressionPage, SuppressionParams, SuppressionQuery } from '../schemas/suppressions';
 import { HttpError } from '../errors';
 import { createSuppressionsRepository } from '../../db/suppressions';
 
 /**
  * The explicit suppression list. Unsubscribes, hard bounces and complaints land here by
- * themselves; people add addresses by hand. Every campaign leaves these addresses out, at
+ * themselves; people add addresses by hand, and lift them (an admin lifts any). Every campaign leaves these addresses out, at
  * target selection and again at each send.
  */
 const suppressionRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -38,17 +38,27 @@ const suppressionRoutes: FastifyPluginAsyncZod = async (app) => {
     return found;
   });
 
-  // Only hand-made entries come off the list: an unsubscribe, a bounce or a complaint is the
-  // recipient's (or their server's) decision, not ours.
+  // A hand-made entry comes off with write scope. An unsubscribe, a bounce or a complaint is the
+  // recipient's (or their server's) decision: only an admin-scope key lifts one (say, after the
+  // person asked to hear from us again, or a bounce turned out to be a provider's fault).
+  // Every lift is audited (intake.audit_log, action suppression_lifted) with before and after.
   app.delete('/api/suppressions/:email', {
     config: { scope: 'write' },
-    schema: { summary: 'Remove a manual suppression', tags, params: SuppressionParams, response: { 204: NoContent, 404: ErrorResponse, 409: ErrorResponse } },
+    schema: {
+      summary: 'Lift a suppression: manual ones with write scope, any other (and the contact status it set) with admin scope',
+      tags, params: SuppressionParams, querystring: SuppressionLiftQuery,
+      response: { 204: NoContent, 404: ErrorResponse, 409: ErrorResponse },
+    },
   }, async (request, reply) => {
     const email = request.params.email.toLowerCase();
     const found = await suppressions.find(email);
     if (!found) throw new HttpError(404, `${email} is not suppressed`);
-    if (found.reason !== 'manual') throw new HttpError(409, `${email} is suppressed as ${found.reason}; that is not lifted through the API`);
-    await suppressions.removeManual(email);
+    const admin = request.apiKey?.scopes.includes('admin') ?? false;
+    if (found.reason !== 'manual' && !admin) {
+      throw new HttpError(409, `${email} is suppressed as ${found.reason}; only an admin-scope key lifts that`);
+    }
+    const lifted = await suppressions.lift(email, `api:${request.apiKey?.name ?? 'unknown'}`, request.query.note ?? null);
+    if (!lifted) throw new HttpError(404, `${email} is not suppressed`);
     return reply.code(204).send(null);
   });
 };

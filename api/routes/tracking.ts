@@ -70,7 +70,10 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/api/webhooks/replies', {
     config: { scope: 'write' },
-    schema: { summary: 'Inbound reply: stops the contact\'s later steps', tags, body: ReplyWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse } },
+    schema: {
+      summary: 'Inbound reply: stops the contact\'s later steps. Matched when In-Reply-To/References name a message of ours sent to `from`',
+      tags, body: ReplyWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse },
+    },
   }, async (request, reply) => {
     const b = request.body;
     const ids = [...messageIds(b.in_reply_to), ...messageIds(b.references)];
@@ -84,16 +87,26 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/api/webhooks/bounces', {
     config: { scope: 'write' },
-    schema: { summary: 'Bounce or complaint: hard bounces and complaints suppress the address everywhere', tags, body: BounceWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse } },
+    schema: {
+      summary: 'Bounce or complaint for a message we sent: hard bounces and complaints suppress the address everywhere; anything else is a 422 and changes nothing',
+      tags, body: BounceWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse, 422: ErrorResponse },
+    },
   }, async (request, reply) => {
     const b = request.body;
-    const matched = await tracking.recordBounce({
+    const outcome = await tracking.recordBounce({
       email: b.email,
       messageId: b.message_id ? messageIds(b.message_id)[0] : undefined,
       kind: b.type,
       details: { diagnostic: b.diagnostic ?? null },
     });
-    return reply.code(202).send({ matched });
+    if (outcome !== 'recorded') {
+      // Only mail we sent can bounce: an event naming anything else would suppress an address for good.
+      const [field, message] = outcome === 'unknown-message' || !b.email
+        ? ['message_id', 'names no message we sent']
+        : ['email', 'we have sent no message to this address'];
+      throw new HttpError(422, `${field} ${message}; nothing was recorded`, { issues: [{ field, message }] });
+    }
+    return reply.code(202).send({ matched: true });
   });
 };
 

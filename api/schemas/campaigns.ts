@@ -9,6 +9,23 @@ const isTimeZone = (tz: string) => {
     return false;
   }
 };
+/** Postgres integer: employee counts are stored as one. */
+const INT4_MAX = 2_147_483_647;
+/** Postgres smallint: step numbers. */
+const INT2_MAX = 32_767;
+const MAX_OFFSET_MINUTES = 14 * 60;
+/**
+ * A date-time Postgres stores as given: ISO 8601 with Z or an offset, a real calendar date in
+ * years 0001-9999 (zod checks the date; year 0000 does not exist in Postgres), and an offset no
+ * further from UTC than ±14:00, the widest any time zone uses (Postgres refuses beyond ±15:59).
+ */
+const dateTime = z.iso.datetime({ offset: true }).superRefine((s, ctx) => {
+  if (s.startsWith('0000')) ctx.addIssue({ code: 'custom', message: 'year must be 0001 to 9999' });
+  const offset = /([+-])(\d{2}):(\d{2})$/.exec(s);
+  if (offset && Number(offset[2]) * 60 + Number(offset[3]) > MAX_OFFSET_MINUTES) {
+    ctx.addIssue({ code: 'custom', message: 'UTC offset must be within ±14:00' });
+  }
+});
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS');
 
 export const Criteria = z
@@ -20,14 +37,14 @@ export const Criteria = z
     company_domains: z.array(z.string().min(1).max(253)).max(1000).optional(),
     countries: z.array(z.string().min(2).max(64)).max(300).optional(),
     sources: z.array(z.string().min(1).max(64)).max(100).optional(),
-    created_after: z.iso.datetime({ offset: true }).optional(),
+    created_after: dateTime.optional(),
     new_since_last_run: z.boolean().optional(),
     // golden-record (master data) fields of the contact's person and company
     seniorities: z.array(z.string().min(1).max(64)).max(50).optional(),
     departments_contains: z.string().min(1).max(200).optional(),
     industries: z.array(z.string().min(1).max(200)).max(200).optional(),
-    min_employees: z.number().int().min(0).optional(),
-    max_employees: z.number().int().min(0).optional(),
+    min_employees: z.number().int().min(0).max(INT4_MAX).optional(),
+    max_employees: z.number().int().min(0).max(INT4_MAX).optional(),
   })
   .strict();
 
@@ -91,7 +108,7 @@ export const CampaignList = z.object({ campaigns: z.array(Campaign), next_cursor
 
 export const OutreachQuery = CursorQuery.extend({
   status: z.enum(['queued', 'sending', 'sent', 'failed', 'stopped', 'suppressed', 'cancelled']).optional(),
-  step: z.coerce.number().int().min(1).optional(),
+  step: z.coerce.number().int().min(1).max(INT2_MAX).optional(),
 });
 export const OutreachRow = z.object({
   outreach_id: z.number().int(),
@@ -137,7 +154,12 @@ export const Metrics = z.object({
   steps: z.array(StepMetrics),
 });
 
-export const ControlAccepted = z.object({ workflow_id: z.string(), signal: z.string() });
+export const ControlAccepted = z.object({
+  workflow_id: z.string(),
+  signal: z.string(),
+  /** cancel only: the run did not act on the signal in time and was terminated */
+  terminated: z.boolean().optional(),
+});
 export const Progress = z.object({ workflow_id: z.string(), status: z.string(), progress: z.unknown() });
 
 export const ScheduleBody = z

@@ -18,3 +18,4 @@ export const SuppressionQuery = z.object({
 });
 export const SuppressionPage = z.object({ suppressions: z.array(Suppression), next_cursor: z.string().nullable() });
 export const SuppressionParams = z.object({ email: z.email().max(254) });
+export const SuppressionLiftQuery = z.object({ note: z.string().max(500).optional().describe('why it is lifted, kept in the audit log') });

@@ -53,6 +53,7 @@ $$;
 --   completed <-> cancelled             a run ends after another run of the same campaign
 --                                       ended, or after everything was sent but before the
 --                                       cancel reached the workflow
+--   draft, scheduled -> cancelled       a run that never got past its start is cancelled
 -- A cancelled campaign never runs again. Staying put is always allowed and writes nothing;
 -- anything else raises SQLSTATE CS001. p_only_from is the caller's precondition: when the
 -- status is not one of these, nothing changes. Returns whether the campaign now has p_to
@@ -67,8 +68,8 @@ begin
   if p_only_from is not null and not (v_from = any(p_only_from)) then return false; end if;
   if v_from = p_to then return true; end if;
   if not (p_to = any(case v_from
-      when 'draft' then array['scheduled', 'running']
-      when 'scheduled' then array['draft', 'running']
+      when 'draft' then array['scheduled', 'running', 'cancelled']
+      when 'scheduled' then array['draft', 'running', 'cancelled']
       when 'running' then array['paused', 'completed', 'cancelled']
       when 'paused' then array['running', 'completed', 'cancelled']
       when 'completed' then array['running', 'cancelled']
@@ -182,7 +183,11 @@ begin
   update marketing.outreach_history h
      set status = 'sending', claim_token = p_claim_token, lease_until = now() + make_interval(secs => p_lease_seconds),
          attempts = h.attempts + 1,
-         message_id = coalesce(h.message_id, '<oh.' || h.outreach_id || '.c' || h.campaign_id || '@' || split_part(c.from_email, '@', 2) || '>')
+         -- set once, at the first claim, and committed before SMTP: every retry sends the same
+         -- Message-ID. 122 random bits make it unguessable (replies and bounces prove with it
+         -- that they answer our mail); the outreach_id in it finds the row by primary key.
+         message_id = coalesce(h.message_id, '<oh.' || h.outreach_id || '.' || replace(gen_random_uuid()::text, '-', '')
+                                             || '@' || split_part(c.from_email, '@', 2) || '>')
     from pg_temp.claim_candidates k
    where h.outreach_id = k.outreach_id and k.action = 'send';
 
@@ -373,7 +378,10 @@ begin
 end $$;
 
 -- Bounces and complaints. Hard bounces and complaints suppress the address in every campaign;
--- soft bounces are only counted. p_outreach_id may be null (the provider only knew the address).
+-- soft bounces are only counted. They count only for mail we sent: p_outreach_id is the row the
+-- event's Message-ID named (the caller checked the whole Message-ID), else the address's latest
+-- sent row. An event for an address we never mailed changes nothing and returns false: anyone
+-- could otherwise suppress any address for good.
 create or replace function marketing.f_record_bounce(p_email text, p_kind text, p_outreach_id bigint, p_details jsonb)
 returns boolean language plpgsql as $$
 declare
@@ -383,12 +391,15 @@ declare
   v_before text;
   v_status text := case p_kind when 'complaint' then 'do_not_contact' else 'bounced' end;
 begin
-  if v_row is null then
-    select h.outreach_id into v_row from vault.contacts c join marketing.outreach_history h on h.contact_id = c.contact_id
-     where c.email = v_email and h.status = 'sent' order by h.sent_at desc limit 1;
-  elsif v_email is null or v_email = '' then
+  if v_row is not null then
+    -- the address the message went to, whatever the event says
     select email into v_email from marketing.outreach_history where outreach_id = v_row;
+    if not found then return false; end if;
+  elsif v_email is not null and v_email <> '' then
+    select h.outreach_id into v_row from vault.contacts c join marketing.outreach_history h on h.contact_id = c.contact_id
+     where c.email = v_email and h.email = v_email and h.status = 'sent' order by h.sent_at desc limit 1;
   end if;
+  if v_row is null then return false; end if;
   if p_kind = 'soft' then
     update marketing.outreach_history
        set soft_bounces = soft_bounces + 1, bounce_type = coalesce(bounce_type, 'soft'), bounced_at = coalesce(bounced_at, now())
@@ -408,5 +419,36 @@ begin
           'contact', coalesce(v_contact::text, v_email),
           case when v_before is null then null else jsonb_build_object('status', v_before) end,
           p_details || jsonb_build_object('kind', p_kind, 'email', v_email, 'outreach_id', v_row));
-  return v_row is not null or v_contact is not null;
+  return true;
+end $$;
+
+-- Lifts a suppression (an admin's decision, audited with before and after). The contact's status
+-- goes back to active when the suppression had set it: bounced for a bounce, do_not_contact for a
+-- complaint, unsubscribed for an unsubscribe. Returns the entry lifted, or null when there was none.
+create or replace function marketing.f_lift_suppression(p_email text, p_actor text, p_note text)
+returns jsonb language plpgsql as $$
+declare
+  s marketing.suppressions;
+  v_contact bigint;
+  v_before text;
+  v_after text;
+  v_set_by text;   -- the contact status this kind of suppression sets
+begin
+  delete from marketing.suppressions where email = p_email returning * into s;
+  if not found then return null; end if;
+  select contact_id, status into v_contact, v_before from vault.contacts where email = p_email for update;
+  v_after := v_before;
+  v_set_by := case s.reason when 'bounced' then 'bounced' when 'complained' then 'do_not_contact'
+                            when 'unsubscribed' then 'unsubscribed' end;
+  if v_before = v_set_by then
+    update vault.contacts set status = 'active', version = version + 1, updated_at = now() where contact_id = v_contact;
+    v_after := 'active';
+  end if;
+  insert into intake.audit_log (actor, action, entity, entity_id, before, after)
+  values (p_actor, 'suppression_lifted', 'suppression', p_email,
+          jsonb_build_object('suppression', jsonb_build_object('reason', s.reason, 'source', s.source, 'outreach_id', s.outreach_id,
+                                                               'created_at', s.created_at),
+                             'contact_id', v_contact, 'contact_status', v_before),
+          jsonb_build_object('suppression', null, 'contact_id', v_contact, 'contact_status', v_after, 'note', p_note));
+  return jsonb_build_object('reason', s.reason, 'contact_status_before', v_before, 'contact_status', v_after);
 end $$;
