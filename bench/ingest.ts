@@ -9,6 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { SURVIVORSHIP_RULES } from '../common/survivorship';
 import type { Pool } from '../db/pool';
 import type { PromoteCounts } from '../contracts/promote';
 import { startBenchStack } from './stack';
@@ -20,6 +22,9 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '2' },
     // promote each batch as soon as it is staged (ingest's "promote": true) instead of once at the end
     chain: { type: 'boolean', default: false },
+    // after the run: EXPLAIN ANALYZE of every statement one more chunk runs (5,000 new people of
+    // known companies), rolled back; the plans go to this file, a summary to the output
+    explain: { type: 'string' },
   },
 });
 const N = Number(values.rows);
@@ -69,6 +74,49 @@ async function settledFunctionTimes(pool: Pool): Promise<FunctionTimes> {
   return functionTimes(pool);
 }
 const ms = (times: FunctionTimes, name: string, kind: 'total' | 'self' = 'total') => times.get(name)?.[kind] ?? 0;
+
+/**
+ * One more chunk through promotion and resolution with auto_explain reporting each nested
+ * statement's plan to this session (as NOTICEs), in a transaction that is rolled back.
+ */
+async function explainChunk(pool: Pool, file: string) {
+  const client = await pool.connect();
+  const plans: string[] = [];
+  const onNotice = (n: { message?: string }) => plans.push(n.message ?? '');
+  client.on('notice', onNotice);
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ load_id: number }>(
+      `insert into intake.raw_loads (batch_id, row_no, source, raw, email, status)
+       select 'explain', row_number() over (order by load_id), source,
+              raw || jsonb_build_object('email', 'x' || email, 'first_name', 'X' || (raw ->> 'first_name'), 'full_name', 'X' || (raw ->> 'full_name'),
+                                     'linkedin_url', (raw ->> 'linkedin_url') || '-x'),
+              'x' || email, 'pending'
+       from intake.raw_loads where status = 'promoted' order by load_id limit 5000
+       returning load_id`,
+    );
+    const ids = rows.map((r) => r.load_id);
+    await client.query(`load 'auto_explain'`);
+    await client.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_analyze = on; set auto_explain.log_nested_statements = on;
+                        set auto_explain.log_level = notice; set auto_explain.log_buffers = on`);
+    const t = performance.now();
+    await client.query('select * from vault.f_promote_contacts($1)', [ids]);
+    await client.query('select * from people.f_resolve_loads($1, $2)', [ids, JSON.stringify(SURVIVORSHIP_RULES)]);
+    const chunkMs = performance.now() - t;
+    await client.query('rollback');
+    writeFileSync(file, plans.join('\n\n'));
+    const timed = plans
+      .map((p) => ({ ms: Number(/duration: ([\d.]+) ms/.exec(p)?.[1] ?? 0), text: (/Query Text: ((?:.*\n){0,4})/.exec(p)?.[1] ?? '').replace(/\s+/g, ' ').trim().slice(0, 110) }))
+      .filter((p) => !/^select \* from (vault|people)\./.test(p.text) && !/^(perform|select) (people|company)\.f_/.test(p.text))
+      .sort((a, b) => b.ms - a.ms);
+    console.log(`EXPLAIN ANALYZE of one 5,000-load chunk (${chunkMs.toFixed(0)} ms with auto_explain; plans in ${file}); slowest nested statements:`);
+    for (const p of timed.slice(0, 12)) console.log(`  ${p.ms.toFixed(0).padStart(6)} ms  ${p.text}`);
+  } finally {
+    client.off('notice', onNotice);
+    await client.query('rollback').catch(() => undefined);
+    client.release();
+  }
+}
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -157,7 +205,7 @@ try {
   const resolution = ms(f, 'people.f_resolve_loads');
   const history = ms(f, 'people.f_log_history') + ms(f, 'company.f_log_history');
   const stage = (name: string, msTotal: number, note = '') =>
-    console.log(`  ${name.padEnd(34)} ${(msTotal / 1000).toFixed(1).padStart(7)} s ${(msTotal / 1000 / copySeconds).toFixed(2).padStart(6)}x COPY  ${note}`);
+    console.log(`  ${name.padEnd(40)} ${(msTotal / 1000).toFixed(1).padStart(7)} s ${(msTotal / 1000 / copySeconds).toFixed(2).padStart(6)}x COPY  ${note}`);
   console.log(`promotion: ${JSON.stringify({ ...counts, promoted })}; ${written.people} people, ${written.companies} companies, ${written.people_history + written.company_history} history rows`);
   console.log('per stage (time inside each stage\'s SQL functions, summed over chunks; pg_stat_user_functions):');
   stage('raw COPY (baseline)', copySeconds * 1000);
@@ -171,6 +219,7 @@ try {
   console.log(`end to end: ${N.toLocaleString()} rows in ${totalSeconds.toFixed(1)} s = ${Math.round(N / totalSeconds).toLocaleString()} rows/s`);
   console.log(`workflow history events: ${events} over ${workflowIds.length} workflows (${(events / workflowIds.length).toFixed(1)} per workflow)`);
   console.log(`ratio end-to-end / raw COPY: ${(totalSeconds / copySeconds).toFixed(2)}x (goal: <= 5x)`);
+  if (values.explain) await explainChunk(stack.pool, values.explain);
   if (inserted !== N || promoted !== N) {
     console.error(`count mismatch: expected ${N} inserted and promoted, got ${inserted} inserted, ${promoted} promoted`);
     process.exitCode = 1;
