@@ -146,9 +146,10 @@ try {
   const batches = Math.ceil(N / BATCH);
   const workflowIds: string[] = [];
   let next = 0;
-  let failed = false;
+  // the first failure stops every poster before it surfaces: nothing is in flight when the stack closes
+  let failure: { error: unknown } | undefined;
   async function poster() {
-    while (next < batches && !failed) {
+    while (next < batches && !failure) {
       const b = next++;
       const rows = Array.from({ length: Math.min(BATCH, N - b * BATCH) }, (_, k) => apolloPerson(b * BATCH + k));
       const res = await fetch(`${stack.baseUrl}/api/ingest`, {
@@ -160,10 +161,8 @@ try {
       workflowIds.push(((await res.json()) as { workflow_id: string }).workflow_id);
     }
   }
-  // every poster stops before a failure surfaces: nothing is left in flight when the stack closes
-  const posted = await Promise.allSettled(Array.from({ length: CONCURRENCY }, () => poster().catch((err) => ((failed = true), Promise.reject(err)))));
-  const postFailure = posted.find((p) => p.status === 'rejected');
-  if (postFailure) throw (postFailure as PromiseRejectedResult).reason;
+  await Promise.all(Array.from({ length: CONCURRENCY }, () => poster().catch((error: unknown) => (failure ??= { error }))));
+  if (failure) throw failure.error;
   const postedSeconds = (performance.now() - t) / 1000;
   let inserted = 0;
   let skipped = 0;

@@ -94,7 +94,9 @@ begin
     join company.slot s on s.company_id = f.company_id
   ),
   updated as (
-    update company.master m set (name, domain, website, linkedin_url, industry, employee_count, phone, city, state, country) = (v.name, v.domain, v.website, v.linkedin_url, v.industry, v.employee_count, v.phone, v.city, v.state, v.country),
+    update company.master m set
+      (name, domain, website, linkedin_url, industry, employee_count, phone, city, state, country) =
+        (v.name, v.domain, v.website, v.linkedin_url, v.industry, v.employee_count, v.phone, v.city, v.state, v.country),
       field_sources = jsonb_strip_nulls(jsonb_build_object(
         'name', case when v.name is not null then v.origin end,
         'domain', case when v.domain is not null then v.origin end,
@@ -109,7 +111,8 @@ begin
       version = m.version + 1,
       updated_at = now()
     from fresh v
-    where v.company_id = m.company_id and num_nonnulls(v.name, v.domain, v.website, v.linkedin_url, v.industry, v.employee_count, v.phone, v.city, v.state, v.country) > 0
+    where v.company_id = m.company_id
+      and num_nonnulls(v.name, v.domain, v.website, v.linkedin_url, v.industry, v.employee_count, v.phone, v.city, v.state, v.country) > 0
     returning m.company_id
   ),
   logged as (
@@ -223,7 +226,11 @@ begin
     join people.slot s on s.person_id = f.person_id
   ),
   updated as (
-    update people.master m set (email, first_name, last_name, full_name, title, headline, seniority, departments, phone, linkedin_url, city, state, country, company_id) = (v.email, v.first_name, v.last_name, v.full_name, v.title, v.headline, v.seniority, v.departments, v.phone, v.linkedin_url, v.city, v.state, v.country, v.company_id),
+    update people.master m set
+      (email, first_name, last_name, full_name, title, headline, seniority, departments, phone,
+       linkedin_url, city, state, country, company_id) =
+        (v.email, v.first_name, v.last_name, v.full_name, v.title, v.headline, v.seniority, v.departments, v.phone,
+         v.linkedin_url, v.city, v.state, v.country, v.company_id),
       field_sources = jsonb_strip_nulls(jsonb_build_object(
         'email', case when v.email is not null then v.origin end,
         'first_name', case when v.first_name is not null then v.origin end,
@@ -242,7 +249,9 @@ begin
       version = m.version + 1,
       updated_at = now()
     from fresh v
-    where v.person_id = m.person_id and num_nonnulls(v.email, v.first_name, v.last_name, v.full_name, v.title, v.headline, v.seniority, v.departments, v.phone, v.linkedin_url, v.city, v.state, v.country, v.company_id) > 0
+    where v.person_id = m.person_id
+      and num_nonnulls(v.email, v.first_name, v.last_name, v.full_name, v.title, v.headline, v.seniority, v.departments,
+                       v.phone, v.linkedin_url, v.city, v.state, v.country, v.company_id) > 0
     returning m.person_id
   ),
   logged as (
