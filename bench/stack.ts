@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import pg from 'pg';
 import { createPool, type Pool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createApiKey } from '../db/api-keys';
@@ -30,7 +31,14 @@ export type Cleanups = (() => Promise<unknown>)[];
  * Postgres in a temp folder. Everything it starts is pushed onto `cleanups` (run them in reverse).
  * `keep` names a database on DATABASE_URL's server that is reused and left in place instead.
  */
-export async function startBenchDatabase(name: string, cleanups: Cleanups, poolSize = 20, keep?: string): Promise<{ pool: Pool; url: string }> {
+export async function startBenchDatabase(
+  name: string,
+  cleanups: Cleanups,
+  poolSize = 20,
+  keep?: string,
+  /** Server settings for every session of this database (e.g. track_functions), set before the pool connects. */
+  settings: Record<string, string> = {},
+): Promise<{ pool: Pool; url: string }> {
   if (keep && !process.env.DATABASE_URL) throw new Error('keeping a bench database needs DATABASE_URL');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-'));
   chmodSync(tmp, 0o755); // an embedded server runs as `postgres` when we are root
@@ -44,6 +52,17 @@ export async function startBenchDatabase(name: string, cleanups: Cleanups, poolS
   }
   const dbName = keep ?? `barton_bench_${name}_${process.pid}`;
   const url = await createDatabase(adminUrl, dbName);
+  if (Object.keys(settings).length) {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      for (const [key, value] of Object.entries(settings)) {
+        await admin.query(`alter database ${pg.escapeIdentifier(dbName)} set ${pg.escapeIdentifier(key)} = ${pg.escapeLiteral(value)}`);
+      }
+    } finally {
+      await admin.end();
+    }
+  }
   const pool = createPool(url, { max: poolSize });
   if (!keep) cleanups.push(() => dropDatabase(adminUrl, dbName));
   cleanups.push(() => pool.end());
@@ -55,37 +74,47 @@ export async function runCleanups(cleanups: Cleanups): Promise<void> {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(String(err)));
 }
 
-export async function startBenchStack(settings: Record<string, string> = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  settings: Record<string, string> = {},
+  postgresSettings: Record<string, string> = {},
+): Promise<BenchStack> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cleanups: Cleanups = [];
-  const { pool } = await startBenchDatabase('ingest', cleanups);
+  try {
+    const { pool } = await startBenchDatabase('ingest', cleanups, 20, undefined, postgresSettings);
+    const temporalServer = await startTemporalDevServer({ port: await freePort() });
+    cleanups.push(() => temporalServer.stop());
+    const config = loadConfig([], { TEMPORAL_ADDRESS: temporalServer.address, LOG_LEVEL: 'warn', ...settings });
 
-  const temporalServer = await startTemporalDevServer({ port: await freePort() });
-  cleanups.push(() => temporalServer.stop());
-  const config = loadConfig([], { TEMPORAL_ADDRESS: temporalServer.address, LOG_LEVEL: 'warn', ...settings });
+    const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
+    const worker = await createWorker({ connection: workerConnection, namespace: 'default', taskQueue: config.TASK_QUEUE, pool });
+    const running = worker.run();
+    // a worker that dies says why at once (the bench's own wait would only see a timeout)
+    running.catch((err) => console.error('worker stopped:', err));
+    cleanups.push(async () => {
+      worker.shutdown();
+      await running;
+      await workerConnection.close();
+    });
 
-  const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
-  const worker = await createWorker({ connection: workerConnection, namespace: 'default', taskQueue: config.TASK_QUEUE, pool });
-  const running = worker.run();
-  cleanups.push(async () => {
-    worker.shutdown();
-    await running;
-    await workerConnection.close();
-  });
+    const temporal = new Client({ connection: await Connection.connect({ address: temporalServer.address }) });
+    cleanups.push(() => temporal.connection.close());
+    const app = await buildApp({ pool, temporal, config });
+    const port = await freePort();
+    await app.listen({ host: '127.0.0.1', port });
+    cleanups.push(() => app.close());
 
-  const temporal = new Client({ connection: await Connection.connect({ address: temporalServer.address }) });
-  cleanups.push(() => temporal.connection.close());
-  const app = await buildApp({ pool, temporal, config });
-  const port = await freePort();
-  await app.listen({ host: '127.0.0.1', port });
-  cleanups.push(() => app.close());
-
-  const { key } = await createApiKey(pool, { name: 'bench', scopes: ['read', 'write'], rateLimitPerMinute: 1_000_000 });
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    pool,
-    temporal,
-    close: () => runCleanups(cleanups),
-  };
+    const { key } = await createApiKey(pool, { name: 'bench', scopes: ['read', 'write'], rateLimitPerMinute: 1_000_000 });
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      pool,
+      temporal,
+      close: () => runCleanups(cleanups),
+    };
+  } catch (err) {
+    // a half-started stack is torn down before the error surfaces
+    await runCleanups(cleanups);
+    throw err;
+  }
 }

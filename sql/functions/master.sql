@@ -80,7 +80,62 @@ returns integer language plpgsql
 set jit = off set work_mem = '64MB' as $$
 declare
   v_changed integer;
+  v_fresh bigint[];
 begin
+  -- Fast path, the common case of a bulk import: a master this resolution has just created
+  -- (version 1, nothing applied yet) with a single slot takes every non-empty field of that slot,
+  -- one history row per field: what the general path below computes for it, without ranking
+  -- candidate values (old values are JSON null, as to_jsonb of the empty master gives them).
+  with fresh as materialized (
+    select s.*, jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
+    from (select m.company_id from company.master m join company.slot s on s.company_id = m.company_id
+          where m.company_id = any(p_company_ids) and m.version = 1 and m.field_sources = '{}' and m.merged_into is null
+          group by m.company_id having count(*) = 1) f
+    join company.slot s on s.company_id = f.company_id
+  ),
+  updated as (
+    update company.master m set
+      (name, domain, website, linkedin_url, industry, employee_count, phone, city, state, country) =
+        (v.name, v.domain, v.website, v.linkedin_url, v.industry, v.employee_count, v.phone, v.city, v.state, v.country),
+      field_sources = jsonb_strip_nulls(jsonb_build_object(
+        'name', case when v.name is not null then v.origin end,
+        'domain', case when v.domain is not null then v.origin end,
+        'website', case when v.website is not null then v.origin end,
+        'linkedin_url', case when v.linkedin_url is not null then v.origin end,
+        'industry', case when v.industry is not null then v.origin end,
+        'employee_count', case when v.employee_count is not null then v.origin end,
+        'phone', case when v.phone is not null then v.origin end,
+        'city', case when v.city is not null then v.origin end,
+        'state', case when v.state is not null then v.origin end,
+        'country', case when v.country is not null then v.origin end)),
+      version = m.version + 1,
+      updated_at = now()
+    from fresh v
+    where v.company_id = m.company_id
+      and num_nonnulls(v.name, v.domain, v.website, v.linkedin_url, v.industry, v.employee_count, v.phone, v.city, v.state, v.country) > 0
+    returning m.company_id
+  ),
+  logged as (
+    insert into company.history (company_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    select v.company_id, f.key, 'null'::jsonb, f.value, v.source, v.slot_id, v.load_id, p_workflow_id
+    from fresh v cross join lateral (values
+        ('name', to_jsonb(v.name)),
+        ('domain', to_jsonb(v.domain)),
+        ('website', to_jsonb(v.website)),
+        ('linkedin_url', to_jsonb(v.linkedin_url)),
+        ('industry', to_jsonb(v.industry)),
+        ('employee_count', to_jsonb(v.employee_count)),
+        ('phone', to_jsonb(v.phone)),
+        ('city', to_jsonb(v.city)),
+        ('state', to_jsonb(v.state)),
+        ('country', to_jsonb(v.country))) f(key, value)
+    where f.value is not null
+    order by v.company_id, f.key
+  )
+  select coalesce(array_agg(u.company_id), '{}') into v_fresh from updated u;
+  p_company_ids := array(select unnest(p_company_ids) except select unnest(v_fresh));
+  if cardinality(p_company_ids) = 0 then return cardinality(v_fresh); end if;
+
   -- the masters' slots, with what all fields of a slot share computed once per slot: completeness
   -- (how many fields it has) and its origin (what field_sources records for a value it wins)
   with slots as materialized (
@@ -146,7 +201,7 @@ begin
     from diffs d order by d.company_id, d.field
   )
   select count(distinct d.company_id) into v_changed from diffs d;
-  return v_changed;
+  return v_changed + cardinality(v_fresh);
 end
 $$;
 
@@ -157,7 +212,73 @@ returns integer language plpgsql
 set jit = off set work_mem = '64MB' as $$
 declare
   v_changed integer;
+  v_fresh bigint[];
 begin
+  -- Fast path, the common case of a bulk import: a master this resolution has just created
+  -- (version 1, nothing applied yet) with a single slot takes every non-empty field of that slot,
+  -- one history row per field: what the general path below computes for it, without ranking
+  -- candidate values (old values are JSON null, as to_jsonb of the empty master gives them).
+  with fresh as materialized (
+    select s.*, jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
+    from (select m.person_id from people.master m join people.slot s on s.person_id = m.person_id
+          where m.person_id = any(p_person_ids) and m.version = 1 and m.field_sources = '{}' and m.merged_into is null
+          group by m.person_id having count(*) = 1) f
+    join people.slot s on s.person_id = f.person_id
+  ),
+  updated as (
+    update people.master m set
+      (email, first_name, last_name, full_name, title, headline, seniority, departments, phone,
+       linkedin_url, city, state, country, company_id) =
+        (v.email, v.first_name, v.last_name, v.full_name, v.title, v.headline, v.seniority, v.departments, v.phone,
+         v.linkedin_url, v.city, v.state, v.country, v.company_id),
+      field_sources = jsonb_strip_nulls(jsonb_build_object(
+        'email', case when v.email is not null then v.origin end,
+        'first_name', case when v.first_name is not null then v.origin end,
+        'last_name', case when v.last_name is not null then v.origin end,
+        'full_name', case when v.full_name is not null then v.origin end,
+        'title', case when v.title is not null then v.origin end,
+        'headline', case when v.headline is not null then v.origin end,
+        'seniority', case when v.seniority is not null then v.origin end,
+        'departments', case when v.departments is not null then v.origin end,
+        'phone', case when v.phone is not null then v.origin end,
+        'linkedin_url', case when v.linkedin_url is not null then v.origin end,
+        'city', case when v.city is not null then v.origin end,
+        'state', case when v.state is not null then v.origin end,
+        'country', case when v.country is not null then v.origin end,
+        'company_id', case when v.company_id is not null then v.origin end)),
+      version = m.version + 1,
+      updated_at = now()
+    from fresh v
+    where v.person_id = m.person_id
+      and num_nonnulls(v.email, v.first_name, v.last_name, v.full_name, v.title, v.headline, v.seniority, v.departments,
+                       v.phone, v.linkedin_url, v.city, v.state, v.country, v.company_id) > 0
+    returning m.person_id
+  ),
+  logged as (
+    insert into people.history (person_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    select v.person_id, f.key, 'null'::jsonb, f.value, v.source, v.slot_id, v.load_id, p_workflow_id
+    from fresh v cross join lateral (values
+        ('email', to_jsonb(v.email)),
+        ('first_name', to_jsonb(v.first_name)),
+        ('last_name', to_jsonb(v.last_name)),
+        ('full_name', to_jsonb(v.full_name)),
+        ('title', to_jsonb(v.title)),
+        ('headline', to_jsonb(v.headline)),
+        ('seniority', to_jsonb(v.seniority)),
+        ('departments', to_jsonb(v.departments)),
+        ('phone', to_jsonb(v.phone)),
+        ('linkedin_url', to_jsonb(v.linkedin_url)),
+        ('city', to_jsonb(v.city)),
+        ('state', to_jsonb(v.state)),
+        ('country', to_jsonb(v.country)),
+        ('company_id', to_jsonb(v.company_id))) f(key, value)
+    where f.value is not null
+    order by v.person_id, f.key
+  )
+  select coalesce(array_agg(u.person_id), '{}') into v_fresh from updated u;
+  p_person_ids := array(select unnest(p_person_ids) except select unnest(v_fresh));
+  if cardinality(p_person_ids) = 0 then return cardinality(v_fresh); end if;
+
   with slots as materialized (  -- as in company.f_apply_survivorship
     select s.*, num_nonnulls(s.email, s.first_name, s.last_name, s.full_name, s.title, s.headline,
              s.seniority, s.departments, s.phone, s.linkedin_url, s.city, s.state, s.country, s.company_id) as completeness,
@@ -221,7 +342,7 @@ begin
     from diffs d order by d.person_id, d.field
   )
   select count(distinct d.person_id) into v_changed from diffs d;
-  return v_changed;
+  return v_changed + cardinality(v_fresh);
 end
 $$;
 
