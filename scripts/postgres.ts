@@ -129,7 +129,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     let log = '';
-    server.stderr!.on('data', (chunk: Buffer) => {
+    server.stderr.on('data', (chunk: Buffer) => {
       log = (log + chunk.toString()).slice(-4000);
       if (log.includes('database system is ready to accept connections')) resolve();
     });
