@@ -5,6 +5,9 @@
 -- with status 'duplicate'; the others are 'pending' and audited as 'contact_ingested'. Another
 -- source bringing a known person is not a duplicate: it is a second opinion for the golden
 -- record. Set-based: one statement for all rows. p_row_nos numbers the payloads in their batch.
+-- Calls for one source run one after another: a lock per source, held to commit, is taken before
+-- the classifying statement (whose snapshot then sees every earlier call's committed rows), so
+-- two batches of a source in flight at once cannot both stage an email as new. Sources stay parallel.
 create or replace function intake.f_stage_rows(
   p_source      text,
   p_batch_id    text,
@@ -14,6 +17,8 @@ create or replace function intake.f_stage_rows(
   p_workflow_id text default null
 ) returns table (inserted integer, skipped integer)
 language sql as $$
+  select pg_advisory_xact_lock(hashtext('stage:' || p_source));
+
   with input as (
     select t.row_no, t.raw, e.email,
            case when e.email is null then md5(t.raw::text) end as row_hash
