@@ -123,7 +123,8 @@ const COMMON_RESPONSES = {
 export function documentCommonResponses(app: FastifyInstance): void {
   app.addHook('onRoute', (route: RouteOptions) => {
     const schema = route.schema as Record<string, unknown> | undefined;
-    if (!schema || schema.hide) return;
+    // a route that documents no response may not answer JSON (the tracking pixel and pages)
+    if (!schema?.response || schema.hide) return;
     const methods = [route.method].flat();
     const takesBody = methods.some((m) => ['POST', 'PUT', 'PATCH'].includes(m));
     const hasInput = takesBody || ['params', 'querystring', 'headers', 'body'].some((part) => schema[part]);

@@ -23,7 +23,8 @@ export const EnrichBody = z
       .optional(),
     providers: z.array(z.enum(PROVIDERS)).min(1).max(2).optional(),
     force: z.boolean().default(false),
-    credit_budget: z.number().int().nonnegative().optional(),
+    // enrich.requests.credit_budget is an integer column
+    credit_budget: z.number().int().nonnegative().max(2_147_483_647).optional(),
     /** Per field, the providers to try in order, e.g. {"title": ["apify", "apollo"]}. Default: ENRICH_WATERFALL. */
     // an object of the known fields (not a partialRecord): OpenAPI 3.0 cannot name allowed keys otherwise
     waterfall: z
