@@ -7,7 +7,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { servicesPlugin, type Services } from './plugins/services';
 import { authPlugin } from './plugins/auth';
 import { metricsPlugin } from './plugins/metrics';
-import { registerErrorHandler } from './errors';
+import { documentCommonResponses, registerErrorHandler } from './errors';
+import { registerInputGuards } from './input-guards';
 import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
 import promoteRoutes from './routes/promote';
@@ -41,6 +42,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerInputGuards(app);
+  documentCommonResponses(app); // an onRoute hook: before any route is added
 
   await app.register(servicesPlugin, services);
   await app.register(helmet, { contentSecurityPolicy: false });

@@ -1,6 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, RouteOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectionError } from '../db/pool';
+import { ErrorResponse, NoContent } from './schemas/common';
 
 /** An error the API answers with as it is: status, short code, message, optional details. */
 export class HttpError extends Error {
@@ -65,14 +66,82 @@ export function registerErrorHandler(app: FastifyInstance): void {
       requestId,
     });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'Not Found', message: `no route ${request.method} ${request.url}`, requestId: request.id }),
-  );
+  // A known path asked with another method answers 405 naming the methods it has (Allow).
+  const paths: { pattern: RegExp; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    if (route.url === '*' || route.url === '/*') return; // CORS preflight for every path
+    const source = route.url
+      .split('/')
+      .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')))
+      .join('/');
+    paths.push({ pattern: new RegExp(`^${source}$`), methods: [route.method].flat() });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = [...new Set(paths.filter((p) => p.pattern.test(path)).flatMap((p) => p.methods))];
+    if (allowed.length && !allowed.includes(request.method)) {
+      return reply.code(405).header('allow', allowed.join(', ')).send({
+        error: statusText(405),
+        message: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`,
+        requestId: request.id,
+      });
+    }
+    return reply.code(404).send({ error: 'Not Found', message: `no route ${request.method} ${request.url}`, requestId: request.id });
+  });
 }
 
 const texts: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
   412: 'Precondition Failed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 const statusText = (status: number) => texts[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
+
+const errorResponse = (description: string) => ErrorResponse.describe(description);
+const COMMON_RESPONSES = {
+  input: { 400: errorResponse('Bad Request: a parameter or the body is invalid (details.issues name the fields)') },
+  body: {
+    413: errorResponse('Payload Too Large: the body exceeds the size limit'),
+    415: errorResponse('Unsupported Media Type: send the body as application/json'),
+  },
+  auth: {
+    401: errorResponse('Unauthorized: missing, invalid or revoked API key'),
+    403: errorResponse('Forbidden: the API key lacks the scope this operation needs'),
+    429: errorResponse('Too Many Requests: the key\'s rate limit is spent; retry after Retry-After seconds'),
+  },
+  params: { 414: errorResponse('URI Too Long: a path parameter exceeds 4096 characters as sent') },
+  database: { 503: errorResponse('Service Unavailable: the database is unreachable; nothing was stored; retry after Retry-After seconds') },
+};
+
+/**
+ * Documents in every route's schema the error answers it can give besides its own (a route's own
+ * entry wins): 400 for bad parameters or bodies, 414 for overlong path parameters, 413/415 for
+ * bodies, 401/403/429 for keyed routes, 503 when the database is down; and 204 as a response
+ * without content. An onRoute hook added before any route, so the OpenAPI document says what the
+ * API answers.
+ */
+export function documentCommonResponses(app: FastifyInstance): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const schema = route.schema as Record<string, unknown> | undefined;
+    // a route that documents no response may not answer JSON (the tracking pixel and pages)
+    if (!schema?.response || schema.hide) return;
+    const methods = [route.method].flat();
+    const takesBody = methods.some((m) => ['POST', 'PUT', 'PATCH'].includes(m));
+    const hasInput = takesBody || ['params', 'querystring', 'headers', 'body'].some((part) => schema[part]);
+    const isPublic = Boolean(route.config?.public);
+    const own = (schema.response ?? {}) as Record<string, unknown>;
+    route.schema = {
+      ...schema,
+      response: {
+        ...(hasInput ? COMMON_RESPONSES.input : {}),
+        ...(schema.params ? COMMON_RESPONSES.params : {}),
+        ...(takesBody ? COMMON_RESPONSES.body : {}),
+        ...(isPublic ? {} : COMMON_RESPONSES.auth),
+        // the open health check answers without the database
+        ...(isPublic && !hasInput ? {} : COMMON_RESPONSES.database),
+        ...own,
+        ...(own[204] ? { 204: NoContent } : {}),
+      },
+    };
+  });
+}

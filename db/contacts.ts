@@ -3,7 +3,7 @@
 import type { Pool } from './pool';
 import { withTransaction } from './pool';
 import { canonicalLinkedIn, cleanText, normalizePhone, registrableDomain } from '../common/normalize';
-import { InvalidCursorError } from './cursor';
+import { InvalidCursorError, isIdValue, isSmallintText, isTimestampText } from './cursor';
 import { jsonRow, recordManualEdit } from './master-data';
 
 const CONTACT_COLUMNS =
@@ -83,6 +83,14 @@ interface Cursor {
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
 
+/** Sort-key texts the query casts back (`$n::timestamptz`): what Postgres reads as that type. */
+const KEY_TEXT_CHECKS: Record<(typeof SORTS)[ContactSort]['keys'][number]['cast'], (text: string) => boolean> = {
+  timestamptz: isTimestampText,
+  smallint: isSmallintText,
+  text: (text) => !text.includes('\0'),
+};
+
+/** A cursor contactPage wrote for this sort; anything else (forged, tampered) throws InvalidCursorError. */
 function decodeCursor(text: string, sort: ContactSort): Cursor {
   let c: Cursor;
   try {
@@ -90,8 +98,12 @@ function decodeCursor(text: string, sort: ContactSort): Cursor {
   } catch {
     throw new InvalidCursorError('not a cursor this API returned');
   }
-  if (!c || c.s !== sort || !Array.isArray(c.v) || c.v.length !== SORTS[sort].keys.length || !Number.isInteger(c.id)) {
+  if (!c || typeof c !== 'object' || c.s !== sort || !Array.isArray(c.v) || c.v.length !== SORTS[sort].keys.length) {
     throw new InvalidCursorError(`cursor does not belong to sort=${sort}`);
+  }
+  const keys = SORTS[sort].keys;
+  if (!isIdValue(c.id) || !c.v.every((v, i) => typeof v === 'string' && KEY_TEXT_CHECKS[keys[i].cast](v))) {
+    throw new InvalidCursorError('not a cursor this API returned');
   }
   return c;
 }

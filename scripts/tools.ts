@@ -61,12 +61,46 @@ export const temporalCliPath = () => resolve(tools.cli);
 /** Temporal's time-skipping test server, for tests of long waits. */
 export const temporalTestServerPath = () => resolve(tools.testServer);
 
+/** Pinned: a seed replays the same requests only with the same Schemathesis. */
+export const SCHEMATHESIS_VERSION = '4.32.5';
+
+/**
+ * How to run Schemathesis (PyPI): SCHEMATHESIS_PATH (an executable), else the pinned version in
+ * .tools/schemathesis-<version>/ (pip install --target, run with python3 -m), installed on first use.
+ */
+export function schemathesisCommand(): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const fromEnv = process.env.SCHEMATHESIS_PATH;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`SCHEMATHESIS_PATH=${fromEnv} does not exist`);
+    return { command: fromEnv, args: [], env: process.env };
+  }
+  const python = onPath('python3') ?? onPath('python');
+  if (!python) throw new Error('python3 is needed to run Schemathesis; or set SCHEMATHESIS_PATH');
+  const target = path.join(root, '.tools', `schemathesis-${SCHEMATHESIS_VERSION}`);
+  if (!existsSync(path.join(target, 'schemathesis'))) {
+    console.error(`installing PyPI's schemathesis==${SCHEMATHESIS_VERSION} into ${path.relative(root, target)}`);
+    const pip = spawnSync(
+      python,
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', target, `schemathesis==${SCHEMATHESIS_VERSION}`],
+      { stdio: 'inherit' },
+    );
+    if (pip.status !== 0 || !existsSync(path.join(target, 'schemathesis'))) {
+      throw new Error(`installing schemathesis failed (exit ${pip.status}); set SCHEMATHESIS_PATH to a schemathesis executable`);
+    }
+  }
+  const pythonPath = [target, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  return { command: python, args: ['-m', 'schemathesis.cli'], env: { ...process.env, PYTHONPATH: pythonPath } };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === 'install-test-tools') {
     console.log(`temporal CLI: ${temporalCliPath()}`);
     console.log(`temporal test server: ${temporalTestServerPath()}`);
+  } else if (process.argv[2] === 'install-fuzz-tools') {
+    const st = schemathesisCommand();
+    console.log(`schemathesis: ${[st.command, ...st.args].join(' ')}`);
   } else {
-    console.error('usage: tsx scripts/tools.ts install-test-tools');
+    console.error('usage: tsx scripts/tools.ts install-test-tools | install-fuzz-tools');
     process.exit(2);
   }
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
@@ -80,7 +80,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
   /** Multipart: settings come as fields (or query parameters); the first file part is the CSV. */
   async function ingestMultipart(request: FastifyRequest, reply: FastifyReply) {
     const fields: Record<string, string> = { ...(request.query as Record<string, string>) };
-    for await (const part of request.parts()) {
+    for await (const part of multipartParts(request)) {
       if (part.type === 'field') {
         fields[part.fieldname] = String(part.value);
         continue;
@@ -176,6 +176,16 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     };
   });
 };
+
+/** The parts of a multipart upload; busboy's own errors (no boundary, a broken part) are the client's: 400. */
+async function* multipartParts(request: FastifyRequest) {
+  try {
+    yield* request.parts();
+  } catch (err) {
+    const { statusCode, message } = err as FastifyError;
+    throw err instanceof HttpError || statusCode ? err : new HttpError(400, `malformed multipart upload: ${message}`);
+  }
+}
 
 const CsvSettings = z.object({
   source: CsvIngestQuery.shape.source.unwrap(),

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { checkTemplate, compileTemplate, renderTemplate, TEMPLATE_VARIABLES } from '../../common/templates';
-import { NoContent } from '../schemas/campaigns';
-import { ErrorResponse } from '../schemas/common';
+import { ErrorResponse, NoContent } from '../schemas/common';
 import { Preview, PreviewBody, Template, TemplateBody, TemplateList, TemplateParams } from '../schemas/templates';
 import { HttpError } from '../errors';
 import { createTemplatesRepository } from '../../db/templates';

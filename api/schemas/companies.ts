@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { trimmedText } from './common';
 import { CompanyRecord, HistoryEntry, PersonRecord, SourceLineage } from './people';
 
 export const CompanyListQuery = z.object({
   /** Substring of the company name (at least 3 characters). */
-  q: z.string().trim().min(3).max(200).optional(),
-  domain: z.string().trim().toLowerCase().min(1).max(253).optional(),
+  q: trimmedText(3, 200).optional(),
+  domain: trimmedText(1, 253).toLowerCase().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(100).optional(),
+  /** next_cursor of the previous page (a company id). */
+  cursor: z.string().regex(/^[0-9]{1,15}$/, 'not a cursor this API returned').optional(),
 });
 
 export const CompanyPage = z.object({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HistoryEntry, PersonRecord, CompanyRecord, SourceLineage } from './people';
+import { IsoDateTime, trimmedText } from './common';
 
 export const CONTACT_STATUSES = ['active', 'bounced', 'unsubscribed', 'do_not_contact'] as const;
 export const CONTACT_SORTS = ['-updated_at', '-created_at', '-score', 'last_name'] as const;
@@ -7,7 +8,7 @@ export const CONTACT_SORTS = ['-updated_at', '-created_at', '-score', 'last_name
 const intParam = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const ContactListQuery = z.object({
-  q: z.string().trim().min(3).max(200).optional().describe(
+  q: trimmedText(3, 200).optional().describe(
     'Search as you type over names, email, email domain, company name and company domain (case-insensitive, at least ' +
     '3 characters). Every word must be found: the last one may be the beginning of a word, the others are whole words ' +
     '("ada love" finds Ada Lovelace). Words are whitespace-separated tokens and their parts between punctuation ' +
@@ -17,15 +18,15 @@ export const ContactListQuery = z.object({
   status: z.enum(CONTACT_STATUSES).optional(),
   score_min: intParam(0, 100).optional(),
   score_max: intParam(0, 100).optional(),
-  source: z.string().trim().min(1).max(64).optional(),
-  company_domain: z.string().trim().toLowerCase().min(1).max(253).optional(),
+  source: trimmedText(1, 64).optional(),
+  company_domain: trimmedText(1, 253).toLowerCase().optional(),
   /** Substring of the title, case-insensitive (at least 3 characters). */
-  title: z.string().trim().min(3).max(200).optional(),
-  updated_since: z.iso.datetime({ offset: true }).optional(),
+  title: trimmedText(3, 200).optional(),
+  updated_since: IsoDateTime.optional(),
   sort: z.enum(CONTACT_SORTS).default('-updated_at'),
   limit: intParam(1, 1000).default(100),
   /** next_cursor of the previous page. */
-  cursor: z.string().max(500).optional(),
+  cursor: z.string().max(500).regex(/^[A-Za-z0-9_-]*$/, 'not a cursor this API returned').optional(),
   /** Count the matches too (exact up to 10,000; beyond that total_capped is true). */
   include_total: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 }).refine((v) => v.score_min === undefined || v.score_max === undefined || v.score_min <= v.score_max, {
@@ -76,7 +77,7 @@ export const ContactDetail = Contact.extend({
   intelligence: z.array(z.record(z.string(), z.unknown())),
 });
 
-const editableText = (max: number) => z.string().trim().min(1).max(max).nullable().optional();
+const editableText = (max: number) => trimmedText(1, max).nullable().optional();
 
 /**
  * Fields a person may edit. Identity (email) and lineage are not editable; status is, because

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { ENRICH_FIELDS, PROVIDERS } from '../../contracts/enrich';
-import { WorkflowStarted } from './common';
+import { plainName, WorkflowStarted } from './common';
 
-const id = z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+const id = plainName(128);
 
 export const EnrichBody = z
   .object({
@@ -23,14 +23,20 @@ export const EnrichBody = z
       .optional(),
     providers: z.array(z.enum(PROVIDERS)).min(1).max(2).optional(),
     force: z.boolean().default(false),
-    credit_budget: z.number().int().nonnegative().optional(),
+    // enrich.requests.credit_budget is an integer column
+    credit_budget: z.number().int().nonnegative().max(2_147_483_647).optional(),
     /** Per field, the providers to try in order, e.g. {"title": ["apify", "apollo"]}. Default: ENRICH_WATERFALL. */
-    waterfall: z.partialRecord(z.enum(ENRICH_FIELDS), z.array(z.enum(PROVIDERS)).min(1)).optional(),
+    // an object of the known fields (not a partialRecord): OpenAPI 3.0 cannot name allowed keys otherwise
+    waterfall: z
+      .strictObject(Object.fromEntries(ENRICH_FIELDS.map((field) => [field, z.array(z.enum(PROVIDERS)).min(1).optional()])))
+      .optional(),
   })
   .refine((b) => [b.contact_ids, b.person_ids, b.company_ids, b.filter].filter(Boolean).length === 1, {
     message: 'give exactly one of contact_ids, person_ids, company_ids or filter',
     path: ['contact_ids'],
-  });
+  })
+  // the refinement, as the document says it
+  .meta({ oneOf: ['contact_ids', 'person_ids', 'company_ids', 'filter'].map((field) => ({ required: [field] })) });
 export type EnrichBody = z.infer<typeof EnrichBody>;
 
 const ProviderCounts = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IngestCounts, PromoteCounts, WorkflowStarted } from './common';
+import { IngestCounts, plainName, PromoteCounts, WorkflowStarted } from './common';
 import { CANONICAL_FIELDS, SOURCE_FORMATS } from '../../common/source-mappings';
 
 const text = (max: number) => z.string().max(max).nullish();
@@ -29,8 +29,8 @@ export const ContactRow = z
     path: ['email'],
   });
 
-const SourceName = z.string().trim().min(1).max(64).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
-const BatchId = z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+const SourceName = plainName(64);
+const BatchId = plainName(128);
 /** How rows are read: manual (canonical names, or the caller's `mapping`), an Apollo CSV export, an Apollo API person, an Apify LinkedIn profile item. */
 export const SourceFormat = z.enum(SOURCE_FORMATS);
 /** Source column → canonical field, for manual uploads whose columns are named otherwise. */
@@ -61,8 +61,11 @@ export const CsvIngestQuery = z.object({
   source: SourceName.optional(),
   batch_id: BatchId.optional(),
   format: SourceFormat.optional(),
-  /** JSON object: CSV header → canonical field. */
-  mapping: z.string().max(20_000).optional(),
+  /**
+   * JSON object: CSV header → canonical field. At most 1,000 characters, so the URL stays within
+   * the server's 16 KB limit on request headers; a longer mapping goes as a multipart field.
+   */
+  mapping: z.string().max(1000).optional(),
   promote: z.enum(['true', 'false']).optional(),
 });
 

@@ -1,15 +1,17 @@
 import { z } from 'zod';
+import { trimmedText } from './common';
 
-const noLineBreaks = (s: string) => !/[\r\n]/.test(s);
 
 export const TemplateBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    subject: z.string().min(1).max(998).refine(noLineBreaks, 'must not contain CR or LF (it is a header field)'),
+    name: trimmedText(1, 200),
+    subject: z.string().min(1).max(998).regex(/^[^\r\n]*$/, 'must not contain CR or LF (it is a header field)'),
     html: z.string().max(500_000).nullish(),
     text_body: z.string().max(500_000).nullish(),
   })
-  .refine((t) => t.html != null || t.text_body != null, { message: 'give html, text_body or both', path: ['html'] });
+  .refine((t) => t.html != null || t.text_body != null, { message: 'give html, text_body or both', path: ['html'] })
+  // the refinement, as the document says it (null counts as absent)
+  .meta({ anyOf: ['html', 'text_body'].map((field) => ({ required: [field], properties: { [field]: { type: 'string' } } })) });
 
 export const Template = z.object({
   template_id: z.number().int(),

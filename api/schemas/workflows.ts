@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
-export const WorkflowParams = z.object({ id: z.string().min(1).max(512) });
+// 256 characters: our ids are far shorter, and any 256 fit the router's 4096-character limit
+// on a path segment as sent (up to 12 characters, %XX-encoded, per character)
+export const WorkflowParams = z.object({ id: z.string().min(1).max(256) });
 
 export const WorkflowStatus = z.object({
   workflow_id: z.string(),
