@@ -1,4 +1,4 @@
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -7,7 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { servicesPlugin, type Services } from './plugins/services';
 import { authPlugin } from './plugins/auth';
 import { metricsPlugin } from './plugins/metrics';
-import { documentCommonResponses, registerErrorHandler } from './errors';
+import { documentCommonResponses, registerErrorHandler, statusText } from './errors';
 import { registerInputGuards } from './input-guards';
 import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
@@ -38,6 +38,12 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     // Click tokens carry their target URL (a 500-character URL makes a ~700-character token) and
     // batch/enrichment ids may be 128 characters; Fastify's default of 100 answered those with 414.
     routerOptions: { maxParamLength: 4096 },
+    // what the router refuses before any route runs (a malformed URL, an overlong path parameter)
+    // answers in the API's one error shape too
+    frameworkErrors: (err, request, reply) => {
+      const status = err.statusCode ?? 400;
+      void (reply as FastifyReply).code(status).send({ error: statusText(status), message: err.message, requestId: request.id });
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

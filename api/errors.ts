@@ -92,10 +92,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
 
 const texts: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
-  412: 'Precondition Failed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
+  412: 'Precondition Failed', 413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
-const statusText = (status: number) => texts[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
+export const statusText = (status: number) => texts[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
 
 const errorResponse = (description: string) => ErrorResponse.describe(description);
 const COMMON_RESPONSES = {

@@ -104,4 +104,11 @@ describe('tracking links through the API', () => {
     const enrich = await stack.app.inject({ method: 'GET', url: `/api/enrich/${'e'.repeat(128)}`, headers: reader });
     expect(enrich.statusCode).toBe(404); // looked up, not refused as too long
   });
+
+  it('a path parameter past the limit answers 414 in the API\'s error shape', async () => {
+    const res = await stack.app.inject({ method: 'GET', url: `/t/c/${'0'.repeat(5000)}` });
+    expect(res.statusCode).toBe(414);
+    expect(Object.keys(res.json()).sort()).toEqual(['error', 'message', 'requestId']);
+    expect(res.json()).toMatchObject({ error: 'URI Too Long' });
+  });
 });
