@@ -177,7 +177,7 @@ describe('the OpenAPI document', () => {
   type Operation = { responses: Record<string, { content?: unknown }>; parameters?: unknown[]; requestBody?: unknown };
   let operations: [string, Operation][];
   beforeAll(async () => {
-    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> };
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, Record<string, Operation>> }>();
     operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([m, op]): [string, Operation] => [`${m.toUpperCase()} ${path}`, op]));
   });
 
