@@ -7,7 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { servicesPlugin, type Services } from './plugins/services';
 import { authPlugin } from './plugins/auth';
 import { metricsPlugin } from './plugins/metrics';
-import { documentCommonResponses, registerErrorHandler } from './errors';
+import { answerFrameworkError, documentCommonResponses, registerErrorHandler } from './errors';
 import { registerInputGuards } from './input-guards';
 import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
@@ -38,6 +38,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     // Click tokens carry their target URL (a 500-character URL makes a ~700-character token) and
     // batch/enrichment ids may be 128 characters; Fastify's default of 100 answered those with 414.
     routerOptions: { maxParamLength: 4096 },
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectionError } from '../db/pool';
 import { ErrorResponse, NoContent } from './schemas/common';
@@ -90,9 +90,23 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 }
 
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter exceeds 4096 characters',
+  FST_ERR_BAD_URL: 'the path is not valid percent-encoded UTF-8',
+};
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route (an overlong or
+ * malformed path), answered in the same error shape as everything else.
+ */
+export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode ?? 400;
+  void reply.code(status).send({ error: statusText(status), message: FRAMEWORK_MESSAGES[err.code] ?? err.message, requestId: request.id });
+}
+
 const texts: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
-  412: 'Precondition Failed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
+  412: 'Precondition Failed', 413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 const statusText = (status: number) => texts[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');

@@ -165,6 +165,15 @@ describe('other bad input', () => {
     expect(await storedCounts()).toEqual(before);
   });
 
+  it('a path the router refuses (overlong parameter 414, broken percent-encoding 400) answers in the API\'s error shape', async () => {
+    const long = await app.inject({ method: 'GET', url: `/api/workflows/${'x'.repeat(5000)}`, headers: admin });
+    expect(long.statusCode).toBe(414);
+    expect(long.json()).toEqual({ error: 'URI Too Long', message: expect.stringContaining('4096'), requestId: expect.any(String) });
+    const broken = await app.inject({ method: 'GET', url: '/api/ingest/%E0%A4%A', headers: admin });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json()).toEqual({ error: 'Bad Request', message: expect.any(String), requestId: expect.any(String) });
+  });
+
   it('a known path with another method → 405 with Allow; an unknown path → 404', async () => {
     const res = await app.inject({ method: 'PUT', url: '/api/contacts/1', headers: admin });
     expect(res.statusCode).toBe(405);
