@@ -90,9 +90,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 }
 
-const FRAMEWORK_MESSAGES: Record<string, string> = {
-  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter exceeds 4096 characters',
-  FST_ERR_BAD_URL: 'the path is not valid percent-encoded UTF-8',
+const FRAMEWORK_ERRORS: Record<string, { error: string; message: string }> = {
+  FST_ERR_MAX_PARAM_LENGTH: { error: 'URI Too Long', message: 'a path parameter exceeds 4096 characters' },
+  FST_ERR_BAD_URL: { error: 'Bad Request', message: 'the path is not valid percent-encoded UTF-8' },
 };
 
 /**
@@ -101,11 +101,12 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
  */
 export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = err.statusCode ?? 400;
-  void reply.code(status).send({ error: statusText(status), message: FRAMEWORK_MESSAGES[err.code] ?? err.message, requestId: request.id });
+  const known = FRAMEWORK_ERRORS[err.code];
+  void reply.code(status).send({ error: known?.error ?? statusText(status), message: known?.message ?? err.message, requestId: request.id });
 }
 
 const texts: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 414: 'URI Too Long',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
   412: 'Precondition Failed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
