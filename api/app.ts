@@ -1,4 +1,4 @@
-import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyServerOptions } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -7,7 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { servicesPlugin, type Services } from './plugins/services';
 import { authPlugin } from './plugins/auth';
 import { metricsPlugin } from './plugins/metrics';
-import { documentCommonResponses, registerErrorHandler, statusText } from './errors';
+import { answerFrameworkError, documentCommonResponses, registerErrorHandler } from './errors';
 import { registerInputGuards } from './input-guards';
 import healthRoutes from './routes/health';
 import ingestRoutes from './routes/ingest';
@@ -38,12 +38,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     // Click tokens carry their target URL (a 500-character URL makes a ~700-character token) and
     // batch/enrichment ids may be 128 characters; Fastify's default of 100 answered those with 414.
     routerOptions: { maxParamLength: 4096 },
-    // what the router refuses before any route runs (a malformed URL, an overlong path parameter)
-    // answers in the API's one error shape too
-    frameworkErrors: (err, request, reply) => {
-      const status = err.statusCode ?? 400;
-      void (reply as FastifyReply).code(status).send({ error: statusText(status), message: err.message, requestId: request.id });
-    },
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -53,14 +48,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
 
   await app.register(servicesPlugin, services);
   await app.register(helmet, { contentSecurityPolicy: false });
-  // Browsers on other sites get no Access-Control-Allow-Origin unless their origin is configured
-  // (the docs UI is same-origin and needs none). Preflights are answered here, before auth.
-  const { CORS_ORIGINS, PUBLIC_BASE_URL } = services.config;
-  await app.register(cors, {
-    origin: [...new Set([...CORS_ORIGINS, ...(PUBLIC_BASE_URL ? [new URL(PUBLIC_BASE_URL).origin] : [])])],
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    exposedHeaders: ['etag', 'retry-after'], // If-Match needs the ETag; 429 and 503 say when to retry
-  });
+  await app.register(cors);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Barton Outreach API', version: '0.1.0' },
@@ -69,11 +57,9 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     },
     transform: jsonSchemaTransform,
   });
-  // Docs routes are added by swagger-ui below; mark them open. Open routes say so in the
-  // document (`security: []`), whose default asks for a key.
+  // Docs routes are added by swagger-ui below; mark them open.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
-    if (route.config?.public) route.schema = { ...route.schema, security: [] };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
   await app.register(authPlugin);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectionError } from '../db/pool';
 import { ErrorResponse, NoContent } from './schemas/common';
@@ -90,12 +90,27 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 }
 
+const FRAMEWORK_ERRORS: Record<string, { error: string; message: string }> = {
+  FST_ERR_MAX_PARAM_LENGTH: { error: 'URI Too Long', message: 'a path parameter exceeds 4096 characters' },
+  FST_ERR_BAD_URL: { error: 'Bad Request', message: 'the path is not valid percent-encoded UTF-8' },
+};
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route (an overlong or
+ * malformed path), answered in the same error shape as everything else.
+ */
+export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode ?? 400;
+  const known = FRAMEWORK_ERRORS[err.code];
+  void reply.code(status).send({ error: known?.error ?? statusText(status), message: known?.message ?? err.message, requestId: request.id });
+}
+
 const texts: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
   412: 'Precondition Failed', 413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
   500: 'Internal Server Error', 503: 'Service Unavailable',
 };
-export const statusText = (status: number) => texts[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
+const statusText = (status: number) => texts[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
 
 const errorResponse = (description: string) => ErrorResponse.describe(description);
 const COMMON_RESPONSES = {

@@ -36,14 +36,15 @@ export const IsoDateTime = z
  */
 export function trimmedText(min: number, max: number) {
   const visible = `[^${WHITESPACE}]`;
-  const pattern = new RegExp(min <= 1 ? visible : `${visible}[\\s\\S]{${min - 2},}${visible}`);
+  // u: counted in code points, as the document's reader counts them
+  const pattern = new RegExp(min <= 1 ? visible : `${visible}[\\s\\S]{${min - 2},}${visible}`, 'u');
   const message = min <= 1 ? 'must not be blank' : `needs at least ${min} characters besides surrounding spaces`;
   return z.string().max(max).regex(pattern, message).trim();
 }
 
 /** A name of letters, digits and . _ : - (surrounding whitespace is dropped), at most `max` characters as sent. */
 export const plainName = (max: number) =>
-  z.string().max(max).regex(new RegExp(`^[${WHITESPACE}]*[A-Za-z0-9_.:-]+[${WHITESPACE}]*$`), 'letters, digits and . _ : - only').trim();
+  z.string().max(max).regex(new RegExp(`^[${WHITESPACE}]*[A-Za-z0-9_.:-]+[${WHITESPACE}]*$`, 'u'), 'letters, digits and . _ : - only').trim();
 
 /** 204: no body. Documented without content (a null schema); send() and send(null) both pass. */
 export const NoContent = z.union([z.undefined(), z.null()]).describe('No Content');
