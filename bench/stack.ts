@@ -1,8 +1,5 @@
 // A throwaway stack for benchmarks: Postgres (DATABASE_URL's server, else embedded), an
 // in-memory Temporal dev server, one in-process worker and the API on a free port.
-import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pg from 'pg';
@@ -12,7 +9,7 @@ import { createApiKey } from '../db/api-keys';
 import { loadConfig } from '../common/config';
 import { createWorker } from '../worker/worker';
 import { buildApp } from '../api/app';
-import { createDatabase, dropDatabase, spawnEmbeddedPostgres, withDatabase } from '../scripts/postgres';
+import { createDatabase, dropDatabase, throwawayPostgres } from '../scripts/postgres';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
 
@@ -40,16 +37,9 @@ export async function startBenchDatabase(
   settings: Record<string, string> = {},
 ): Promise<{ pool: Pool; url: string }> {
   if (keep && !process.env.DATABASE_URL) throw new Error('keeping a bench database needs DATABASE_URL');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-bench-'));
-  chmodSync(tmp, 0o755); // an embedded server runs as `postgres` when we are root
-  cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
-  let adminUrl: string;
-  if (process.env.DATABASE_URL) adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
-  else {
-    const pg = await spawnEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort() });
-    cleanups.push(() => pg.stop());
-    adminUrl = pg.adminUrl;
-  }
+  const server = await throwawayPostgres('barton-bench-');
+  cleanups.push(() => server.stop());
+  const { adminUrl } = server;
   const dbName = keep ?? `barton_bench_${name}_${process.pid}`;
   const url = await createDatabase(adminUrl, dbName);
   if (Object.keys(settings).length) {

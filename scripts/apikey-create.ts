@@ -4,6 +4,7 @@ import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { createApiKey, SCOPES, type Scope } from '../db/api-keys';
+import { devDatabaseUrl } from './postgres';
 
 const { values } = parseArgs({
   options: { name: { type: 'string' }, scopes: { type: 'string', default: 'read' }, 'rate-limit': { type: 'string', default: '100' } },
@@ -29,9 +30,4 @@ try {
   console.log(`created key "${apiKey.name}" (prefix ${apiKey.prefix}, scopes ${apiKey.scopes.join(',')}); it is shown only once:\n${key}`);
 } finally {
   await pool.end();
-}
-
-/** Without DATABASE_URL, the embedded database that `npm start` runs. */
-function devDatabaseUrl(): string {
-  return `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/barton`;
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { revokeApiKey } from '../db/api-keys';
+import { devDatabaseUrl } from './postgres';
 
 const { values } = parseArgs({ options: { prefix: { type: 'string' } } });
 const prefix = values.prefix?.replace(/^bo_/, '');
@@ -13,9 +14,7 @@ if (!prefix || !/^[0-9a-f]{12}$/.test(prefix)) {
 }
 let config;
 try {
-  // without DATABASE_URL, the embedded database that `npm start` runs (as apikey:create)
-  const dev = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/barton`;
-  config = loadConfig(['DATABASE_URL'], { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? dev });
+  config = loadConfig(['DATABASE_URL'], { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? devDatabaseUrl() });
 } catch (err) {
   exitOnConfigError(err);
 }

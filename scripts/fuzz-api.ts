@@ -10,10 +10,9 @@
 // Exits 1 on a server error (ST101) or a response that breaks its documented schema
 // (ST104/105/107/108/109); other findings are printed and counted but do not fail the run
 // (add --strict to fail on any). The server's log (errors only) is kept in .data/fuzz-api/.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -25,7 +24,7 @@ import { connectClient, connectWorker } from '../clients/temporal';
 import { startWorkersFromConfig } from '../worker/from-config';
 import { buildApp } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
-import { createDatabase, dropDatabase, spawnEmbeddedPostgres, withDatabase } from './postgres';
+import { createDatabase, dropDatabase, throwawayPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
 import { freePort } from './ports';
 import { schemathesisCommand } from './tools';
@@ -62,18 +61,9 @@ async function stopAll() {
 }
 
 async function startStack() {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-fuzz-'));
-  chmodSync(tmp, 0o755); // an embedded server runs as `postgres` when we are root
-  stops.push(async () => rmSync(tmp, { recursive: true, force: true }));
-
-  let adminUrl: string;
-  if (process.env.DATABASE_URL) {
-    adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
-  } else {
-    const pg = await spawnEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort() });
-    stops.push(() => pg.stop());
-    adminUrl = pg.adminUrl;
-  }
+  const server = await throwawayPostgres('barton-fuzz-');
+  stops.push(() => server.stop());
+  const { adminUrl } = server;
   const database = `barton_fuzz_${process.pid}`;
   const databaseUrl = await createDatabase(adminUrl, database);
   stops.push(() => dropDatabase(adminUrl, database));

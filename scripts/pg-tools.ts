@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigSchema } from '../common/config';
+import { devDatabaseUrl } from './postgres';
 
 export type PgClientTool = 'pg_dump' | 'pg_restore';
 
@@ -13,7 +14,7 @@ export const backupsDir = fileURLToPath(new URL('../.data/backups/', import.meta
 
 /** DATABASE_URL, else the embedded database `npm start` runs (as npm run apikey:create does). */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  const url = env.DATABASE_URL || `postgres://postgres:postgres@127.0.0.1:${env.EMBEDDED_PG_PORT ?? 54329}/barton`;
+  const url = env.DATABASE_URL || devDatabaseUrl(env);
   const parsed = ConfigSchema.shape.DATABASE_URL.safeParse(url);
   if (!parsed.success) throw new Error(`DATABASE_URL: ${parsed.error.issues[0].message}`);
   return url;

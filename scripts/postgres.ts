@@ -1,11 +1,13 @@
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './ports';
 
 export interface LocalPostgres {
   /** Server URL with the `postgres` maintenance database; swap the path for another database. */
@@ -213,4 +215,27 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
   } finally {
     await client.end();
   }
+}
+
+/** Without DATABASE_URL, the embedded database that `npm start` runs (for apikey:create, backups…). */
+export function devDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return `postgres://postgres:postgres@127.0.0.1:${env.EMBEDDED_PG_PORT ?? 54329}/barton`;
+}
+
+/**
+ * A server for a throwaway run (tests, benches, fuzzing): DATABASE_URL's server (its admin
+ * database), else an embedded one in a temp folder of its own. stop() ends what this started.
+ */
+export async function throwawayPostgres(prefix: string): Promise<{ adminUrl: string; stop(): Promise<void> }> {
+  if (process.env.DATABASE_URL) return { adminUrl: withDatabase(process.env.DATABASE_URL, 'postgres'), stop: async () => undefined };
+  const tmp = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(tmp, 0o755); // an embedded server runs as `postgres` when we are root
+  const server = await spawnEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort() });
+  return {
+    adminUrl: server.adminUrl,
+    async stop() {
+      await server.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }

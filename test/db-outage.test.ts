@@ -5,10 +5,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type pg from 'pg';
 import { isConnectionError, withTransaction } from '../db/pool';
 import type { Client } from '@temporalio/client';
-import { bearer, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
+import { bearer, startTestWorker, waitUntil, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
 import type { App } from '../api/app';
 
 let db: TestDatabase;
@@ -33,15 +32,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Holds `lock table <table>` in a transaction of its own until release(); returns that connection. */
 async function lockTable(table: string): Promise<{ release(): Promise<void> }> {
@@ -57,14 +47,13 @@ async function lockTable(table: string): Promise<{ release(): Promise<void> }> {
 }
 
 /** The backend of this database that waits on a lock (someone else's query blocked by lockTable). */
-const blockedBackend = (locker: pg.PoolClient | null = null) =>
-  waitFor('a backend blocked on the lock', async () => {
-    void locker;
+const blockedBackend = () =>
+  waitUntil(async () => {
     const { rows } = await db.pool.query(
       `select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
     );
     return rows[0]?.pid as number | undefined;
-  });
+  }, 30_000, 'a backend blocked on the lock');
 
 const terminate = (pid: number) => db.pool.query('select pg_terminate_backend($1)', [pid]);
 
@@ -119,16 +108,16 @@ it('a client killed mid-query stops holding its locks within seconds', async () 
     child.once('exit', (code) => reject(new Error(`lock holder exited early (${code})`)));
   });
   // killed while its query runs (an idle client's death is noticed at once anyway)
-  await waitFor('the lock holder\'s long query', async () => {
+  await waitUntil(async () => {
     const { rows } = await db.pool.query(`select 1 from pg_stat_activity where datname = current_database() and state = 'active' and query like 'select pg_sleep%'`);
     return rows.length > 0;
-  });
+  }, 30_000, 'the lock holder\'s long query');
   const killedAt = Date.now();
   child.kill('SIGKILL');
-  await waitFor('the dead client\'s lock to be released', async () => {
+  await waitUntil(async () => {
     const { rows } = await db.pool.query('select pg_try_advisory_lock(4242) as ok');
     return rows[0].ok as boolean;
-  }, 20_000);
+  }, 20_000, 'the dead client\'s lock to be released');
   await db.pool.query('select pg_advisory_unlock_all()');
   const releasedAfterMs = Date.now() - killedAt;
   console.log(`dead client's lock released after ${releasedAfterMs} ms`);

@@ -7,6 +7,7 @@ import type { Pool } from '../../db/pool';
 import type { App } from '../../api/app';
 import { bearer, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './harness';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp';
+export { waitUntil } from './harness';
 
 export const TRACKING_SECRET = 'test-tracking-secret-0123456789';
 export const PUBLIC_BASE_URL = 'https://track.example.test';
@@ -80,16 +81,6 @@ function safeJson(s: string) {
     return JSON.parse(s);
   } catch {
     return s;
-  }
-}
-
-export async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -1,6 +1,6 @@
 // One Postgres server, one migrated template database, one Temporal dev server and one workflow
 // bundle for the whole run; each test file clones the template into a database of its own.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -8,7 +8,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool } from '../../db/pool';
 import { migrate } from '../../db/migrate';
 import { workflowsPath } from '../../worker/worker';
-import { createDatabase, dropDatabase, spawnEmbeddedPostgres, withDatabase } from '../../scripts/postgres';
+import { createDatabase, dropDatabase, throwawayPostgres } from '../../scripts/postgres';
 import { startTemporalDevServer } from '../../scripts/temporal-server';
 import { freePort } from '../../scripts/ports';
 
@@ -23,18 +23,12 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'barton-test-'));
-  chmodSync(tmp, 0o755); // an embedded server runs as `postgres` when we are root
   const cleanups: (() => Promise<unknown>)[] = [];
 
   // DATABASE_URL (any database on the server) names the server to use; else an embedded one.
-  let adminUrl: string;
-  if (process.env.DATABASE_URL) {
-    adminUrl = withDatabase(process.env.DATABASE_URL, 'postgres');
-  } else {
-    const pg = await spawnEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: await freePort() });
-    cleanups.push(() => pg.stop());
-    adminUrl = pg.adminUrl;
-  }
+  const server = await throwawayPostgres('barton-test-pg-');
+  cleanups.push(() => server.stop());
+  const { adminUrl } = server;
   const templateDatabase = `barton_template_${process.pid}`;
   const pool = createPool(await createDatabase(adminUrl, templateDatabase));
   await migrate(pool);

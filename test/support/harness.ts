@@ -28,10 +28,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function testDatabase(): Promise<TestDatabase> {
+/** A database of this file's own, cloned from the migrated template. */
+export function testDatabase(): Promise<TestDatabase> {
+  return newDatabase('barton_test', inject('templateDatabase'));
+}
+
+/** A new database on the run's server, named from prefix, cloned from template or empty; drop() removes it. */
+export async function newDatabase(prefix: string, template?: string): Promise<TestDatabase> {
   const admin = inject('pgAdminUrl');
-  const name = `barton_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const url = await createDatabase(admin, name, inject('templateDatabase'));
+  const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const url = await createDatabase(admin, name, template);
   const pool = createPool(url);
   return {
     name,
@@ -129,4 +135,15 @@ export function historyRecorder() {
       writeFileSync(index, `${JSON.stringify(ids, null, 2)}\n`);
     },
   };
+}
+
+/** Polls fn until it returns something truthy (and returns that), failing after timeoutMs naming what it waited for. */
+export async function waitUntil<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

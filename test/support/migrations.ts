@@ -1,13 +1,9 @@
 // Databases at an older schema, for upgrade and restore tests: the first migrations only, applied
 // as db/migrate.ts applies them (one transaction each, recorded in public.schema_migrations).
-import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { inject } from 'vitest';
-import { createPool } from '../../db/pool';
-import { createDatabase, dropDatabase } from '../../scripts/postgres';
-import type { TestDatabase } from './harness';
+import { newDatabase, type TestDatabase } from './harness';
 
 const migrationsDir = fileURLToPath(new URL('../../sql/migrations/', import.meta.url));
 
@@ -17,20 +13,8 @@ export function migrationNames(): string[] {
 }
 
 /** A new database on the test server with nothing in it (no template: not even the migrations). */
-export async function emptyDatabase(prefix = 'barton_empty'): Promise<TestDatabase> {
-  const admin = inject('pgAdminUrl');
-  const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const url = await createDatabase(admin, name);
-  const pool = createPool(url);
-  return {
-    name,
-    url,
-    pool,
-    async drop() {
-      await pool.end();
-      await dropDatabase(admin, name);
-    },
-  };
+export function emptyDatabase(prefix = 'barton_empty'): Promise<TestDatabase> {
+  return newDatabase(prefix);
 }
 
 /**
