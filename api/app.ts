@@ -48,7 +48,14 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
 
   await app.register(servicesPlugin, services);
   await app.register(helmet, { contentSecurityPolicy: false });
-  await app.register(cors);
+  // Browsers on other sites get no Access-Control-Allow-Origin unless their origin is configured
+  // (the docs UI is same-origin and needs none). Preflights are answered here, before auth.
+  const { CORS_ORIGINS, PUBLIC_BASE_URL } = services.config;
+  await app.register(cors, {
+    origin: [...new Set([...CORS_ORIGINS, ...(PUBLIC_BASE_URL ? [new URL(PUBLIC_BASE_URL).origin] : [])])],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: ['etag', 'retry-after'], // If-Match needs the ETag; 429 and 503 say when to retry
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Barton Outreach API', version: '0.1.0' },
@@ -57,9 +64,11 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     },
     transform: jsonSchemaTransform,
   });
-  // Docs routes are added by swagger-ui below; mark them open.
+  // Docs routes are added by swagger-ui below; mark them open. Open routes say so in the
+  // document (`security: []`), whose default asks for a key.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
+    if (route.config?.public) route.schema = { ...route.schema, security: [] };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
   await app.register(authPlugin);
