@@ -28,6 +28,15 @@ export interface CampaignProgress {
 
 export const campaignProgressQuery = defineQuery<CampaignProgress>('progress');
 
+/**
+ * The campaign's counters as its send ledger (marketing.outreach_history, per step) has them.
+ * Sums of batch results miss what a killed attempt sent before it died; the ledger does not.
+ */
+export function ledgerCounters(steps: StepProgress[]): Pick<CampaignProgress, 'sent' | 'failed' | 'stopped' | 'suppressed'> {
+  const sum = (k: 'sent' | 'failed' | 'stopped' | 'suppressed') => steps.reduce((n, s) => n + s[k], 0);
+  return { sent: sum('sent'), failed: sum('failed'), stopped: sum('stopped'), suppressed: sum('suppressed') };
+}
+
 export interface CampaignInput {
   campaignId: number;
   batchSize?: number;

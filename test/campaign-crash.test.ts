@@ -98,6 +98,8 @@ describe('exactly once across a worker crash', () => {
 
     const second = await startWorkerProcess();
     const final = (await temporal.workflow.getHandle(workflowId).result()) as CampaignProgress;
+    // asked while a worker still polls: the query of a closed run is answered by replaying it
+    const progress = await http.call('GET', `/api/campaigns/${campaignId}/progress`);
     killGroup(second, 'SIGTERM');
 
     const total = recipients * 2;
@@ -123,5 +125,10 @@ describe('exactly once across a worker crash', () => {
     expect(sink.messages.length).toBe(total);
     expect(final).toMatchObject({ phase: 'completed', remaining: 0 });
     expect(final.steps.map((s) => s.sent)).toEqual([recipients, recipients]);
+    // The counters come from the ledger: the sends the killed attempt confirmed count too.
+    expect(final).toMatchObject({ sent: total, failed: 0 });
+    expect(progress.status).toBe(200);
+    expect(progress.body.progress).toMatchObject({ sent: total, failed: 0, remaining: 0 });
+    expect(progress.body.progress.steps.map((s: { sent: number }) => s.sent)).toEqual([recipients, recipients]);
   });
 });

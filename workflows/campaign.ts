@@ -1,6 +1,7 @@
 import {
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -9,6 +10,7 @@ import type { Activities } from '../activities';
 import {
   cancelCampaignSignal,
   campaignProgressQuery,
+  ledgerCounters,
   pauseCampaignSignal,
   resumeCampaignSignal,
   type CampaignInput,
@@ -29,6 +31,12 @@ const { sendCampaignBatch } = proxyActivities<Activities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['ConfigError', 'CampaignNotFound'] },
 });
+
+/**
+ * sent/failed/stopped/suppressed are the ledger's counts (the batch result's per-step counts),
+ * no longer sums of batch results: a batch attempt killed after sending never returns its result.
+ */
+const COUNTERS_FROM_LEDGER = 'campaign-counters-from-ledger';
 
 /**
  * The seed's campaign execution: snapshot the audience, then send whatever is due, batch by
@@ -80,10 +88,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     });
     batchesThisRun += 1;
     progress.batches += 1;
-    progress.sent += batch.sent;
-    progress.failed += batch.failed;
-    progress.stopped += batch.stopped;
-    progress.suppressed += batch.suppressed;
+    if (patched(COUNTERS_FROM_LEDGER)) {
+      Object.assign(progress, ledgerCounters(batch.steps));
+    } else {
+      progress.sent += batch.sent;
+      progress.failed += batch.failed;
+      progress.stopped += batch.stopped;
+      progress.suppressed += batch.suppressed;
+    }
     progress.resent += batch.resent;
     // optional: runs and histories from before the provider log was consulted lack it
     progress.recovered = (progress.recovered ?? 0) + (batch.recovered ?? 0);
@@ -105,6 +117,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 
   const outcome: CampaignOutcome = cancelled ? 'cancelled' : 'completed';
   progress.steps = await finishCampaign({ campaignId: input.campaignId, outcome });
+  if (patched(COUNTERS_FROM_LEDGER)) Object.assign(progress, ledgerCounters(progress.steps));
   progress.phase = outcome;
   progress.remaining = 0;
   return progress;

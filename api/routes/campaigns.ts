@@ -3,7 +3,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError, ty
 import { createCampaignsRepository, type CampaignRow, type CampaignStep } from '../../db/campaigns';
 import { createTemplatesRepository } from '../../db/templates';
 import type { campaignWorkflow } from '../../workflows/campaign';
-import { cancelCampaignSignal, campaignProgressQuery, pauseCampaignSignal, resumeCampaignSignal } from '../../contracts/campaign';
+import { cancelCampaignSignal, campaignProgressQuery, ledgerCounters, pauseCampaignSignal, resumeCampaignSignal } from '../../contracts/campaign';
 import { scheduleIds, workflowIds, workflowTypes } from '../../contracts/ids';
 import { searchAttributes } from '../../contracts/search-attributes';
 import { ErrorResponse, WorkflowStarted } from '../schemas/common';
@@ -220,14 +220,18 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/api/campaigns/:id/progress', {
-    schema: { summary: 'The campaign workflow\'s progress query (per step: queued, sent, failed, opened, …)', tags, ...byId, response: { 200: Progress, 404: ErrorResponse } },
+    schema: { summary: 'The campaign workflow\'s progress query, with its counters and per-step counts (queued, sent, failed, opened, …) read from the send ledger', tags, ...byId, response: { 200: Progress, 404: ErrorResponse } },
   }, async (request) => {
     const handle = await latestRun(request.params.id);
     const notStarted = () => new HttpError(404, `campaign ${request.params.id} has not started`);
     if (!handle) throw notStarted();
     try {
-      const [status, progress] = await Promise.all([statusOf(handle), queryWorkflow(handle, campaignProgressQuery)]);
-      return { workflow_id: handle.workflowId, status, progress };
+      const [status, progress, steps] = await Promise.all([
+        statusOf(handle), queryWorkflow(handle, campaignProgressQuery), campaigns.stepProgress(request.params.id),
+      ]);
+      // counts from the ledger as of now, not as of the workflow's last finished batch: sends of
+      // a batch in flight, or of an attempt killed mid-batch, are counted at once
+      return { workflow_id: handle.workflowId, status, progress: { ...progress, ...ledgerCounters(steps), steps } };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notStarted();
       throw err;
