@@ -8,6 +8,7 @@ import { createEnrichActivities, type EnrichSettings } from './enrich';
 import { createCampaignActivities, type CampaignSettings } from './campaign';
 import type { Mailer } from '../clients/mailer';
 import type { SentMessageLog } from '../clients/email-events';
+import { createWebhookActivities, type WebhookSettings } from './webhooks';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -18,6 +19,7 @@ export interface ActivityDeps {
   mailer?: Mailer;
   sentLog?: SentMessageLog;
   campaign?: CampaignSettings;
+  webhooks?: WebhookSettings;
 }
 
 /** Every activity the worker registers, built over its dependencies (no module-level singletons). */
@@ -27,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPromoteActivities(deps),
     ...createEnrichActivities(deps),
     ...createCampaignActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }
 

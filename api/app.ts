@@ -21,6 +21,7 @@ import templateRoutes from './routes/templates';
 import campaignRoutes from './routes/campaigns';
 import trackingRoutes from './routes/tracking';
 import suppressionRoutes from './routes/suppressions';
+import webhookRoutes from './routes/webhooks';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -86,6 +87,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(campaignRoutes);
   await app.register(trackingRoutes);
   await app.register(suppressionRoutes);
+  await app.register(webhookRoutes);
   return app;
 }
 

@@ -86,6 +86,16 @@ export const ConfigSchema = z.object({
   CAMPAIGN_BATCH_SIZE: positiveInt.max(50_000).default(2000),
   // Batches one campaign run sends before continue-as-new (bounded history on large audiences).
   CAMPAIGN_BATCHES_PER_RUN: positiveInt.default(100),
+  // production: webhook destinations must be https and public (never loopback, private, link-local)
+  NODE_ENV: z.string().optional(),
+  // Outbound webhooks: attempts per delivery, backoff from the first retry interval (doubling, capped).
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.max(100).default(15),
+  WEBHOOK_RETRY_INITIAL_SECONDS: z.coerce.number().positive().default(10),
+  WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().positive().default(3600),
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(60_000).default(10_000),
+  // Local development and tests only: deliver to loopback/private addresses over http. Refused when
+  // NODE_ENV=production (loadConfig), and the delivery client refuses it there too.
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -108,6 +118,9 @@ export function loadConfig<K extends keyof Config>(required: K[] = [], env: Node
   if ((values.TRACKING_SECRET ?? DEV_TRACKING_SECRET) === DEV_TRACKING_SECRET && (values.NODE_ENV === 'production' || !isLocalUrl(values.PUBLIC_BASE_URL))) {
     problems.push('TRACKING_SECRET: the development default must not sign links in production; set a random secret of 16+ characters (e.g. `openssl rand -hex 32`)');
   }
+  if (values.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true' && values.NODE_ENV === 'production') {
+    problems.push('WEBHOOK_ALLOW_PRIVATE_TARGETS: cannot be true in production (webhooks would reach loopback, private and metadata addresses)');
+  }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return parsed.data as Required<K>;
 }
@@ -126,4 +139,19 @@ export function exitOnConfigError(err: unknown): never {
     process.exit(1);
   }
   throw err;
+}
+
+/** Where webhooks may go under this configuration (see clients/webhook-http.ts). */
+export function webhookPolicyOf(config: Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_PRIVATE_TARGETS'>) {
+  const production = config.NODE_ENV === 'production';
+  return { production, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS };
+}
+
+/** The delivery workflows' retry policy from WEBHOOK_* settings. */
+export function webhookRetryOf(config: Pick<Config, 'WEBHOOK_MAX_ATTEMPTS' | 'WEBHOOK_RETRY_INITIAL_SECONDS' | 'WEBHOOK_RETRY_MAX_SECONDS'>) {
+  return {
+    initialIntervalMs: Math.round(config.WEBHOOK_RETRY_INITIAL_SECONDS * 1000),
+    maximumIntervalMs: Math.round(Math.max(config.WEBHOOK_RETRY_MAX_SECONDS, config.WEBHOOK_RETRY_INITIAL_SECONDS) * 1000),
+    maximumAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+  };
 }

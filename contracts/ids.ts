@@ -11,6 +11,10 @@ export const workflowIds = {
   /** What the TTL refresh schedule starts, one per task queue. */
   enrichRefresh: (taskQueue: string) => `enrich-refresh:${taskQueue}`,
   campaign: (campaignId: number | string) => `campaign:${campaignId}`,
+  /** The outbox dispatcher, one per task queue (deployments sharing a namespace don't collide). */
+  webhookDispatch: (taskQueue: string) => `webhook-dispatch:${taskQueue}`,
+  /** One event's delivery to one subscription: a repeated hand-out finds the workflow already started. */
+  webhookDelivery: (eventKey: string, subscriptionId: number) => `webhook:${eventKey}:${subscriptionId}`,
 };
 
 export const scheduleIds = {
@@ -26,4 +30,6 @@ export const workflowTypes = {
   enrichBranch: 'enrichProviderBranchWorkflow',
   enrichRefresh: 'enrichRefreshWorkflow',
   campaign: 'campaignWorkflow',
+  webhookDispatch: 'webhookDispatchWorkflow',
+  webhookDelivery: 'webhookDeliveryWorkflow',
 } as const;

@@ -152,8 +152,18 @@ async function finish(db: pg.PoolClient, campaignId: number, outcome: CampaignOu
       [campaignId],
     );
   }
+  const { rows: [before] } = await db.query('select status from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
   await transition(db, campaignId, outcome);
   await db.query('update marketing.campaigns set completed_at = now(), updated_at = now() where campaign_id = $1', [campaignId]);
+  if (outcome === 'completed' && before?.status !== 'completed') {
+    // the webhook event commits with the run's end; a retried finish (already completed) emits nothing
+    await db.query(
+      `select ops.f_emit_event('campaign.completed', jsonb_build_object('campaign_id', c.campaign_id, 'name', c.name,
+              'sent_count', c.sent_count, 'response_count', c.response_count, 'completed_at', c.completed_at))
+         from marketing.campaigns c where c.campaign_id = $1`,
+      [campaignId],
+    );
+  }
   await db.query(
     `insert into marketing.feedback_reports (campaign_id, report)
      select $1, jsonb_build_object('outcome', $2::text, 'steps', coalesce(jsonb_agg(to_jsonb(p)), '[]'))

@@ -75,6 +75,8 @@ export function createPromotionRepository(pool: Pool) {
         ]);
         // slots and golden records in the same transaction: the chunk's ledger row covers them too
         await resolveGoldenRecords(tx, chunk.loadIds, chunk.workflowId);
+        // webhook events (contact.promoted) commit with the chunk: a retried chunk emits nothing twice
+        await tx.query('select ops.f_emit_contacts_promoted($1)', [chunk.loadIds]);
         const counts: PromotedChunk = { ...rows[0], loadCount: chunk.loadIds.length, lastLoadId: chunk.lastLoadId };
         await tx.query(
           `insert into intake.promotion_chunks (run_key, chunk_no, load_count, last_load_id, promoted, updated, failed)

@@ -1,6 +1,6 @@
 // Responses to sends (opens, clicks, unsubscribes, replies, bounces), written where the
 // campaign's next claim honours them. Used by the tracking routes and the provider webhooks.
-import type { Pool } from './pool';
+import { withTransaction, type Pool } from './pool';
 
 /**
  * The outreach row a Message-ID of ours names: <oh.{outreach_id}.{32 random hex digits}@domain>
@@ -20,7 +20,22 @@ export function createTrackingRepository(pool: Pool) {
   return {
     recordOpen: (outreachId: number) => call('select marketing.f_track_open($1) as ok', [outreachId]),
     recordClick: (outreachId: number, url: string) => call('select marketing.f_track_click($1, $2) as ok', [outreachId, url]),
-    unsubscribe: (outreachId: number, via: string) => call('select marketing.f_unsubscribe($1, $2) as ok', [outreachId, via]),
+
+    /** Unsubscribes; the first unsubscribe of a send emits contact.unsubscribed in the same transaction. */
+    unsubscribe: (outreachId: number, via: string) =>
+      withTransaction(pool, async (tx) => {
+        const { rows: [before] } = await tx.query('select unsubscribed_at from marketing.outreach_history where outreach_id = $1 for update', [outreachId]);
+        const { rows: [r] } = await tx.query('select marketing.f_unsubscribe($1, $2) as ok', [outreachId, via]);
+        if (r.ok && before && before.unsubscribed_at === null) {
+          await tx.query(
+            `select ops.f_emit_event('contact.unsubscribed', jsonb_build_object('contact_id', h.contact_id, 'email', h.email,
+                    'campaign_id', h.campaign_id, 'outreach_id', h.outreach_id, 'via', $2::text, 'at', h.unsubscribed_at))
+               from marketing.outreach_history h where h.outreach_id = $1`,
+            [outreachId, via],
+          );
+        }
+        return r.ok as boolean;
+      }),
 
     /**
      * Finds the send a reply answers: one whose Message-ID is among the reply's In-Reply-To and
@@ -37,7 +52,15 @@ export function createTrackingRepository(pool: Pool) {
         [ids, reply.messageIds, reply.from.trim().toLowerCase()],
       );
       if (!rows.length) return null;
-      await call('select marketing.f_record_reply($1, $2) as ok', [rows[0].outreach_id, reply.details]);
+      await withTransaction(pool, async (tx) => {
+        await tx.query('select marketing.f_record_reply($1, $2)', [rows[0].outreach_id, reply.details]);
+        await tx.query(
+          `select ops.f_emit_event('reply.received', jsonb_build_object('contact_id', h.contact_id, 'email', h.email,
+                  'campaign_id', h.campaign_id, 'outreach_id', h.outreach_id, 'step_no', h.step_no, 'at', now()))
+             from marketing.outreach_history h where h.outreach_id = $1`,
+          [rows[0].outreach_id],
+        );
+      });
       return rows[0].outreach_id;
     },
 
@@ -57,8 +80,19 @@ export function createTrackingRepository(pool: Pool) {
         // a Message-ID not of ours (a provider's own id, say) leaves the address to match on
         if (outreachId === null && !b.email) return 'unknown-message';
       }
-      const found = await call('select marketing.f_record_bounce($1, $2, $3, $4) as ok', [b.email ?? null, b.kind, outreachId, b.details]);
-      return found ? 'recorded' : 'not-mailed';
+      return withTransaction(pool, async (tx) => {
+        const { rows: [r] } = await tx.query('select marketing.f_record_bounce($1, $2, $3, $4) as ok', [b.email ?? null, b.kind, outreachId, b.details]);
+        if (!r.ok) return 'not-mailed';
+        // the audit row f_record_bounce just wrote names the row it matched and the address
+        await tx.query(
+          `select ops.f_emit_event('email.bounced', jsonb_build_object('email', a.after ->> 'email', 'kind', $1::text,
+                  'outreach_id', (a.after ->> 'outreach_id')::bigint, 'contact_id', h.contact_id, 'campaign_id', h.campaign_id, 'at', a.at))
+             from intake.audit_log a left join marketing.outreach_history h on h.outreach_id = (a.after ->> 'outreach_id')::bigint
+            where a.audit_id = (select max(audit_id) from intake.audit_log where action in ('bounce_received', 'complaint_received') and at = now())`,
+          [b.kind],
+        );
+        return 'recorded';
+      });
     },
   };
 }

@@ -2,7 +2,10 @@
 // promotion, enrichment orchestration, campaigns) and one rate-capped queue per provider.
 // Shared by `npm run worker` and the dev launcher.
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import type { Config } from '../common/config';
+import { webhookPolicyOf, webhookRetryOf, type Config } from '../common/config';
+import { connectClient } from '../clients/temporal';
+import { destinationPolicy } from '../clients/webhook-http';
+import { startWebhookDispatch } from './webhook-dispatch';
 import type { Pool } from '../db/pool';
 import { dnsMxResolver } from '../clients/mx';
 import { createMailer } from '../clients/mailer';
@@ -37,6 +40,7 @@ export async function startWorkersFromConfig(config: Config, pool: Pool, connect
       publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,
       domainRatePerMinute: config.SEND_DOMAIN_RATE_PER_MINUTE,
     },
+    webhooks: { policy: destinationPolicy(webhookPolicyOf(config)), timeoutMs: config.WEBHOOK_TIMEOUT_MS },
   });
   const providers = await createProviderWorkers({
     ...common,
@@ -44,7 +48,14 @@ export async function startWorkersFromConfig(config: Config, pool: Pool, connect
     apifyCallsPerSecond: config.APIFY_CALLS_PER_SECOND,
   });
   const workers = [main, ...providers];
-  const running = Promise.all(workers.map((w) => w.run())).then(() => mailer?.close());
+  // the outbox's dispatcher: started (or woken) now and on every commit of webhook events
+  const client = await connectClient(config);
+  const stopDispatch = startWebhookDispatch({ client, pool, taskQueue: config.TASK_QUEUE, input: { retry: webhookRetryOf(config) } });
+  const running = Promise.all(workers.map((w) => w.run())).then(async () => {
+    mailer?.close();
+    await stopDispatch();
+    await client.connection.close();
+  });
   return {
     workers,
     running,
