@@ -13,6 +13,10 @@ import { checkDestination, destinationPolicy, DestinationRefused, postWebhook, t
 import { loadConfig } from '../common/config';
 import { createTrackingRepository } from '../db/tracking';
 import type { WebhookDeliveryResult } from '../contracts/webhooks';
+import type { CampaignProgress } from '../contracts/campaign';
+import { createMailer } from '../clients/mailer';
+import { startSmtpSink, type SmtpSink } from './fakes/smtp';
+import { api, isolateCampaignIds, PUBLIC_BASE_URL, seedContacts, TRACKING_SECRET } from './support/campaign-fixtures';
 
 interface Received {
   path: string;
@@ -49,18 +53,25 @@ let app: App;
 let strictApp: App;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let stopDispatch: () => Promise<void>;
+let sink: SmtpSink;
 let admin: Record<string, string>;
 const taskQueue = uniqueId('webhooks');
 const strictQueue = uniqueId('webhooks-strict');
 
 beforeAll(async () => {
   db = await testDatabase();
+  await isolateCampaignIds(db.pool);
   temporal = await temporalClient();
   receiver = await startReceiver();
+  sink = await startSmtpSink();
   // Tests deliver to 127.0.0.1 over http: the allowance that exists only outside production.
-  worker = await startTestWorker({ pool: db.pool, taskQueue, webhooks: { policy: destinationPolicy({ production: false, allowPrivate: true }) } });
+  worker = await startTestWorker({
+    pool: db.pool, taskQueue, webhooks: { policy: destinationPolicy({ production: false, allowPrivate: true }) },
+    mailer: createMailer(sink.url, { maxConnections: 2 }),
+    campaign: { trackingSecret: TRACKING_SECRET, publicBaseUrl: PUBLIC_BASE_URL, domainRatePerMinute: 60_000 },
+  });
   strictWorker = await startTestWorker({ pool: db.pool, taskQueue: strictQueue, webhooks: { policy: destinationPolicy({ production: false, allowPrivate: false }) } });
-  app = await testApp({ pool: db.pool, temporal, config: { TASK_QUEUE: taskQueue, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
+  app = await testApp({ pool: db.pool, temporal, config: { TASK_QUEUE: taskQueue, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', TRACKING_SECRET, PUBLIC_BASE_URL } });
   strictApp = await testApp({ pool: db.pool, temporal, config: { TASK_QUEUE: taskQueue } });
   admin = await bearer(db.pool, ['admin'], 100_000, 'webhook-admin');
   stopDispatch = startWebhookDispatch({ client: temporal, pool: db.pool, taskQueue, input: { retry: RETRY, pollMs: 5000 }, log: () => undefined });
@@ -74,6 +85,7 @@ afterAll(async () => {
   await worker?.stop();
   await strictWorker?.stop();
   await receiver?.close();
+  await sink?.close();
   await temporal?.connection.close();
   await db?.drop();
 });
@@ -163,6 +175,32 @@ describe('delivery', () => {
     const { rows } = await db.pool.query(`select payload from ops.events where event_type = 'contact.unsubscribed'`);
     expect(rows).toEqual([{ payload: expect.objectContaining({ contact_id: c.contact_id, email: 'unsub@webhook.example', outreach_id: h.outreach_id, via: 'one-click' }) }]);
     await waitUntil(async () => (await deliveries(sub.subscription_id))[0]?.status === 'delivered', 30_000, 'the unsubscribe delivery');
+  });
+});
+
+describe('events of a campaign', () => {
+  it('campaign.completed, reply.received and email.bounced reach their subscription', async () => {
+    const sub = await subscribe('/campaign', ['campaign.completed', 'reply.received', 'email.bounced']);
+    const http = api(app, await bearer(db.pool, ['read', 'write'], 100_000, 'webhook-campaign'));
+    const source = uniqueId('wh-campaign');
+    await seedContacts(db.pool, source, [{ email: 'replier@wh.example' }, { email: 'bouncer@wh.example' }]);
+    const template = await http.template({ subject: 'Hello', text_body: 'Hi there' });
+    const campaignId = await http.campaign({ criteria: { sources: [source] }, rate_per_minute: 6000, steps: [{ template_id: template }] });
+    const final = (await temporal.workflow.getHandle(await http.start(campaignId)).result()) as CampaignProgress;
+    expect(final).toMatchObject({ phase: 'completed', sent: 2 });
+    const messageTo = (email: string) => sink.messages.find((m) => m.to.includes(email))!.messageId;
+    expect((await http.call('POST', '/api/webhooks/replies', { from: 'replier@wh.example', in_reply_to: messageTo('replier@wh.example'), subject: 'Re: Hello' })).status).toBe(202);
+    expect((await http.call('POST', '/api/webhooks/bounces', { type: 'hard', message_id: messageTo('bouncer@wh.example'), diagnostic: '550 no such user' })).status).toBe(202);
+
+    // (an earlier test's subscription to campaign.completed gets its own copy, at its own path)
+    const mine = () => requestsTo('/campaign').map((r) => JSON.parse(r.body)).filter((e) => e.data.campaign_id === campaignId);
+    await waitUntil(async () => mine().length >= 3, 30_000, 'three campaign events');
+    const byType = Object.fromEntries(mine().map((e) => [e.type, e.data]));
+    expect(byType['campaign.completed']).toMatchObject({ campaign_id: campaignId, sent_count: 2 });
+    expect(byType['reply.received']).toMatchObject({ campaign_id: campaignId, email: 'replier@wh.example', step_no: 1 });
+    expect(byType['email.bounced']).toMatchObject({ campaign_id: campaignId, email: 'bouncer@wh.example', kind: 'hard' });
+    expect(mine()).toHaveLength(3);
+    await waitUntil(async () => (await deliveries(sub.subscription_id)).every((d) => d.status === 'delivered'), 10_000, 'all delivered');
   });
 });
 
