@@ -24,9 +24,10 @@ export interface KillResult {
   restartMs?: number;
   /** from the part serving again until the API is ready and the work has moved on; null: not within the limit */
   recoveryMs?: number | null;
-  /** the longest time without progress in the minute after the part came back */
+  /** the longest time without progress in the minute after the part came back (until the next kill) */
   stallMs?: number;
-  /** when it served again (epoch ms) */
+  /** when it was killed and when it served again (epoch ms) */
+  killedAt?: number;
   backAt?: number;
 }
 
@@ -111,6 +112,7 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
       const result: KillResult = { part: k.part, planned: k.at, at: point(), downMs: k.downMs };
       kills.push(result);
       const part = stack.parts[k.part];
+      result.killedAt = Date.now();
       await part.kill();
       await sleep(k.downMs);
       const restart = Date.now();
@@ -164,6 +166,7 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
   };
 
   let campaignStarted = Date.now();
+  let finished = Date.now();
   try {
     const ingestIds = await postRows(stack, d, client);
     await waitForWork(() => progress.staged >= total && progress.promoted >= total);
@@ -177,7 +180,7 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
   } finally {
     phase = 'done';
     workDone = true;
-    const finished = Date.now();
+    finished = Date.now();
     await monkey;
     sampling = false;
     await sampler;
@@ -191,17 +194,18 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
   ].join('\n'));
 
   // per kill, the longest wait between moves of the work in the minute after the part came back
-  for (const k of kills) {
+  for (const [i, k] of kills.entries()) {
     if (k.backAt === undefined) continue;
+    const until = Math.min(k.backAt + 60_000, kills[i + 1]?.killedAt ?? Infinity);
     let stall = 0;
     let last = k.backAt;
     for (const { t } of timeline) {
       if (t <= k.backAt) continue;
-      if (t > k.backAt + 60_000) break;
+      if (t > until) break;
       stall = Math.max(stall, t - last);
       last = t;
     }
-    k.stallMs = stall;
+    k.stallMs = Math.max(stall, Math.min(until, finished) - last);
   }
   const rows = await retrying(() => checkRows(stack, d), 'checking rows');
   const sends = await retrying(() => checkSends(stack, d, campaignId), 'checking sends');
