@@ -16,11 +16,11 @@ import {
   type CampaignProgress,
 } from '../contracts/campaign';
 
-// Bookkeeping activities: short, retried freely; at most 5 s apart, so a database back from an
+// Bookkeeping activities: short, retried freely; at most 2 s apart, so a database back from an
 // outage is used within seconds.
 const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', nonRetryableErrorTypes: ['CampaignNotFound', 'CampaignInvalid', 'CampaignCancelled'] },
+  retry: { initialInterval: '1 second', maximumInterval: '2 seconds', nonRetryableErrorTypes: ['CampaignNotFound', 'CampaignInvalid', 'CampaignCancelled'] },
 });
 
 // Sending: a killed worker is noticed by the heartbeat timeout and the batch retried elsewhere,
@@ -28,7 +28,7 @@ const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<
 const { sendCampaignBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', nonRetryableErrorTypes: ['ConfigError', 'CampaignNotFound'] },
+  retry: { initialInterval: '1 second', maximumInterval: '2 seconds', nonRetryableErrorTypes: ['ConfigError', 'CampaignNotFound'] },
 });
 
 /**

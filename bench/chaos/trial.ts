@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ChaosStack, Crash, PartName } from './stack';
-import type { Kill } from './plan';
+import { describePoint, type Kill } from './plan';
 import {
   apiReady, checkRows, checkSends, createCampaign, newClientStats, postRows, promotedSoFar, readProgress, startCampaign,
   type ClientStats, type Progress, type RowCheck, type SendCheck, type TrialData,
@@ -92,9 +92,16 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
     }
   };
   let sampling = true;
+  let reported = Date.now();
   const sampler = (async () => {
     while (sampling) {
       await sample();
+      if (Date.now() - reported >= 30_000) {
+        reported = Date.now();
+        const still = ((Date.now() - timeline[timeline.length - 1].t) / 1000).toFixed(0);
+        console.log(`  ${phase === 'ingest' ? `ingest: ${progress.staged} staged, ${progress.promoted} promoted of ${total}` : `campaign: ${progress.sent} of ${d.recipients} sent`}` +
+          `${Number(still) >= 5 ? ` (no move for ${still} s)` : ''}`);
+      }
       await sleep(250);
     }
   })();
@@ -109,7 +116,8 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
         kills.push({ part: k.part, planned: k.at, downMs: k.downMs });
         continue;
       }
-      const result: KillResult = { part: k.part, planned: k.at, at: point(), downMs: k.downMs };
+      const at = point();
+      const result: KillResult = { part: k.part, planned: k.at, at, downMs: k.downMs };
       kills.push(result);
       const part = stack.parts[k.part];
       result.killedAt = Date.now();
@@ -131,6 +139,9 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
       }
       result.recoveryMs = readyAt !== undefined && movedAt !== undefined ? Math.max(readyAt, movedAt) - back : null;
       result.backAt = back;
+      const secs = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(1)} s`);
+      console.log(`  ${k.part} killed at ${describePoint(at)}, down ${secs(k.downMs)}, serving again ${secs(result.restartMs)} after its start; ` +
+        `work moving ${secs(result.recoveryMs)} later`);
     }
   })();
 
