@@ -21,7 +21,7 @@ export function createIngestActivities({ pool }: { pool: Pool }) {
 
     /** The staged copy is no longer needed once every chunk is in raw_loads. Idempotent. */
     async dropStagedRows(batchId: string): Promise<void> {
-      await intake.dropStagedRows(batchId);
+      await withHeartbeat(() => intake.dropStagedRows(batchId)); // a large batch outlasts the heartbeat timeout
     },
   };
 }

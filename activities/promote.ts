@@ -22,7 +22,7 @@ export function createPromoteActivities({ pool, mx }: { pool: Pool; mx?: MxResol
   return {
     /** Counts the loads a promotion will look at, for progress. */
     async countPending(scope: PromotionScope): Promise<number> {
-      return promotion.countPending(scope);
+      return withHeartbeat(() => promotion.countPending(scope)); // it shares the chunks' heartbeat timeout
     },
 
     /**

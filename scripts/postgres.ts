@@ -12,6 +12,8 @@ import { freePort } from './ports';
 export interface LocalPostgres {
   /** Server URL with the `postgres` maintenance database; swap the path for another database. */
   adminUrl: string;
+  /** The postmaster's pid (for an in-process server); with `detached`, also its process group. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -98,7 +100,13 @@ function openToAll(dir: string): void {
  * use and reused after. PostgreSQL refuses to run as root: then it runs as the `postgres` OS
  * user, from postgresInstall()'s copy, and dataDir must be within that user's reach.
  */
-export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; persistent?: boolean }): Promise<LocalPostgres> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  persistent?: boolean;
+  /** The server leads a process group of its own with its backends (the fault harness kills it whole). */
+  detached?: boolean;
+}): Promise<LocalPostgres> {
   const dataDir = path.resolve(opts.dataDir);
   const bin = path.join(postgresInstall(), 'bin');
   const owner = runningAsRoot() ? postgresOsUser() : undefined;
@@ -126,7 +134,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   }
 
   const server = spawn(path.join(bin, 'postgres'), ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1'], {
-    ...run, stdio: ['ignore', 'ignore', 'pipe'],
+    ...run, stdio: ['ignore', 'ignore', 'pipe'], detached: opts.detached,
   });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -143,6 +151,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   process.on('exit', stopOnExit);
   return {
     adminUrl: `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`,
+    pid: server.pid,
     async stop() {
       process.off('exit', stopOnExit);
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT'); // fast shutdown

@@ -18,10 +18,11 @@ import {
   type CampaignProgress,
 } from '../contracts/campaign';
 
-// Bookkeeping activities: short, retried freely.
+// Bookkeeping activities: short, retried freely; at most 2 s apart, so a database back from an
+// outage is used within seconds.
 const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['CampaignNotFound', 'CampaignInvalid', 'CampaignCancelled'] },
+  retry: { initialInterval: '1 second', maximumInterval: '2 seconds', nonRetryableErrorTypes: ['CampaignNotFound', 'CampaignInvalid', 'CampaignCancelled'] },
 });
 
 // Sending: a killed worker is noticed by the heartbeat timeout and the batch retried elsewhere,
@@ -29,7 +30,7 @@ const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<
 const { sendCampaignBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['ConfigError', 'CampaignNotFound'] },
+  retry: { initialInterval: '1 second', maximumInterval: '2 seconds', nonRetryableErrorTypes: ['ConfigError', 'CampaignNotFound'] },
 });
 
 /**

@@ -2,10 +2,11 @@ import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@tempo
 import type { Activities } from '../activities';
 import { promoteProgressQuery, type PromoteCounts, type PromoteInput, type PromoteProgress, type PromoteProgressState } from '../contracts/promote';
 
+// As ingest's chunks: retried soon after a dead worker or a lost completion, backing off to at most 2 s.
 const { promoteChunk, countPending } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '2 seconds' },
 });
 
 /** Seed promotion step: pending loads → validated → vault.contacts (upsert by email), in chunks. */

@@ -131,7 +131,11 @@ export function createBatchSender(deps: SenderDeps) {
         state.result.stopped += claimed.filter((r) => r.action === 'stopped').length;
         state.result.suppressed += claimed.filter((r) => r.action === 'suppressed').length;
         if (!toSend.length) continue;
-        inFlight.push(sendChunk(batch, state, toSend));
+        const chunk = sendChunk(batch, state, toSend);
+        // awaited below or in `finally`; until then its failure (Postgres gone) must not count as
+        // unhandled, which would end the worker process instead of failing this attempt
+        chunk.catch(() => undefined);
+        inFlight.push(chunk);
         if (inFlight.length >= 2) await inFlight.shift();
       }
       await Promise.all(inFlight);
