@@ -39,6 +39,26 @@ language sql immutable parallel safe as $$
   select lower(coalesce(nullif(btrim(concat_ws(' ', p_first, p_last)), ''), nullif(btrim(p_full), ''))) || '@' || lower(nullif(btrim(p_domain), ''))
 $$;
 
+-- A master's non-empty fields as one JSON object: what a creation record in history holds (the
+-- history views turn it back into one row per field, each as to_jsonb of the value).
+create or replace function people.f_person_fields(p_email text, p_first_name text, p_last_name text, p_full_name text,
+  p_title text, p_headline text, p_seniority text, p_departments text, p_phone text, p_linkedin_url text, p_city text,
+  p_state text, p_country text, p_company_id bigint) returns jsonb
+language sql immutable parallel safe as $$
+  select jsonb_strip_nulls(jsonb_build_object('email', p_email, 'first_name', p_first_name, 'last_name', p_last_name,
+    'full_name', p_full_name, 'title', p_title, 'headline', p_headline, 'seniority', p_seniority, 'departments', p_departments,
+    'phone', p_phone, 'linkedin_url', p_linkedin_url, 'city', p_city, 'state', p_state, 'country', p_country,
+    'company_id', p_company_id))
+$$;
+
+create or replace function company.f_company_fields(p_name text, p_domain text, p_website text, p_linkedin_url text,
+  p_industry text, p_employee_count integer, p_phone text, p_city text, p_state text, p_country text) returns jsonb
+language sql immutable parallel safe as $$
+  select jsonb_strip_nulls(jsonb_build_object('name', p_name, 'domain', p_domain, 'website', p_website,
+    'linkedin_url', p_linkedin_url, 'industry', p_industry, 'employee_count', p_employee_count, 'phone', p_phone,
+    'city', p_city, 'state', p_state, 'country', p_country))
+$$;
+
 -- Canonical contact fields of a staged payload (written by common/source-mappings.ts), with the
 -- older flat/Apollo-person spellings as fallbacks.
 create or replace function people.f_canonical(raw jsonb) returns jsonb
@@ -83,9 +103,9 @@ declare
   v_fresh bigint[];
 begin
   -- Fast path, the common case of a bulk import: a master this resolution has just created
-  -- (version 1, nothing applied yet) with a single slot takes every non-empty field of that slot,
-  -- one history row per field: what the general path below computes for it, without ranking
-  -- candidate values (old values are JSON null, as to_jsonb of the empty master gives them).
+  -- (version 1, nothing applied yet) with a single slot takes every non-empty field of that slot:
+  -- what the general path below computes for it, without ranking candidate values. Its history is
+  -- one creation record holding every first value (the history views show one row per field).
   with fresh as materialized (
     select s.*, jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
     from (select m.company_id from company.master m join company.slot s on s.company_id = m.company_id
@@ -116,21 +136,12 @@ begin
     returning m.company_id
   ),
   logged as (
-    insert into company.history (company_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
-    select v.company_id, f.key, 'null'::jsonb, f.value, v.source, v.slot_id, v.load_id, p_workflow_id
-    from fresh v cross join lateral (values
-        ('name', to_jsonb(v.name)),
-        ('domain', to_jsonb(v.domain)),
-        ('website', to_jsonb(v.website)),
-        ('linkedin_url', to_jsonb(v.linkedin_url)),
-        ('industry', to_jsonb(v.industry)),
-        ('employee_count', to_jsonb(v.employee_count)),
-        ('phone', to_jsonb(v.phone)),
-        ('city', to_jsonb(v.city)),
-        ('state', to_jsonb(v.state)),
-        ('country', to_jsonb(v.country))) f(key, value)
-    where f.value is not null
-    order by v.company_id, f.key
+    insert into company.history_entries (company_id, action, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    select v.company_id, 'create', '*', null, f.fields, v.source, v.slot_id, v.load_id, p_workflow_id
+    from fresh v
+    cross join lateral (select company.f_company_fields(v.name, v.domain, v.website, v.linkedin_url, v.industry, v.employee_count,
+                                 v.phone, v.city, v.state, v.country) as fields) f
+    where f.fields <> '{}'
   )
   select coalesce(array_agg(u.company_id), '{}') into v_fresh from updated u;
   p_company_ids := array(select unnest(p_company_ids) except select unnest(v_fresh));
@@ -196,7 +207,7 @@ begin
     returning m.company_id
   ),
   logged as (
-    insert into company.history (company_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    insert into company.history_entries (company_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
     select d.company_id, d.field, d.old_value, d.new_value, d.source, d.slot_id, d.load_id, p_workflow_id
     from diffs d order by d.company_id, d.field
   )
@@ -215,9 +226,9 @@ declare
   v_fresh bigint[];
 begin
   -- Fast path, the common case of a bulk import: a master this resolution has just created
-  -- (version 1, nothing applied yet) with a single slot takes every non-empty field of that slot,
-  -- one history row per field: what the general path below computes for it, without ranking
-  -- candidate values (old values are JSON null, as to_jsonb of the empty master gives them).
+  -- (version 1, nothing applied yet) with a single slot takes every non-empty field of that slot:
+  -- what the general path below computes for it, without ranking candidate values. Its history is
+  -- one creation record holding every first value (the history views show one row per field).
   with fresh as materialized (
     select s.*, jsonb_build_object('source', s.source, 'slot_id', s.slot_id, 'seen_at', s.seen_at) as origin
     from (select m.person_id from people.master m join people.slot s on s.person_id = m.person_id
@@ -255,25 +266,12 @@ begin
     returning m.person_id
   ),
   logged as (
-    insert into people.history (person_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
-    select v.person_id, f.key, 'null'::jsonb, f.value, v.source, v.slot_id, v.load_id, p_workflow_id
-    from fresh v cross join lateral (values
-        ('email', to_jsonb(v.email)),
-        ('first_name', to_jsonb(v.first_name)),
-        ('last_name', to_jsonb(v.last_name)),
-        ('full_name', to_jsonb(v.full_name)),
-        ('title', to_jsonb(v.title)),
-        ('headline', to_jsonb(v.headline)),
-        ('seniority', to_jsonb(v.seniority)),
-        ('departments', to_jsonb(v.departments)),
-        ('phone', to_jsonb(v.phone)),
-        ('linkedin_url', to_jsonb(v.linkedin_url)),
-        ('city', to_jsonb(v.city)),
-        ('state', to_jsonb(v.state)),
-        ('country', to_jsonb(v.country)),
-        ('company_id', to_jsonb(v.company_id))) f(key, value)
-    where f.value is not null
-    order by v.person_id, f.key
+    insert into people.history_entries (person_id, action, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    select v.person_id, 'create', '*', null, f.fields, v.source, v.slot_id, v.load_id, p_workflow_id
+    from fresh v
+    cross join lateral (select people.f_person_fields(v.email, v.first_name, v.last_name, v.full_name, v.title, v.headline,
+                                 v.seniority, v.departments, v.phone, v.linkedin_url, v.city, v.state, v.country, v.company_id) as fields) f
+    where f.fields <> '{}'
   )
   select coalesce(array_agg(u.person_id), '{}') into v_fresh from updated u;
   p_person_ids := array(select unnest(p_person_ids) except select unnest(v_fresh));
@@ -337,7 +335,7 @@ begin
     returning m.person_id
   ),
   logged as (
-    insert into people.history (person_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+    insert into people.history_entries (person_id, field, old_value, new_value, source, slot_id, load_id, workflow_id)
     select d.person_id, d.field, d.old_value, d.new_value, d.source, d.slot_id, d.load_id, p_workflow_id
     from diffs d order by d.person_id, d.field
   )
@@ -373,7 +371,7 @@ begin
   update company.master set merged_into = p_survivor, version = version + 1, updated_at = now() where company_id = p_loser;
   update company.master set merged_into = p_survivor where merged_into = p_loser;
 
-  insert into company.history (company_id, action, field, old_value, new_value, workflow_id, details) values
+  insert into company.history_entries (company_id, action, field, old_value, new_value, workflow_id, details) values
     (p_survivor, 'merge', 'company_id', to_jsonb(p_loser), to_jsonb(p_survivor), p_workflow_id,
      jsonb_build_object('loser', v_snapshot, 'moved_slot_ids', to_jsonb(v_slots), 'moved_keys', v_keys,
                         'moved_people_slot_ids', to_jsonb(v_people_slots), 'reason', p_reason)),
@@ -403,7 +401,7 @@ begin
   update people.master set merged_into = p_survivor, version = version + 1, updated_at = now() where person_id = p_loser;
   update people.master set merged_into = p_survivor where merged_into = p_loser;
 
-  insert into people.history (person_id, action, field, old_value, new_value, workflow_id, details) values
+  insert into people.history_entries (person_id, action, field, old_value, new_value, workflow_id, details) values
     (p_survivor, 'merge', 'person_id', to_jsonb(p_loser), to_jsonb(p_survivor), p_workflow_id,
      jsonb_build_object('loser', v_snapshot, 'moved_slot_ids', to_jsonb(v_slots), 'moved_keys', v_keys, 'reason', p_reason)),
     (p_loser, 'merged_into', 'merged_into', null, to_jsonb(p_survivor), p_workflow_id, jsonb_build_object('reason', p_reason));
@@ -431,6 +429,7 @@ declare
   v_pair record;
   v_cslots bigint[];
   v_pslots bigint[];
+  v_fresh_people integer;
 begin
   perform pg_advisory_xact_lock(hashtext('master-resolution'));
 
@@ -447,6 +446,13 @@ begin
   truncate pg_temp.resolve_cslots_before;
   create temp table if not exists pg_temp.resolve_pslots_before (like people.slot) on commit delete rows;
   truncate pg_temp.resolve_pslots_before;
+  create temp table if not exists pg_temp.resolve_people (
+    source text, person_key text, source_id text, load_id bigint, contact_id bigint, seen_at timestamptz,
+    company_slot_id bigint, company_id bigint, email text, first_name text, last_name text, full_name text, title text,
+    headline text, seniority text, departments text, phone text, linkedin_url text, city text, state text, country text,
+    company_domain text, email_key text, name_domain_key text, fresh boolean, person_id bigint, slot_id bigint
+  ) on commit delete rows;
+  truncate pg_temp.resolve_people;
 
   insert into pg_temp.resolve_in (load_id, source, seen_at, contact_id, email, c, person_key, company_key)
   select l.load_id, l.source, l.created_at, l.contact_id, l.email, x.c,
@@ -588,20 +594,101 @@ begin
   select s.* from (select distinct r.source, r.person_key from pg_temp.resolve_in r) k
   cross join lateral (select * from people.slot s where s.source = k.source and s.source_key = k.person_key offset 0) s;
 
-  with src as (
-    select distinct on (r.source, r.person_key) r.*, cs.company_id
-    from pg_temp.resolve_in r left join company.slot cs on cs.slot_id = r.company_slot_id
-    order by r.source, r.person_key, r.load_id desc
-  ),
-  up as (
+  -- one source record per (source, person key), the newest load of it in the chunk, with its
+  -- company (resolved above) and its match keys. "Fresh" is the common case of a bulk import: a
+  -- person this source never sent whose keys name no master and no other person of the chunk.
+  -- Resolution would give it a master of its own holding every value of its one slot; the fresh
+  -- path below writes exactly that, each row once, instead of creating an empty master, matching
+  -- and updating its slot, then ranking its values.
+  insert into pg_temp.resolve_people
+  select p.*,
+         case when p.fresh then nextval(pg_get_serial_sequence('people.master', 'person_id')) end,
+         case when p.fresh then nextval(pg_get_serial_sequence('people.slot', 'slot_id')) end
+  from (
+    select k.*,
+           b.slot_id is null
+             and (k.email_key is null or (count(*) over (partition by k.email_key) = 1
+                  and not exists (select 1 from people.master_key m where m.kind = 'email' and m.value = k.email_key)))
+             and (k.linkedin_url is null or (count(*) over (partition by k.linkedin_url) = 1
+                  and not exists (select 1 from people.master_key m where m.kind = 'linkedin' and m.value = k.linkedin_url)))
+             and (k.name_domain_key is null or (count(*) over (partition by k.name_domain_key) = 1
+                  and not exists (select 1 from people.master_key m where m.kind = 'name_domain' and m.value = k.name_domain_key)))
+             as fresh
+    from (
+      select r.source, r.person_key, r.c ->> 'source_person_id' as source_id, r.load_id, r.contact_id, r.seen_at,
+             r.company_slot_id, cs.company_id, r.email, r.c ->> 'first_name' as first_name, r.c ->> 'last_name' as last_name,
+             r.c ->> 'full_name' as full_name, r.c ->> 'title' as title, r.c ->> 'headline' as headline,
+             r.c ->> 'seniority' as seniority, r.c ->> 'departments' as departments, r.c ->> 'phone' as phone,
+             r.c ->> 'linkedin_url' as linkedin_url, r.c ->> 'city' as city, r.c ->> 'state' as state, r.c ->> 'country' as country,
+             r.c ->> 'company_domain' as company_domain, people.f_email_key(r.email) as email_key,
+             people.f_name_domain_key(r.c ->> 'first_name', r.c ->> 'last_name', r.c ->> 'full_name', r.c ->> 'company_domain') as name_domain_key
+      from (select distinct on (r.source, r.person_key) r.* from pg_temp.resolve_in r order by r.source, r.person_key, r.load_id desc) r
+      -- one index probe per row (offset 0: a plain join would be hashed against every company slot)
+      left join lateral (select cs.company_id from company.slot cs where cs.slot_id = r.company_slot_id offset 0) cs on true
+    ) k
+    left join pg_temp.resolve_pslots_before b on b.source = k.source and b.source_key = k.person_key
+  ) p;
+  analyze pg_temp.resolve_people;
+
+  -- fresh people: master (version 2 and field_sources, as survivorship leaves a one-slot master),
+  -- slot, keys, and one history row recording every first value
+  insert into people.master (person_id, email, first_name, last_name, full_name, title, headline, seniority, departments,
+    phone, linkedin_url, city, state, country, company_id, field_sources, version) overriding system value
+  select p.person_id, p.email, p.first_name, p.last_name, p.full_name, p.title, p.headline, p.seniority, p.departments,
+         p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id,
+         jsonb_strip_nulls(jsonb_build_object(
+           'email', case when p.email is not null then o.origin end,
+           'first_name', case when p.first_name is not null then o.origin end,
+           'last_name', case when p.last_name is not null then o.origin end,
+           'full_name', case when p.full_name is not null then o.origin end,
+           'title', case when p.title is not null then o.origin end,
+           'headline', case when p.headline is not null then o.origin end,
+           'seniority', case when p.seniority is not null then o.origin end,
+           'departments', case when p.departments is not null then o.origin end,
+           'phone', case when p.phone is not null then o.origin end,
+           'linkedin_url', case when p.linkedin_url is not null then o.origin end,
+           'city', case when p.city is not null then o.origin end,
+           'state', case when p.state is not null then o.origin end,
+           'country', case when p.country is not null then o.origin end,
+           'company_id', case when p.company_id is not null then o.origin end)),
+         case when o.fields = '{}' then 1 else 2 end
+  from pg_temp.resolve_people p
+  cross join lateral (select jsonb_build_object('source', p.source, 'slot_id', p.slot_id, 'seen_at', p.seen_at) as origin,
+                             people.f_person_fields(p.email, p.first_name, p.last_name, p.full_name, p.title, p.headline,
+                               p.seniority, p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id) as fields) o
+  where p.fresh;
+  get diagnostics v_fresh_people = row_count;
+
+  insert into people.slot (slot_id, source, source_key, source_id, load_id, contact_id, seen_at, last_seen_at, person_id,
+    company_slot_id, company_id, email, first_name, last_name, full_name, title, headline, seniority, departments, phone,
+    linkedin_url, city, state, country, company_domain) overriding system value
+  select p.slot_id, p.source, p.person_key, p.source_id, p.load_id, p.contact_id, p.seen_at, p.seen_at, p.person_id,
+         p.company_slot_id, p.company_id, p.email, p.first_name, p.last_name, p.full_name, p.title, p.headline, p.seniority,
+         p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_domain
+  from pg_temp.resolve_people p where p.fresh;
+
+  insert into people.master_key (kind, value, person_id)
+  select k.kind, k.value, p.person_id from pg_temp.resolve_people p
+  cross join lateral (values ('email', p.email_key), ('linkedin', p.linkedin_url), ('name_domain', p.name_domain_key)) k(kind, value)
+  where p.fresh and k.value is not null;
+
+  insert into people.history_entries (person_id, action, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+  select p.person_id, 'create', '*', null, f.fields, p.source, p.slot_id, p.load_id, p_workflow_id
+  from pg_temp.resolve_people p
+  cross join lateral (select people.f_person_fields(p.email, p.first_name, p.last_name, p.full_name, p.title, p.headline,
+                        p.seniority, p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id) as fields) f
+  where p.fresh and f.fields <> '{}';
+
+  -- everyone else: slots upserted, then matched, grouped and merged by the rules
+  with up as (
     insert into people.slot as s (source, source_key, source_id, load_id, contact_id, seen_at, last_seen_at, company_slot_id,
       company_id, email, first_name, last_name, full_name, title, headline, seniority, departments, phone, linkedin_url,
       city, state, country, company_domain)
-    select src.source, src.person_key, src.c ->> 'source_person_id', src.load_id, src.contact_id, src.seen_at, src.seen_at,
-           src.company_slot_id, src.company_id, src.email, src.c ->> 'first_name', src.c ->> 'last_name', src.c ->> 'full_name',
-           src.c ->> 'title', src.c ->> 'headline', src.c ->> 'seniority', src.c ->> 'departments', src.c ->> 'phone',
-           src.c ->> 'linkedin_url', src.c ->> 'city', src.c ->> 'state', src.c ->> 'country', src.c ->> 'company_domain'
-    from src
+    select p.source, p.person_key, p.source_id, p.load_id, p.contact_id, p.seen_at, p.seen_at,
+           p.company_slot_id, p.company_id, p.email, p.first_name, p.last_name, p.full_name,
+           p.title, p.headline, p.seniority, p.departments, p.phone,
+           p.linkedin_url, p.city, p.state, p.country, p.company_domain
+    from pg_temp.resolve_people p where not p.fresh
     on conflict (source, source_key) do update set
       email = coalesce(excluded.email, s.email), first_name = coalesce(excluded.first_name, s.first_name),
       last_name = coalesce(excluded.last_name, s.last_name), full_name = coalesce(excluded.full_name, s.full_name),
@@ -628,6 +715,12 @@ begin
     returning s.slot_id
   )
   select coalesce(array_agg(up.slot_id), '{}') into v_pslots from up;
+  v_people_created := v_fresh_people;
+  v_people_changed := v_fresh_people;
+  if cardinality(v_pslots) = 0 then
+    return query select v_people_created, v_people_changed, v_companies_created, v_companies_changed, v_merges;
+    return;
+  end if;
 
   -- existing masters: email, then LinkedIn, then name + company domain
   update people.slot s set person_id = k.person_id from people.master_key k
@@ -691,7 +784,7 @@ begin
     v_merges := v_merges + 1;
   end loop;
 
-  v_people_changed := people.f_apply_survivorship(
+  v_people_changed := v_people_changed + people.f_apply_survivorship(
     array(select distinct s.person_id from people.slot s
           left join pg_temp.resolve_pslots_before b on b.slot_id = s.slot_id
           where s.slot_id = any(v_pslots)

@@ -81,6 +81,16 @@ begin
       last_load_id   = excluded.last_load_id,
       version        = c.version + 1,
       updated_at     = now()
+    -- a load that adds nothing new writes nothing (re-importing the same rows leaves the vault as
+    -- it was: version, updated_at and last_load_id name the last load that changed the contact)
+    where (c.first_name, c.last_name, c.full_name, c.title, c.company_name, c.company_domain, c.phone, c.linkedin_url,
+           c.city, c.state, c.country)
+          is distinct from
+          (coalesce(excluded.first_name, c.first_name), coalesce(excluded.last_name, c.last_name),
+           coalesce(excluded.full_name, c.full_name), coalesce(excluded.title, c.title),
+           coalesce(excluded.company_name, c.company_name), coalesce(excluded.company_domain, c.company_domain),
+           coalesce(excluded.phone, c.phone), coalesce(excluded.linkedin_url, c.linkedin_url),
+           coalesce(excluded.city, c.city), coalesce(excluded.state, c.state), coalesce(excluded.country, c.country))
     returning 1
   )
   -- (data-modifying CTEs run whether or not the outer query reads them)
