@@ -473,8 +473,20 @@ begin
   cross join lateral (select * from company.slot s where s.source = k.source and s.source_key = k.company_key offset 0) s;
 
   -- one slot per (source, company key): rows of the same company in this chunk pool their values,
-  -- the newest non-empty value of each field first
-  with src as (
+  -- the newest non-empty value of each field first (a company only one row names takes that
+  -- row's values, without sorting each field's values)
+  with keyed as (
+    select r.*, count(*) over (partition by r.source, r.company_key) as n
+    from pg_temp.resolve_in r where r.company_key is not null
+  ),
+  src as (
+    select r.source, r.company_key, r.load_id, r.seen_at, r.c ->> 'source_company_id' as source_id, r.c ->> 'company_name' as name,
+           r.c ->> 'company_domain' as domain, r.c ->> 'company_website' as website, r.c ->> 'company_linkedin_url' as linkedin_url,
+           r.c ->> 'company_industry' as industry, (r.c ->> 'company_employees')::numeric::integer as employee_count,
+           r.c ->> 'company_phone' as phone, r.c ->> 'company_city' as city, r.c ->> 'company_state' as state,
+           r.c ->> 'company_country' as country
+    from keyed r where r.n = 1
+    union all
     select r.source, r.company_key, max(r.load_id) as load_id, max(r.seen_at) as seen_at,
            (array_agg(r.c ->> 'source_company_id' order by r.load_id desc) filter (where r.c ? 'source_company_id'))[1] as source_id,
            (array_agg(r.c ->> 'company_name' order by r.load_id desc) filter (where r.c ? 'company_name'))[1] as name,
@@ -487,7 +499,7 @@ begin
            (array_agg(r.c ->> 'company_city' order by r.load_id desc) filter (where r.c ? 'company_city'))[1] as city,
            (array_agg(r.c ->> 'company_state' order by r.load_id desc) filter (where r.c ? 'company_state'))[1] as state,
            (array_agg(r.c ->> 'company_country' order by r.load_id desc) filter (where r.c ? 'company_country'))[1] as country
-    from pg_temp.resolve_in r where r.company_key is not null
+    from keyed r where r.n > 1
     group by r.source, r.company_key
   ),
   up as (
@@ -528,12 +540,18 @@ begin
   update company.slot s set company_id = k.company_id from company.master_key k
   where s.slot_id = any(v_cslots) and s.company_id is null and s.domain is null and k.kind = 'name' and k.value = s.name_key;
 
-  -- new masters, one per group of still-unresolved slots: by domain, then LinkedIn, then name
+  -- keys the matched slots add to their masters (a slot resolved before, with the same master and
+  -- keys, added its keys then)
   insert into company.master_key (kind, value, company_id)
   select k.kind, k.value, s.company_id from company.slot s
   cross join lateral (values ('domain', s.domain), ('linkedin', s.linkedin_url), ('name', s.name_key)) k(kind, value)
   where s.slot_id = any(v_cslots) and s.company_id is not null and k.value is not null
+    and not exists (select from pg_temp.resolve_cslots_before b
+                    where b.slot_id = s.slot_id and (b.company_id, b.domain, b.linkedin_url, b.name_key)
+                                                    is not distinct from (s.company_id, s.domain, s.linkedin_url, s.name_key))
   on conflict do nothing;
+
+  -- new masters, one per group of still-unresolved slots: by domain, then LinkedIn, then name
 
   for i in 1..3 loop
     truncate pg_temp.resolve_groups;
@@ -731,12 +749,17 @@ begin
   where s.slot_id = any(v_pslots) and s.person_id is null and k.kind = 'name_domain'
     and k.value = people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain);
 
-  -- keys the matched slots add to their masters (a new email of a known person, …)
+  -- keys the matched slots add to their masters (a new email of a known person, …; a slot resolved
+  -- before, with the same master and keys, added its keys then)
   insert into people.master_key (kind, value, person_id)
   select k.kind, k.value, s.person_id from people.slot s
   cross join lateral (values ('email', people.f_email_key(s.email)), ('linkedin', s.linkedin_url),
     ('name_domain', people.f_name_domain_key(s.first_name, s.last_name, s.full_name, s.company_domain))) k(kind, value)
   where s.slot_id = any(v_pslots) and s.person_id is not null and k.value is not null
+    and not exists (select from pg_temp.resolve_pslots_before b
+                    where b.slot_id = s.slot_id
+                      and (b.person_id, b.email, b.linkedin_url, b.first_name, b.last_name, b.full_name, b.company_domain)
+                          is not distinct from (s.person_id, s.email, s.linkedin_url, s.first_name, s.last_name, s.full_name, s.company_domain))
   on conflict do nothing;
 
   for i in 1..4 loop

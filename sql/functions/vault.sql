@@ -31,7 +31,8 @@ create or replace function vault.f_promote_contacts(
   p_actor            text default null,
   p_workflow_id      text default null
 ) returns table (promoted integer, updated integer, failed integer)
-language plpgsql as $$
+-- a chunk's loads with their payloads stay in memory (at the default 4 MB they spill to disk)
+language plpgsql set work_mem = '64MB' as $$
 declare
   v_failed integer;
 begin
