@@ -98,7 +98,7 @@ async function rolledBackChunk(client: pg.PoolClient, settings?: string): Promis
 
 /**
  * What one chunk costs: timed as it runs, timed without foreign-key checks (replica mode skips
- * their triggers: what they cost, not a way to run), and under auto_explain reporting each nested
+ * their triggers: what they cost, not a way to run; after a warm-up run), and under auto_explain reporting each nested
  * statement's plan to this session (as NOTICEs); the plans go to `file`, a summary to the output.
  */
 async function explainChunk(pool: Pool, file: string) {
@@ -106,6 +106,7 @@ async function explainChunk(pool: Pool, file: string) {
   const plans: string[] = [];
   const onNotice = (n: { message?: string }) => plans.push(n.message ?? '');
   try {
+    await rolledBackChunk(client); // reads what the timed runs then find in memory
     const plain = await rolledBackChunk(client);
     const noChecks = await rolledBackChunk(client, `set local session_replication_role = replica`);
     console.log(`one more 5,000-load chunk, rolled back: promotion ${plain.promote.toFixed(0)} ms, resolution ${plain.resolve.toFixed(0)} ms; `

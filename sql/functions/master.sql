@@ -60,34 +60,38 @@ language sql immutable parallel safe as $$
 $$;
 
 -- Canonical contact fields of a staged payload (written by common/source-mappings.ts), with the
--- older flat/Apollo-person spellings as fallbacks.
-create or replace function people.f_canonical(raw jsonb) returns jsonb
-language sql immutable parallel safe as $$
-  select jsonb_strip_nulls(jsonb_build_object(
-    'first_name', nullif(btrim(raw ->> 'first_name'), ''),
-    'last_name', nullif(btrim(raw ->> 'last_name'), ''),
-    'full_name', nullif(btrim(coalesce(raw ->> 'full_name', raw ->> 'name')), ''),
-    'title', nullif(btrim(raw ->> 'title'), ''),
-    'headline', nullif(btrim(raw ->> 'headline'), ''),
-    'seniority', nullif(btrim(raw ->> 'seniority'), ''),
-    'departments', case when jsonb_typeof(raw -> 'departments') = 'string' then nullif(btrim(raw ->> 'departments'), '') end,
-    'phone', nullif(btrim(raw ->> 'phone'), ''),
-    'linkedin_url', nullif(btrim(raw ->> 'linkedin_url'), ''),
-    'city', nullif(btrim(raw ->> 'city'), ''),
-    'state', nullif(btrim(raw ->> 'state'), ''),
-    'country', nullif(btrim(raw ->> 'country'), ''),
-    'source_person_id', nullif(btrim(raw ->> 'source_person_id'), ''),
-    'company_name', nullif(btrim(coalesce(raw ->> 'company_name', raw ->> 'organization_name', raw -> 'organization' ->> 'name')), ''),
-    'company_domain', nullif(lower(btrim(coalesce(raw ->> 'company_domain', raw -> 'organization' ->> 'primary_domain'))), ''),
-    'company_website', nullif(btrim(raw ->> 'company_website'), ''),
-    'company_linkedin_url', nullif(btrim(raw ->> 'company_linkedin_url'), ''),
-    'company_industry', nullif(btrim(raw ->> 'company_industry'), ''),
-    'company_employees', case when jsonb_typeof(raw -> 'company_employees') = 'number' then raw -> 'company_employees' end,
-    'company_phone', nullif(btrim(raw ->> 'company_phone'), ''),
-    'company_city', nullif(btrim(raw ->> 'company_city'), ''),
-    'company_state', nullif(btrim(raw ->> 'company_state'), ''),
-    'company_country', nullif(btrim(raw ->> 'company_country'), ''),
-    'source_company_id', nullif(btrim(raw ->> 'source_company_id'), '')))
+-- older flat/Apollo-person spellings as fallbacks: one typed column each (a SQL function of one
+-- SELECT, inlined where it is used; building them as one JSON object cost 60 µs a load).
+create or replace function people.f_canonical_fields(raw jsonb) returns table (
+  first_name text, last_name text, full_name text, title text, headline text, seniority text, departments text,
+  phone text, linkedin_url text, city text, state text, country text, source_person_id text, company_name text,
+  company_domain text, company_website text, company_linkedin_url text, company_industry text, company_employees integer,
+  company_phone text, company_city text, company_state text, company_country text, source_company_id text
+) language sql immutable parallel safe as $$
+  select nullif(btrim(raw ->> 'first_name'), ''),
+         nullif(btrim(raw ->> 'last_name'), ''),
+         nullif(btrim(coalesce(raw ->> 'full_name', raw ->> 'name')), ''),
+         nullif(btrim(raw ->> 'title'), ''),
+         nullif(btrim(raw ->> 'headline'), ''),
+         nullif(btrim(raw ->> 'seniority'), ''),
+         case when jsonb_typeof(raw -> 'departments') = 'string' then nullif(btrim(raw ->> 'departments'), '') end,
+         nullif(btrim(raw ->> 'phone'), ''),
+         nullif(btrim(raw ->> 'linkedin_url'), ''),
+         nullif(btrim(raw ->> 'city'), ''),
+         nullif(btrim(raw ->> 'state'), ''),
+         nullif(btrim(raw ->> 'country'), ''),
+         nullif(btrim(raw ->> 'source_person_id'), ''),
+         nullif(btrim(coalesce(raw ->> 'company_name', raw ->> 'organization_name', raw -> 'organization' ->> 'name')), ''),
+         nullif(lower(btrim(coalesce(raw ->> 'company_domain', raw -> 'organization' ->> 'primary_domain'))), ''),
+         nullif(btrim(raw ->> 'company_website'), ''),
+         nullif(btrim(raw ->> 'company_linkedin_url'), ''),
+         nullif(btrim(raw ->> 'company_industry'), ''),
+         case when jsonb_typeof(raw -> 'company_employees') = 'number' then (raw ->> 'company_employees')::numeric::integer end,
+         nullif(btrim(raw ->> 'company_phone'), ''),
+         nullif(btrim(raw ->> 'company_city'), ''),
+         nullif(btrim(raw ->> 'company_state'), ''),
+         nullif(btrim(raw ->> 'company_country'), ''),
+         nullif(btrim(raw ->> 'source_company_id'), '')
 $$;
 
 -- Survivorship for companies: each field of each listed master takes the winning slot value;
@@ -433,11 +437,15 @@ declare
 begin
   perform pg_advisory_xact_lock(hashtext('master-resolution'));
 
-  create temp table if not exists pg_temp.resolve_in (
-    load_id bigint, source text, seen_at timestamptz, contact_id bigint, email text, c jsonb,
-    person_key text, company_key text, company_slot_id bigint
+  create temp table if not exists pg_temp.resolve_loads (
+    load_id bigint, source text, seen_at timestamptz, contact_id bigint, email text, person_key text, company_key text,
+    company_slot_id bigint, first_name text, last_name text, full_name text, title text, headline text, seniority text,
+    departments text, phone text, linkedin_url text, city text, state text, country text, source_person_id text,
+    company_name text, company_domain text, company_website text, company_linkedin_url text, company_industry text,
+    company_employees integer, company_phone text, company_city text, company_state text, company_country text,
+    source_company_id text
   ) on commit delete rows;
-  truncate pg_temp.resolve_in;
+  truncate pg_temp.resolve_loads;
   create temp table if not exists pg_temp.resolve_groups (key text, id bigint) on commit delete rows;
   -- the chunk's existing slots as they were before it: survivorship reruns only for masters with a
   -- slot that is new, changed or moved (for the others it would be a no-op: every write to a slot
@@ -454,22 +462,23 @@ begin
   ) on commit delete rows;
   truncate pg_temp.resolve_people;
 
-  insert into pg_temp.resolve_in (load_id, source, seen_at, contact_id, email, c, person_key, company_key)
-  select l.load_id, l.source, l.created_at, l.contact_id, l.email, x.c,
-         coalesce('id:' || (x.c ->> 'source_person_id'), 'email:' || l.email, 'li:' || (x.c ->> 'linkedin_url'), 'load:' || l.load_id),
-         coalesce('id:' || (x.c ->> 'source_company_id'), 'domain:' || (x.c ->> 'company_domain'),
-                  'li:' || (x.c ->> 'company_linkedin_url'), 'name:' || company.f_name_key(x.c ->> 'company_name'))
-  from intake.raw_loads l
-  -- offset 0 keeps the subquery from being flattened: flattened, f_canonical (inlined) would be
-  -- computed again for every reference to c
-  cross join lateral (select people.f_canonical(l.raw) as c offset 0) x
-  where l.load_id = any(p_load_ids) and l.status = 'promoted' and l.contact_id is not null;
+  insert into pg_temp.resolve_loads
+  select l.load_id, l.source, l.created_at, l.contact_id, l.email,
+         coalesce('id:' || x.source_person_id, 'email:' || l.email, 'li:' || x.linkedin_url, 'load:' || l.load_id),
+         coalesce('id:' || x.source_company_id, 'domain:' || x.company_domain, 'li:' || x.company_linkedin_url,
+                  'name:' || company.f_name_key(x.company_name)),
+         null, x.*
+  -- one primary-key probe per load (= any(array) may be planned as a scan of every load)
+  from unnest(p_load_ids) as ids(load_id)
+  join intake.raw_loads l on l.load_id = ids.load_id
+  cross join lateral people.f_canonical_fields(l.raw) x
+  where l.status = 'promoted' and l.contact_id is not null;
 
   ---------------------------------------------------------------- companies
   -- one index probe per key (offset 0: as a plain join, the planner, blind to the temp table's
   -- size, would hash it against a sequential scan of every slot)
   insert into pg_temp.resolve_cslots_before
-  select s.* from (select distinct r.source, r.company_key from pg_temp.resolve_in r where r.company_key is not null) k
+  select s.* from (select distinct r.source, r.company_key from pg_temp.resolve_loads r where r.company_key is not null) k
   cross join lateral (select * from company.slot s where s.source = k.source and s.source_key = k.company_key offset 0) s;
 
   -- one slot per (source, company key): rows of the same company in this chunk pool their values,
@@ -477,28 +486,28 @@ begin
   -- row's values, without sorting each field's values)
   with keyed as (
     select r.*, count(*) over (partition by r.source, r.company_key) as n
-    from pg_temp.resolve_in r where r.company_key is not null
+    from pg_temp.resolve_loads r where r.company_key is not null
   ),
   src as (
-    select r.source, r.company_key, r.load_id, r.seen_at, r.c ->> 'source_company_id' as source_id, r.c ->> 'company_name' as name,
-           r.c ->> 'company_domain' as domain, r.c ->> 'company_website' as website, r.c ->> 'company_linkedin_url' as linkedin_url,
-           r.c ->> 'company_industry' as industry, (r.c ->> 'company_employees')::numeric::integer as employee_count,
-           r.c ->> 'company_phone' as phone, r.c ->> 'company_city' as city, r.c ->> 'company_state' as state,
-           r.c ->> 'company_country' as country
+    select r.source, r.company_key, r.load_id, r.seen_at, r.source_company_id as source_id, r.company_name as name,
+           r.company_domain as domain, r.company_website as website, r.company_linkedin_url as linkedin_url,
+           r.company_industry as industry, r.company_employees as employee_count,
+           r.company_phone as phone, r.company_city as city, r.company_state as state,
+           r.company_country as country
     from keyed r where r.n = 1
     union all
     select r.source, r.company_key, max(r.load_id) as load_id, max(r.seen_at) as seen_at,
-           (array_agg(r.c ->> 'source_company_id' order by r.load_id desc) filter (where r.c ? 'source_company_id'))[1] as source_id,
-           (array_agg(r.c ->> 'company_name' order by r.load_id desc) filter (where r.c ? 'company_name'))[1] as name,
-           (array_agg(r.c ->> 'company_domain' order by r.load_id desc) filter (where r.c ? 'company_domain'))[1] as domain,
-           (array_agg(r.c ->> 'company_website' order by r.load_id desc) filter (where r.c ? 'company_website'))[1] as website,
-           (array_agg(r.c ->> 'company_linkedin_url' order by r.load_id desc) filter (where r.c ? 'company_linkedin_url'))[1] as linkedin_url,
-           (array_agg(r.c ->> 'company_industry' order by r.load_id desc) filter (where r.c ? 'company_industry'))[1] as industry,
-           (array_agg((r.c ->> 'company_employees')::numeric::integer order by r.load_id desc) filter (where r.c ? 'company_employees'))[1] as employee_count,
-           (array_agg(r.c ->> 'company_phone' order by r.load_id desc) filter (where r.c ? 'company_phone'))[1] as phone,
-           (array_agg(r.c ->> 'company_city' order by r.load_id desc) filter (where r.c ? 'company_city'))[1] as city,
-           (array_agg(r.c ->> 'company_state' order by r.load_id desc) filter (where r.c ? 'company_state'))[1] as state,
-           (array_agg(r.c ->> 'company_country' order by r.load_id desc) filter (where r.c ? 'company_country'))[1] as country
+           (array_agg(r.source_company_id order by r.load_id desc) filter (where r.source_company_id is not null))[1] as source_id,
+           (array_agg(r.company_name order by r.load_id desc) filter (where r.company_name is not null))[1] as name,
+           (array_agg(r.company_domain order by r.load_id desc) filter (where r.company_domain is not null))[1] as domain,
+           (array_agg(r.company_website order by r.load_id desc) filter (where r.company_website is not null))[1] as website,
+           (array_agg(r.company_linkedin_url order by r.load_id desc) filter (where r.company_linkedin_url is not null))[1] as linkedin_url,
+           (array_agg(r.company_industry order by r.load_id desc) filter (where r.company_industry is not null))[1] as industry,
+           (array_agg(r.company_employees order by r.load_id desc) filter (where r.company_employees is not null))[1] as employee_count,
+           (array_agg(r.company_phone order by r.load_id desc) filter (where r.company_phone is not null))[1] as phone,
+           (array_agg(r.company_city order by r.load_id desc) filter (where r.company_city is not null))[1] as city,
+           (array_agg(r.company_state order by r.load_id desc) filter (where r.company_state is not null))[1] as state,
+           (array_agg(r.company_country order by r.load_id desc) filter (where r.company_country is not null))[1] as country
     from keyed r where r.n > 1
     group by r.source, r.company_key
   ),
@@ -527,10 +536,10 @@ begin
       load_id = excluded.load_id
     returning s.slot_id, s.source, s.source_key
   )
-  update pg_temp.resolve_in r set company_slot_id = up.slot_id
+  update pg_temp.resolve_loads r set company_slot_id = up.slot_id
   from up where up.source = r.source and up.source_key = r.company_key;
 
-  select coalesce(array_agg(distinct company_slot_id), '{}') into v_cslots from pg_temp.resolve_in where company_slot_id is not null;
+  select coalesce(array_agg(distinct company_slot_id), '{}') into v_cslots from pg_temp.resolve_loads where company_slot_id is not null;
 
   -- existing masters by key: domain, then LinkedIn, then name (slots without a domain only)
   update company.slot s set company_id = k.company_id from company.master_key k
@@ -609,7 +618,7 @@ begin
 
   ---------------------------------------------------------------- people
   insert into pg_temp.resolve_pslots_before
-  select s.* from (select distinct r.source, r.person_key from pg_temp.resolve_in r) k
+  select s.* from (select distinct r.source, r.person_key from pg_temp.resolve_loads r) k
   cross join lateral (select * from people.slot s where s.source = k.source and s.source_key = k.person_key offset 0) s;
 
   -- one source record per (source, person key), the newest load of it in the chunk, with its
@@ -625,26 +634,27 @@ begin
   from (
     select k.*,
            b.slot_id is null
-             and (k.email_key is null or (count(*) over (partition by k.email_key) = 1
-                  and not exists (select 1 from people.master_key m where m.kind = 'email' and m.value = k.email_key)))
-             and (k.linkedin_url is null or (count(*) over (partition by k.linkedin_url) = 1
-                  and not exists (select 1 from people.master_key m where m.kind = 'linkedin' and m.value = k.linkedin_url)))
-             and (k.name_domain_key is null or (count(*) over (partition by k.name_domain_key) = 1
-                  and not exists (select 1 from people.master_key m where m.kind = 'name_domain' and m.value = k.name_domain_key)))
+             and (k.email_key is null or (count(*) over (partition by k.email_key) = 1 and e.taken is null))
+             and (k.linkedin_url is null or (count(*) over (partition by k.linkedin_url) = 1 and li.taken is null))
+             and (k.name_domain_key is null or (count(*) over (partition by k.name_domain_key) = 1 and nd.taken is null))
              as fresh
     from (
-      select r.source, r.person_key, r.c ->> 'source_person_id' as source_id, r.load_id, r.contact_id, r.seen_at,
-             r.company_slot_id, cs.company_id, r.email, r.c ->> 'first_name' as first_name, r.c ->> 'last_name' as last_name,
-             r.c ->> 'full_name' as full_name, r.c ->> 'title' as title, r.c ->> 'headline' as headline,
-             r.c ->> 'seniority' as seniority, r.c ->> 'departments' as departments, r.c ->> 'phone' as phone,
-             r.c ->> 'linkedin_url' as linkedin_url, r.c ->> 'city' as city, r.c ->> 'state' as state, r.c ->> 'country' as country,
-             r.c ->> 'company_domain' as company_domain, people.f_email_key(r.email) as email_key,
-             people.f_name_domain_key(r.c ->> 'first_name', r.c ->> 'last_name', r.c ->> 'full_name', r.c ->> 'company_domain') as name_domain_key
-      from (select distinct on (r.source, r.person_key) r.* from pg_temp.resolve_in r order by r.source, r.person_key, r.load_id desc) r
+      select r.source, r.person_key, r.source_person_id as source_id, r.load_id, r.contact_id, r.seen_at,
+             r.company_slot_id, cs.company_id, r.email, r.first_name as first_name, r.last_name as last_name,
+             r.full_name as full_name, r.title as title, r.headline as headline,
+             r.seniority as seniority, r.departments as departments, r.phone as phone,
+             r.linkedin_url as linkedin_url, r.city as city, r.state as state, r.country as country,
+             r.company_domain as company_domain, people.f_email_key(r.email) as email_key,
+             people.f_name_domain_key(r.first_name, r.last_name, r.full_name, r.company_domain) as name_domain_key
+      from (select distinct on (r.source, r.person_key) r.* from pg_temp.resolve_loads r order by r.source, r.person_key, r.load_id desc) r
       -- one index probe per row (offset 0: a plain join would be hashed against every company slot)
       left join lateral (select cs.company_id from company.slot cs where cs.slot_id = r.company_slot_id offset 0) cs on true
     ) k
     left join pg_temp.resolve_pslots_before b on b.source = k.source and b.source_key = k.person_key
+    -- one index probe per key (as "not exists" the planner hashes every key of every master)
+    left join lateral (select true as taken from people.master_key m where m.kind = 'email' and m.value = k.email_key limit 1) e on true
+    left join lateral (select true as taken from people.master_key m where m.kind = 'linkedin' and m.value = k.linkedin_url limit 1) li on true
+    left join lateral (select true as taken from people.master_key m where m.kind = 'name_domain' and m.value = k.name_domain_key limit 1) nd on true
   ) p;
   analyze pg_temp.resolve_people;
 

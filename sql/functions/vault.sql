@@ -45,9 +45,11 @@ begin
                when l.email is null then 'missing_email'
                when l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:].]{2,}$' then 'invalid_email_syntax'
              end) as reason
-    from intake.raw_loads l
+    -- one primary-key probe per load (= any(array) may be planned as a scan of every pending load)
+    from unnest(p_load_ids) as ids(load_id)
+    join intake.raw_loads l on l.load_id = ids.load_id
     left join unnest(p_rejected_ids, p_rejected_reasons) as rj(load_id, reason) on rj.load_id = l.load_id
-    where l.load_id = any(p_load_ids) and l.status = 'pending'
+    where l.status = 'pending'
     for update of l
   ),
   failed as (
@@ -104,8 +106,8 @@ begin
   with marked as (
     update intake.raw_loads l
     set status = 'promoted', promoted_at = now(), contact_id = c.contact_id
-    from vault.contacts c
-    where l.load_id = any(p_load_ids) and l.status = 'pending' and c.email = l.email
+    from unnest(p_load_ids) as ids(load_id), vault.contacts c
+    where l.load_id = ids.load_id and l.status = 'pending' and c.email = l.email
     returning l.load_id, c.contact_id, c.email, (c.first_load_id = l.load_id) as created
   ),
   audited as (
