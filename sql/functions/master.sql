@@ -439,7 +439,7 @@ begin
 
   create temp table if not exists pg_temp.resolve_loads (
     load_id bigint, source text, seen_at timestamptz, contact_id bigint, email text, person_key text, company_key text,
-    company_slot_id bigint, first_name text, last_name text, full_name text, title text, headline text, seniority text,
+    company_slot_id bigint, company_unchanged boolean, first_name text, last_name text, full_name text, title text, headline text, seniority text,
     departments text, phone text, linkedin_url text, city text, state text, country text, source_person_id text,
     company_name text, company_domain text, company_website text, company_linkedin_url text, company_industry text,
     company_employees integer, company_phone text, company_city text, company_state text, company_country text,
@@ -458,7 +458,8 @@ begin
     source text, person_key text, source_id text, load_id bigint, contact_id bigint, seen_at timestamptz,
     company_slot_id bigint, company_id bigint, email text, first_name text, last_name text, full_name text, title text,
     headline text, seniority text, departments text, phone text, linkedin_url text, city text, state text, country text,
-    company_domain text, email_key text, name_domain_key text, fresh boolean, person_id bigint, slot_id bigint
+    company_domain text, email_key text, name_domain_key text, fresh boolean, known_slot_id bigint, unchanged boolean,
+    person_id bigint, slot_id bigint
   ) on commit delete rows;
   truncate pg_temp.resolve_people;
 
@@ -467,7 +468,7 @@ begin
          coalesce('id:' || x.source_person_id, 'email:' || l.email, 'li:' || x.linkedin_url, 'load:' || l.load_id),
          coalesce('id:' || x.source_company_id, 'domain:' || x.company_domain, 'li:' || x.company_linkedin_url,
                   'name:' || company.f_name_key(x.company_name)),
-         null, x.*
+         null, null, x.*
   -- one primary-key probe per load (= any(array) may be planned as a scan of every load)
   from unnest(p_load_ids) as ids(load_id)
   join intake.raw_loads l on l.load_id = ids.load_id
@@ -511,12 +512,33 @@ begin
     from keyed r where r.n > 1
     group by r.source, r.company_key
   ),
+  -- a company this source sent before, resolved, that says nothing new (a re-import, or the same
+  -- company in every chunk of a bulk import): only its last sighting moves (a HOT update), and it
+  -- takes no further part in matching (the slot and its keys are as they were resolved)
+  classified as (
+    select src.*, company.f_name_key(src.name) as name_key, b.slot_id as known_slot_id,
+           b.company_id is not null
+             and (b.name, b.domain, b.website, b.linkedin_url, b.industry, b.employee_count, b.phone, b.city, b.state,
+                  b.country, b.name_key, b.source_id)
+                 is not distinct from
+                 (coalesce(src.name, b.name), coalesce(src.domain, b.domain), coalesce(src.website, b.website),
+                  coalesce(src.linkedin_url, b.linkedin_url), coalesce(src.industry, b.industry),
+                  coalesce(src.employee_count, b.employee_count), coalesce(src.phone, b.phone), coalesce(src.city, b.city),
+                  coalesce(src.state, b.state), coalesce(src.country, b.country),
+                  coalesce(company.f_name_key(src.name), b.name_key), coalesce(src.source_id, b.source_id)) as unchanged
+    from src left join pg_temp.resolve_cslots_before b on b.source = src.source and b.source_key = src.company_key
+  ),
+  seen as (
+    update company.slot s set last_seen_at = greatest(s.last_seen_at, c.seen_at), load_id = c.load_id
+    from classified c where c.unchanged and s.slot_id = c.known_slot_id
+    returning s.slot_id, s.source, s.source_key, true as unchanged
+  ),
   up as (
     insert into company.slot as s (source, source_key, source_id, load_id, seen_at, last_seen_at, name, domain, website,
       linkedin_url, industry, employee_count, phone, city, state, country, name_key)
     select src.source, src.company_key, src.source_id, src.load_id, src.seen_at, src.seen_at, src.name, src.domain, src.website,
-           src.linkedin_url, src.industry, src.employee_count, src.phone, src.city, src.state, src.country, company.f_name_key(src.name)
-    from src
+           src.linkedin_url, src.industry, src.employee_count, src.phone, src.city, src.state, src.country, src.name_key
+    from classified src where not src.unchanged
     on conflict (source, source_key) do update set
       name = coalesce(excluded.name, s.name), domain = coalesce(excluded.domain, s.domain),
       website = coalesce(excluded.website, s.website), linkedin_url = coalesce(excluded.linkedin_url, s.linkedin_url),
@@ -534,12 +556,13 @@ begin
                      then s.seen_at else greatest(s.seen_at, excluded.seen_at) end,
       last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
       load_id = excluded.load_id
-    returning s.slot_id, s.source, s.source_key
+    returning s.slot_id, s.source, s.source_key, false as unchanged
   )
-  update pg_temp.resolve_loads r set company_slot_id = up.slot_id
-  from up where up.source = r.source and up.source_key = r.company_key;
+  update pg_temp.resolve_loads r set company_slot_id = w.slot_id, company_unchanged = w.unchanged
+  from (select * from up union all select * from seen) w where w.source = r.source and w.source_key = r.company_key;
 
-  select coalesce(array_agg(distinct company_slot_id), '{}') into v_cslots from pg_temp.resolve_loads where company_slot_id is not null;
+  select coalesce(array_agg(distinct company_slot_id), '{}') into v_cslots
+  from pg_temp.resolve_loads where company_slot_id is not null and not company_unchanged;
 
   -- existing masters by key: domain, then LinkedIn, then name (slots without a domain only)
   update company.slot s set company_id = k.company_id from company.master_key k
@@ -637,7 +660,23 @@ begin
              and (k.email_key is null or (count(*) over (partition by k.email_key) = 1 and e.taken is null))
              and (k.linkedin_url is null or (count(*) over (partition by k.linkedin_url) = 1 and li.taken is null))
              and (k.name_domain_key is null or (count(*) over (partition by k.name_domain_key) = 1 and nd.taken is null))
-             as fresh
+             as fresh,
+           b.slot_id as known_slot_id,
+           -- a person this source sent before, resolved, that says nothing new (a re-import): only
+           -- the last sighting of its slot moves, and it takes no further part in matching
+           b.person_id is not null
+             and (b.email, b.first_name, b.last_name, b.full_name, b.title, b.headline, b.seniority, b.departments, b.phone,
+                  b.linkedin_url, b.city, b.state, b.country, b.company_domain, b.company_slot_id, b.company_id, b.contact_id,
+                  b.source_id)
+                 is not distinct from
+                 (coalesce(k.email, b.email), coalesce(k.first_name, b.first_name), coalesce(k.last_name, b.last_name),
+                  coalesce(k.full_name, b.full_name), coalesce(k.title, b.title), coalesce(k.headline, b.headline),
+                  coalesce(k.seniority, b.seniority), coalesce(k.departments, b.departments), coalesce(k.phone, b.phone),
+                  coalesce(k.linkedin_url, b.linkedin_url), coalesce(k.city, b.city), coalesce(k.state, b.state),
+                  coalesce(k.country, b.country), coalesce(k.company_domain, b.company_domain),
+                  coalesce(k.company_slot_id, b.company_slot_id), coalesce(k.company_id, b.company_id),
+                  coalesce(k.contact_id, b.contact_id), coalesce(k.source_id, b.source_id))
+             as unchanged
     from (
       select r.source, r.person_key, r.source_person_id as source_id, r.load_id, r.contact_id, r.seen_at,
              r.company_slot_id, cs.company_id, r.email, r.first_name as first_name, r.last_name as last_name,
@@ -707,6 +746,9 @@ begin
                         p.seniority, p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id) as fields) f
   where p.fresh and f.fields <> '{}';
 
+  update people.slot s set last_seen_at = greatest(s.last_seen_at, p.seen_at), load_id = p.load_id
+  from pg_temp.resolve_people p where p.unchanged and s.slot_id = p.known_slot_id;
+
   -- everyone else: slots upserted, then matched, grouped and merged by the rules
   with up as (
     insert into people.slot as s (source, source_key, source_id, load_id, contact_id, seen_at, last_seen_at, company_slot_id,
@@ -716,7 +758,7 @@ begin
            p.company_slot_id, p.company_id, p.email, p.first_name, p.last_name, p.full_name,
            p.title, p.headline, p.seniority, p.departments, p.phone,
            p.linkedin_url, p.city, p.state, p.country, p.company_domain
-    from pg_temp.resolve_people p where not p.fresh
+    from pg_temp.resolve_people p where not p.fresh and not p.unchanged
     on conflict (source, source_key) do update set
       email = coalesce(excluded.email, s.email), first_name = coalesce(excluded.first_name, s.first_name),
       last_name = coalesce(excluded.last_name, s.last_name), full_name = coalesce(excluded.full_name, s.full_name),
