@@ -39,11 +39,12 @@ async function companySources(db: Queryable, companyId: number): Promise<Row[]> 
   return rows.map(jsonRow);
 }
 
+/** Newest first, one row per field change (a master's creation record reads as one row per field). */
 async function history(db: Queryable, kind: 'people' | 'company', id: number, limit = 200): Promise<Row[]> {
   const key = kind === 'people' ? 'person_id' : 'company_id';
   const { rows } = await db.query(
     `select history_id, action, field, old_value, new_value, source, workflow_id, details, at
-     from ${kind}.history where ${key} = $1 order by history_id desc limit $2`,
+     from ${kind}.history where ${key} = $1 order by history_id desc, field desc limit $2`,
     [id, limit],
   );
   return rows.map((r) => jsonRow(r.details == null ? { ...r, details: undefined } : r));

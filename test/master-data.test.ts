@@ -464,3 +464,39 @@ describe('contact, person and company records', () => {
     expect(JSON.stringify(doc.paths['/api/contacts'].get.parameters)).toContain('updated_since');
   });
 });
+
+describe('how golden records are stored', () => {
+  it("keeps a new person's first values as one creation record that reads as one history row per field", async () => {
+    const ada = await personByEmail('ada.lovelace@acme.com');
+    const entries = await q(`select action, new_value, source, slot_id, workflow_id from people.history_entries where person_id = $1 and action = 'create'`, [ada.person_id]);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ source: 'apollo', slot_id: expect.any(Number), workflow_id: `promote:${firstBatch}` });
+    expect(Object.keys(entries[0].new_value).sort()).toEqual(
+      ['city', 'company_id', 'country', 'departments', 'email', 'first_name', 'full_name', 'last_name', 'linkedin_url', 'phone', 'seniority', 'title'],
+    );
+    // the API answers per field: who set it, when, from which source
+    const detail = (await app.inject({ method: 'GET', url: `/api/people/${ada.person_id}`, headers: writer })).json();
+    const created = detail.history.filter((h: { workflow_id: string }) => h.workflow_id === `promote:${firstBatch}`);
+    expect(created).toHaveLength(12);
+    expect(created).toContainEqual(expect.objectContaining({ action: 'set', field: 'email', old_value: null, new_value: 'ada.lovelace+conf@acme.com', source: 'apollo', at: expect.any(String) }));
+  });
+
+  it('refuses a reference to a record that does not exist, and the delete of a record something names', async () => {
+    const ada = await personByEmail('ada.lovelace@acme.com');
+    const refused = async (sql: string, params: unknown[] = []) => {
+      const err = await db.pool.query(sql, params).then(() => undefined, (e: { code?: string; message?: string }) => e);
+      expect(err, sql).toMatchObject({ code: '23503' });
+      return err?.message;
+    };
+    const slots = (await q(`select count(*)::int as n from people.slot`))[0].n;
+    expect(await refused(`insert into people.slot (source, source_key, seen_at, last_seen_at, person_id) values ('manual', 'dangling', now(), now(), 999999999)`))
+      .toContain('person_id = 999999999 names no row of people.master');
+    await refused(`update people.slot set company_id = 999999999 where person_id = $1`, [ada.person_id]);
+    await refused(`insert into people.master_key (kind, value, person_id) values ('email', 'nobody@nowhere.example', 999999999)`);
+    expect((await q(`select count(*)::int as n from people.slot`))[0].n).toBe(slots);
+    expect(await refused(`delete from vault.contacts where email = 'ada.lovelace@acme.com'`)).toContain('still named by people.slot.contact_id');
+    await refused(`delete from company.master where company_id = $1`, [ada.company_id]);
+    await refused(`truncate people.master cascade`);
+    expect(await personByEmail('ada.lovelace@acme.com')).toMatchObject({ person_id: ada.person_id, company_id: ada.company_id });
+  });
+});

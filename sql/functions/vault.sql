@@ -31,7 +31,8 @@ create or replace function vault.f_promote_contacts(
   p_actor            text default null,
   p_workflow_id      text default null
 ) returns table (promoted integer, updated integer, failed integer)
-language plpgsql as $$
+-- a chunk's loads with their payloads stay in memory (at the default 4 MB they spill to disk)
+language plpgsql set work_mem = '64MB' as $$
 declare
   v_failed integer;
 begin
@@ -44,9 +45,11 @@ begin
                when l.email is null then 'missing_email'
                when l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:].]{2,}$' then 'invalid_email_syntax'
              end) as reason
-    from intake.raw_loads l
+    -- one primary-key probe per load (= any(array) may be planned as a scan of every pending load)
+    from unnest(p_load_ids) as ids(load_id)
+    join intake.raw_loads l on l.load_id = ids.load_id
     left join unnest(p_rejected_ids, p_rejected_reasons) as rj(load_id, reason) on rj.load_id = l.load_id
-    where l.load_id = any(p_load_ids) and l.status = 'pending'
+    where l.status = 'pending'
     for update of l
   ),
   failed as (
@@ -81,6 +84,16 @@ begin
       last_load_id   = excluded.last_load_id,
       version        = c.version + 1,
       updated_at     = now()
+    -- a load that adds nothing new writes nothing (re-importing the same rows leaves the vault as
+    -- it was: version, updated_at and last_load_id name the last load that changed the contact)
+    where (c.first_name, c.last_name, c.full_name, c.title, c.company_name, c.company_domain, c.phone, c.linkedin_url,
+           c.city, c.state, c.country)
+          is distinct from
+          (coalesce(excluded.first_name, c.first_name), coalesce(excluded.last_name, c.last_name),
+           coalesce(excluded.full_name, c.full_name), coalesce(excluded.title, c.title),
+           coalesce(excluded.company_name, c.company_name), coalesce(excluded.company_domain, c.company_domain),
+           coalesce(excluded.phone, c.phone), coalesce(excluded.linkedin_url, c.linkedin_url),
+           coalesce(excluded.city, c.city), coalesce(excluded.state, c.state), coalesce(excluded.country, c.country))
     returning 1
   )
   -- (data-modifying CTEs run whether or not the outer query reads them)
@@ -93,8 +106,8 @@ begin
   with marked as (
     update intake.raw_loads l
     set status = 'promoted', promoted_at = now(), contact_id = c.contact_id
-    from vault.contacts c
-    where l.load_id = any(p_load_ids) and l.status = 'pending' and c.email = l.email
+    from unnest(p_load_ids) as ids(load_id), vault.contacts c
+    where l.load_id = ids.load_id and l.status = 'pending' and c.email = l.email
     returning l.load_id, c.contact_id, c.email, (c.first_load_id = l.load_id) as created
   ),
   audited as (
