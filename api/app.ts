@@ -45,6 +45,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // Every answer names its request: the id the audit log keeps for the writes it made (errors carry it as requestId too).
+  app.addHook('onSend', async (request, reply) => void reply.header('x-request-id', request.id));
   registerInputGuards(app);
   documentCommonResponses(app); // an onRoute hook: before any route is added
 

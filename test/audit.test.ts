@@ -63,9 +63,11 @@ describe('templates', () => {
       ...byWriter, before: null, after: { template_id: id, name: 'welcome', subject: 'Hello {{ contact.first_name }}', text_body: 'Hi' },
     });
 
-    expect((await stack.http.call('PUT', `/api/templates/${id}`, { name: 'welcome', subject: 'Welcome', text_body: 'Hi' })).status).toBe(200);
+    const put = await stack.http.call('PUT', `/api/templates/${id}`, { name: 'welcome', subject: 'Welcome', text_body: 'Hi' });
+    expect(put.status).toBe(200);
     const updated = await entry('template', id, 'template_updated');
     expect(updated).toMatchObject(byWriter);
+    expect(updated.request_id).toBe(put.headers['x-request-id']); // the answer names its request
     expect(updated.before).toEqual({ subject: 'Hello {{ contact.first_name }}' }); // only what changed
     expect(updated.after).toEqual({ subject: 'Welcome' });
 
