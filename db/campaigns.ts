@@ -309,11 +309,14 @@ export function createCampaignsRepository(pool: Pool) {
           [campaignId, workflowId],
         );
         // the status move audits campaign_started; this row says what the run's snapshot queued
-        await db.query(
-          `insert into intake.audit_log (action, entity, entity_id, after)
-           values ('campaign_audience_queued', 'campaign', $1, jsonb_build_object('rows_queued', $2::int))`,
-          [String(campaignId), inserted.rowCount ?? 0],
-        );
+        // (a retried start that queues nothing more writes none)
+        if (inserted.rowCount) {
+          await db.query(
+            `insert into intake.audit_log (action, entity, entity_id, after)
+             values ('campaign_audience_queued', 'campaign', $1, jsonb_build_object('rows_queued', $2::int))`,
+            [String(campaignId), inserted.rowCount],
+          );
+        }
         const { rows: [n] } = await db.query(
           `select count(distinct contact_id)::int as audience, count(*) filter (where status = 'queued')::int as queued
              from marketing.outreach_history where campaign_id = $1`,

@@ -136,6 +136,8 @@ describe('expiry', () => {
     expect(Math.abs(k.seconds - 90 * 86_400)).toBeLessThan(60); // from when the script started
     const key = ok.stdout.trim().split('\n').pop()!;
     expect(await works(key)).toBe(200);
+    const { rows: [audit] } = await db.pool.query(`select actor, after from intake.audit_log where action = 'api_key_created' and entity_id = $1`, [key.slice(3, 15)]);
+    expect(audit).toMatchObject({ actor: 'apikey:create', after: { name: 'expiring-cli', expires_at: expect.any(String) } });
     const bad = run(['--name', 'never-made', '--expires-in', 'soon']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--expires-in');

@@ -104,6 +104,19 @@ describe('campaigns', () => {
     });
   });
 
+  it('an update of the sending window and the steps records both, and the campaign reads them back', async () => {
+    const id = await stack.http.campaign({ criteria: { sources: ['nobody'] }, from_name: 'Sales', steps: [{ template_id: templateId }] });
+    const window = { days: [1, 2, 3], start: '09:00', end: '17:30' };
+    const patched = await stack.http.call('PATCH', `/api/campaigns/${id}`, {
+      window, from_name: null, steps: [{ template_id: templateId }, { template_id: templateId, delay: { hours: 2 } }],
+    });
+    expect(patched.status, patched.raw).toBe(200);
+    expect(patched.body).toMatchObject({ window: { days: [1, 2, 3], start: '09:00:00', end: '17:30:00' }, from_name: null, steps: [{ step_no: 1 }, { step_no: 2, delay_seconds: 7200 }] });
+    const updated = await entry('campaign', id, 'campaign_updated');
+    expect(updated.before).toEqual({ window_days: null, window_start: null, window_end: null, from_name: 'Sales', steps: [{ step_no: 1, template_id: templateId, delay_seconds: 0 }] });
+    expect(updated.after).toMatchObject({ window_days: [1, 2, 3], window_start: '09:00:00', window_end: '17:30:00', from_name: null, steps: [{ step_no: 1 }, { step_no: 2, delay_seconds: 7200 }] });
+  });
+
   it('start, pause, resume and cancel name the key and the workflow; the run\'s own moves name the campaign', async () => {
     const source = uniqueId('lifecycle');
     await seedContacts(stack.db.pool, source, [{ email: `${source}@example.com` }]);
@@ -116,6 +129,7 @@ describe('campaigns', () => {
     expect(await entry('campaign', id, 'campaign_started')).toMatchObject({
       actor: 'campaign', workflow_id: workflowId, before: { status: 'draft' }, after: { status: 'running' },
     });
+    expect(await entry('campaign', id, 'campaign_audience_queued')).toMatchObject({ actor: 'campaign', workflow_id: workflowId, after: { rows_queued: 2 } });
 
     for (const [control, action, from, to] of [['pause', 'campaign_paused', 'running', 'paused'], ['resume', 'campaign_resumed', 'paused', 'running'], ['cancel', 'campaign_cancelled', 'running', 'cancelled']]) {
       const res = await stack.http.call('POST', `/api/campaigns/${id}/${control}`);
