@@ -157,6 +157,13 @@ describe('the per-key rate limit', () => {
     await otherPool?.end();
   });
 
+  it('a key revoked through one process is refused by the other at its next request', async () => {
+    const created = await call('POST', '/api/keys', admin, { name: 'two-processes', scopes: ['read'] });
+    expect((await call('GET', '/api/suppressions', asKey(created.body.key), undefined, other)).status).toBe(200);
+    expect((await call('POST', `/api/keys/${created.body.prefix}/revoke`, admin)).status).toBe(200);
+    expect((await call('GET', '/api/suppressions', asKey(created.body.key), undefined, other)).status).toBe(401);
+  });
+
   it('holds across two API processes: 5 a minute is 5 in all, then 429 with Retry-After from either', async () => {
     const headers = await bearer(db.pool, ['read'], 5, 'limited-shared');
     const statuses: number[] = [];
