@@ -22,6 +22,8 @@ import campaignRoutes from './routes/campaigns';
 import trackingRoutes from './routes/tracking';
 import suppressionRoutes from './routes/suppressions';
 import webhookRoutes from './routes/webhooks';
+import auditRoutes from './routes/audit';
+import apiKeyRoutes from './routes/api-keys';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -44,6 +46,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // Every answer names its request: the id the audit log keeps for the writes it made (errors carry it as requestId too).
+  app.addHook('onSend', async (request, reply) => void reply.header('x-request-id', request.id));
   registerInputGuards(app);
   documentCommonResponses(app); // an onRoute hook: before any route is added
 
@@ -88,6 +92,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(trackingRoutes);
   await app.register(suppressionRoutes);
   await app.register(webhookRoutes);
+  await app.register(auditRoutes);
+  await app.register(apiKeyRoutes);
   return app;
 }
 

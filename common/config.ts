@@ -78,6 +78,9 @@ export const ConfigSchema = z.object({
   EMAIL_EVENTS_URL: z.url().optional(),
   EMAIL_EVENTS_API_KEY: z.string().min(1).optional(),
   EMAIL_EVENTS_SETTLE_SECONDS: z.coerce.number().nonnegative().default(10),
+  // Mailgun's HTTP webhook signing key: when set, the reply and bounce webhooks need a valid,
+  // fresh, never-seen signature (HMAC-SHA256 over timestamp + token) besides the API key.
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(1).optional(),
   // Signs tracking links (open, click, unsubscribe). The default only serves a local stack: loadConfig
   // refuses it in production (`npm start` makes a per-install secret under .data/ instead).
   TRACKING_SECRET: z.string().min(16).default(DEV_TRACKING_SECRET),

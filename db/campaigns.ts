@@ -2,6 +2,7 @@
 // a run's start (the audience snapshot) and end, and what the API reports about them.
 import type pg from 'pg';
 import { withTransaction, type Pool } from './pool';
+import { setAuditContext, withAudit, type AuditContext } from './audit';
 import type { CampaignOutcome, StepProgress } from '../contracts/campaign';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -112,8 +113,9 @@ export function audienceFilter(criteria: CampaignCriteria, params: unknown[]): s
 }
 
 /**
- * Asks marketing.f_transition_campaign to move the status. False: no such campaign, or its
- * status is not one of onlyFrom (nothing changed). An illegal move throws IllegalCampaignTransition.
+ * Asks marketing.f_transition_campaign to move the status (it audits the move, naming the
+ * transaction's audit context). False: no such campaign, or its status is not one of onlyFrom
+ * (nothing changed). An illegal move throws IllegalCampaignTransition.
  */
 async function transition(db: Queryable, campaignId: number, to: CampaignStatus, onlyFrom?: CampaignStatus[]): Promise<boolean> {
   try {
@@ -125,14 +127,17 @@ async function transition(db: Queryable, campaignId: number, to: CampaignStatus,
   }
 }
 
-async function writeSteps(db: pg.PoolClient, campaignId: number, steps: CampaignStep[]) {
-  await db.query('delete from marketing.campaign_steps where campaign_id = $1', [campaignId]);
-  await db.query(
-    `insert into marketing.campaign_steps (campaign_id, step_no, template_id, delay_seconds)
-     select $1, ord, t, d from unnest($2::bigint[], $3::int[]) with ordinality as x(t, d, ord)`,
-    [campaignId, steps.map((s) => s.template_id), steps.map((s) => s.delay_seconds)],
-  );
+/** Campaign fields as marketing.f_create_campaign / f_edit_campaign read them (column names). */
+function columnsOf(fields: Partial<CampaignFields>): Record<string, unknown> {
+  const { window, ...rest } = fields;
+  return {
+    ...rest,
+    ...(window === undefined ? {} : { window_days: window?.days ?? null, window_start: window?.start ?? null, window_end: window?.end ?? null }),
+  };
 }
+
+const stepArrays = (steps: CampaignStep[] | undefined) =>
+  steps ? [steps.map((s) => s.template_id), steps.map((s) => s.delay_seconds)] : [null, null];
 
 async function stepProgress(db: Queryable, campaignId: number): Promise<StepProgress[]> {
   const { rows } = await db.query('select * from marketing.f_step_progress($1)', [campaignId]);
@@ -174,17 +179,11 @@ async function finish(db: pg.PoolClient, campaignId: number, outcome: CampaignOu
 
 export function createCampaignsRepository(pool: Pool) {
   return {
-    /** A new draft with its steps; returns its id. */
-    async create(fields: CampaignFields, steps: CampaignStep[]): Promise<number> {
-      return withTransaction(pool, async (db) => {
-        const { rows: [c] } = await db.query(
-          `insert into marketing.campaigns (name, from_email, from_name, reply_to, criteria, time_zone, window_days, window_start, window_end, rate_per_minute)
-           values ($1, lower($2), $3, $4, $5, $6, $7, $8, $9, $10) returning campaign_id`,
-          [fields.name, fields.from_email, fields.from_name ?? null, fields.reply_to ?? null, fields.criteria ?? {}, fields.time_zone ?? 'UTC',
-            fields.window?.days ?? null, fields.window?.start ?? null, fields.window?.end ?? null, fields.rate_per_minute ?? 60],
-        );
-        await writeSteps(db, c.campaign_id, steps);
-        return c.campaign_id as number;
+    /** A new draft with its steps, audited (campaign_created); returns its id. */
+    async create(fields: CampaignFields, steps: CampaignStep[], ctx: AuditContext): Promise<number> {
+      return withAudit(pool, ctx, async (db) => {
+        const { rows: [c] } = await db.query('select marketing.f_create_campaign($1, $2, $3) as id', [columnsOf(fields), ...stepArrays(steps)]);
+        return c.id as number;
       });
     },
 
@@ -203,49 +202,35 @@ export function createCampaignsRepository(pool: Pool) {
       return { rows: page, nextCursor: rows.length > limit ? page[page.length - 1].campaign_id : null };
     },
 
-    /** Changes a draft or scheduled campaign; any other status leaves it as it is. */
-    async edit(campaignId: number, changes: Partial<CampaignFields>, steps?: CampaignStep[]): Promise<'edited' | 'not-found' | { status: CampaignStatus }> {
-      return withTransaction(pool, async (db) => {
-        const { rows: [c] } = await db.query('select status from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
-        if (!c) return 'not-found';
-        if (!['draft', 'scheduled'].includes(c.status)) return { status: c.status };
-        const sets: string[] = [];
-        const params: unknown[] = [campaignId];
-        const set = (col: string, v: unknown) => {
-          params.push(v);
-          sets.push(`${col} = $${params.length}`);
-        };
-        if (changes.name !== undefined) set('name', changes.name);
-        if (changes.from_email !== undefined) set('from_email', changes.from_email.toLowerCase());
-        if (changes.from_name !== undefined) set('from_name', changes.from_name);
-        if (changes.reply_to !== undefined) set('reply_to', changes.reply_to);
-        if (changes.criteria !== undefined) set('criteria', changes.criteria);
-        if (changes.time_zone !== undefined) set('time_zone', changes.time_zone);
-        if (changes.rate_per_minute !== undefined) set('rate_per_minute', changes.rate_per_minute);
-        if (changes.window !== undefined) {
-          set('window_days', changes.window?.days ?? null);
-          set('window_start', changes.window?.start ?? null);
-          set('window_end', changes.window?.end ?? null);
-        }
-        if (sets.length) await db.query(`update marketing.campaigns set ${sets.join(', ')}, updated_at = now() where campaign_id = $1`, params);
-        if (steps) await writeSteps(db, campaignId, steps);
-        return 'edited';
+    /** Changes a draft or scheduled campaign, audited (campaign_updated: the changed fields); any other status leaves it as it is. */
+    async edit(campaignId: number, changes: Partial<CampaignFields>, steps: CampaignStep[] | undefined, ctx: AuditContext): Promise<'edited' | 'not-found' | { status: CampaignStatus }> {
+      return withAudit(pool, ctx, async (db) => {
+        const { rows: [r] } = await db.query('select marketing.f_edit_campaign($1, $2, $3, $4) as outcome', [campaignId, columnsOf(changes), ...stepArrays(steps)]);
+        return r.outcome === 'edited' || r.outcome === 'not-found' ? r.outcome : { status: r.outcome };
       });
     },
 
-    /** Deletes a draft or scheduled campaign that never queued a send. */
-    async remove(campaignId: number): Promise<'removed' | 'not-found' | 'has-run'> {
-      return withTransaction(pool, async (db) => {
-        const { rows: [c] } = await db.query('select status from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
-        if (!c) return 'not-found';
-        const used = await db.query('select 1 from marketing.outreach_history where campaign_id = $1 limit 1', [campaignId]);
-        if (used.rows.length || !['draft', 'scheduled'].includes(c.status)) return 'has-run';
-        await db.query('delete from marketing.campaigns where campaign_id = $1', [campaignId]);
-        return 'removed';
+    /** Deletes a draft or scheduled campaign that never queued a send, audited (campaign_deleted, the whole campaign before). */
+    async remove(campaignId: number, ctx: AuditContext): Promise<'removed' | 'not-found' | 'has-run'> {
+      return withAudit(pool, ctx, async (db) => {
+        const { rows: [r] } = await db.query('select marketing.f_delete_campaign($1) as outcome', [campaignId]);
+        return r.outcome;
       });
     },
 
-    transition: (campaignId: number, to: CampaignStatus, onlyFrom?: CampaignStatus[]) => transition(pool, campaignId, to, onlyFrom),
+    /** A status move (see transition), audited as ctx. */
+    transition: (campaignId: number, to: CampaignStatus, onlyFrom: CampaignStatus[] | undefined, ctx: AuditContext) =>
+      withAudit(pool, ctx, (db) => transition(db, campaignId, to, onlyFrom)),
+
+    /**
+     * A change of the campaign's Temporal Schedule, audited (schedule_created, schedule_paused, …;
+     * entity campaign_schedule), with the status move it implies (draft ⇄ scheduled).
+     */
+    async recordScheduleChange(campaignId: number, action: string, details: Record<string, unknown>, ctx: AuditContext,
+      move?: { to: CampaignStatus; onlyFrom: CampaignStatus[] }): Promise<void> {
+      await withAudit(pool, ctx, (db) => db.query('select marketing.f_audit_schedule($1, $2, $3, $4, $5)',
+        [campaignId, action, details, move?.to ?? null, move?.onlyFrom ?? null]));
+    },
 
     async status(campaignId: number): Promise<CampaignStatus | null> {
       const { rows: [c] } = await pool.query('select status from marketing.campaigns where campaign_id = $1', [campaignId]);
@@ -258,9 +243,12 @@ export function createCampaignsRepository(pool: Pool) {
       return c ? { workflowId: c.workflow_id } : null;
     },
 
-    /** Remembers the run just started, so control requests reach it before its first activity runs. */
-    async recordRun(campaignId: number, workflowId: string): Promise<void> {
-      await pool.query('update marketing.campaigns set workflow_id = $2 where campaign_id = $1', [campaignId, workflowId]);
+    /**
+     * Remembers the run just started, so control requests reach it before its first activity
+     * runs; audited (campaign_start_requested: who asked; the run audits campaign_started).
+     */
+    async recordRun(campaignId: number, workflowId: string, ctx: AuditContext): Promise<void> {
+      await withAudit(pool, ctx, (db) => db.query('select marketing.f_record_campaign_run($1, $2)', [campaignId, workflowId]));
     },
 
     async counters(campaignId: number): Promise<{ status: CampaignStatus; sent_count: number; response_count: number } | null> {
@@ -292,6 +280,7 @@ export function createCampaignsRepository(pool: Pool) {
      */
     async startRun(campaignId: number, workflowId: string, asOf: Date): Promise<StartRunResult> {
       const started = await withTransaction(pool, async (db): Promise<StartRunResult> => {
+        await setAuditContext(db, { actor: 'campaign', workflowId });
         const { rows: [k] } = await db.query('select * from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
         if (!k) return { outcome: 'not-found' };
         if (k.status === 'cancelled') return { outcome: 'cancelled' };
@@ -329,11 +318,15 @@ export function createCampaignsRepository(pool: Pool) {
                   completed_at = null, workflow_id = $2, updated_at = now() where campaign_id = $1`,
           [campaignId, workflowId],
         );
-        await db.query(
-          `insert into intake.audit_log (actor, action, entity, entity_id, after, workflow_id)
-           values ('campaign', 'campaign_started', 'campaign', $1, jsonb_build_object('rows_queued', $2::int), $3)`,
-          [String(campaignId), inserted.rowCount ?? 0, workflowId],
-        );
+        // the status move audits campaign_started; this row says what the run's snapshot queued
+        // (a retried start that queues nothing more writes none)
+        if (inserted.rowCount) {
+          await db.query(
+            `insert into intake.audit_log (action, entity, entity_id, after)
+             values ('campaign_audience_queued', 'campaign', $1, jsonb_build_object('rows_queued', $2::int))`,
+            [String(campaignId), inserted.rowCount],
+          );
+        }
         const { rows: [n] } = await db.query(
           `select count(distinct contact_id)::int as audience, count(*) filter (where status = 'queued')::int as queued
              from marketing.outreach_history where campaign_id = $1`,
@@ -352,28 +345,29 @@ export function createCampaignsRepository(pool: Pool) {
       return started;
     },
 
-    /** Ends a run: cancelled leaves nothing queued; both outcomes write the feedback report. */
-    async finishRun(campaignId: number, outcome: CampaignOutcome): Promise<void> {
-      await withTransaction(pool, (db) => finish(db, campaignId, outcome));
+    /** Ends a run: cancelled leaves nothing queued; both outcomes write the feedback report; the move is audited as ctx. */
+    async finishRun(campaignId: number, outcome: CampaignOutcome, ctx: AuditContext): Promise<void> {
+      await withAudit(pool, ctx, (db) => finish(db, campaignId, outcome));
     },
 
     /**
      * Ends a campaign as cancelled after its run closed without finishing it (the run failed,
      * was terminated, or never got past its start), audited. Unless `force` (the caller
      * terminated the run), a campaign the run did finish (completed or cancelled, with a
-     * completion time) is left as it is: 'already-ended'.
+     * completion time) is left as it is: 'already-ended'. The move is audited (campaign_cancelled,
+     * when the status changes here) and so is the closing (campaign_run_closed, with the reason).
      */
-    async cancelAfterRun(campaignId: number, r: { actor: string; reason: string; workflowId: string; force: boolean }): Promise<'cancelled' | 'already-ended' | 'not-found'> {
-      return withTransaction(pool, async (db) => {
+    async cancelAfterRun(campaignId: number, r: { reason: string; force: boolean }, ctx: AuditContext & { workflowId: string }): Promise<'cancelled' | 'already-ended' | 'not-found'> {
+      return withAudit(pool, ctx, async (db) => {
         const { rows: [c] } = await db.query('select status, completed_at from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
         if (!c) return 'not-found';
         if (!r.force && ['completed', 'cancelled'].includes(c.status) && c.completed_at) return 'already-ended';
         await finish(db, campaignId, 'cancelled');
         await db.query(
-          `insert into intake.audit_log (actor, action, entity, entity_id, before, after, workflow_id)
-           values ($1, 'campaign_cancelled', 'campaign', $2, jsonb_build_object('status', $3::text),
-                   jsonb_build_object('status', 'cancelled', 'reason', $4::text), $5)`,
-          [r.actor, String(campaignId), c.status, r.reason, r.workflowId],
+          `insert into intake.audit_log (action, entity, entity_id, before, after)
+           values ('campaign_run_closed', 'campaign', $1, jsonb_build_object('status', $2::text),
+                   jsonb_build_object('status', 'cancelled', 'reason', $3::text, 'terminated', $4::boolean))`,
+          [String(campaignId), c.status, r.reason, r.force],
         );
         return 'cancelled';
       });

@@ -2,7 +2,8 @@
 // promoted loads, merges, a manual edit as a source — and the reads behind the contacts, people
 // and companies routes.
 import type pg from 'pg';
-import { withTransaction, type Pool } from './pool';
+import type { Pool } from './pool';
+import { withAudit, type AuditContext } from './audit';
 import { SURVIVORSHIP_RULES } from '../common/survivorship';
 import { InvalidCursorError } from './cursor';
 
@@ -186,13 +187,13 @@ export function createMasterDataRepository(pool: Pool) {
      * shows two masters are one (slots, keys and links move; the loser stays as a tombstone;
      * history keeps enough to reverse it by hand), audited. Repeating a done merge changes nothing.
      */
-    async merge(kind: MasterKind, loserId: number, survivorId: number, actor: string | null): Promise<MergeOutcome | MergeRefusal> {
+    async merge(kind: MasterKind, loserId: number, survivorId: number, ctx: AuditContext): Promise<MergeOutcome | MergeRefusal> {
       const t = MASTER_TABLES[kind];
       const outcome = { survivor_id: survivorId, merged_id: loserId, already_merged: false };
       if (loserId === survivorId) {
         return { refused: 'invalid', message: `a ${t.noun} cannot be merged into itself`, details: { issues: [{ field: 'into', message: 'must name another record' }] } };
       }
-      return withTransaction(pool, async (db): Promise<MergeOutcome | MergeRefusal> => {
+      return withAudit(pool, ctx, async (db): Promise<MergeOutcome | MergeRefusal> => {
         // the lock resolution chunks take: a merge never interleaves with one
         await db.query(`select pg_advisory_xact_lock(hashtext('master-resolution'))`);
         const { rows } = await db.query(`select * from ${t.table} where ${t.id} = any($1) for update`, [[loserId, survivorId]]);
@@ -210,11 +211,8 @@ export function createMasterDataRepository(pool: Pool) {
             details: { issues: [{ field: 'into', message: `merged into ${survivor.merged_into}` }] },
           };
         }
-        await db.query(`select ${t.merge}($1, $2, $3, null, $4)`, [survivorId, loserId, JSON.stringify(SURVIVORSHIP_RULES), { by: 'api', actor }]);
-        await db.query(
-          `insert into intake.audit_log (actor, action, entity, entity_id, before, after) values ($1, $2, $3, $4, $5, $6)`,
-          [actor, `${t.noun}_merged`, t.noun, String(loserId), { merged_into: null }, { merged_into: survivorId }],
-        );
+        // f_merge writes the audit row (person_merged / company_merged), naming ctx
+        await db.query(`select ${t.merge}($1, $2, $3, null, $4)`, [survivorId, loserId, JSON.stringify(SURVIVORSHIP_RULES), { by: 'api', actor: ctx.actor }]);
         return outcome;
       });
     },

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { PromoteCounts, PromotionScope } from '../contracts/promote';
 import { resolveGoldenRecords } from './master-data';
 import { withTransaction, type Pool } from './pool';
+import { setAuditContext } from './audit';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -66,6 +67,8 @@ export function createPromotionRepository(pool: Pool) {
         await tx.query('select pg_advisory_xact_lock(hashtext($1), $2)', [chunk.runKey, chunk.chunkNo]);
         const again = await findChunk(tx, chunk);
         if (again) return again;
+        // automatic merges during resolution audit as the promotion's actor and workflow
+        await setAuditContext(tx, { actor: chunk.actor ?? 'promotion', workflowId: chunk.workflowId });
         const { rows } = await tx.query('select * from vault.f_promote_contacts($1, $2, $3, $4, $5)', [
           chunk.loadIds,
           chunk.rejections.map((r) => r.loadId),

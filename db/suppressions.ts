@@ -2,6 +2,7 @@
 // bounces and complaints are written by the tracking functions; people add 'manual' ones and lift
 // them, and an admin lifts any (audited).
 import type { Pool } from './pool';
+import { withAudit, type AuditContext } from './audit';
 
 export interface SuppressionRow {
   email: string;
@@ -15,14 +16,10 @@ const COLUMNS = 'email, reason, source, outreach_id, created_at';
 
 export function createSuppressionsRepository(pool: Pool) {
   return {
-    /** Adds addresses (already lower-cased); returns how many were not listed before. */
-    async add(emails: string[], reason: string, source: string): Promise<number> {
-      const { rowCount } = await pool.query(
-        `insert into marketing.suppressions (email, reason, source)
-         select e, $2, $3 from unnest($1::text[]) as e on conflict (email) do nothing`,
-        [emails, reason, source],
-      );
-      return rowCount ?? 0;
+    /** Adds addresses (already lower-cased), one audit row each (suppression_added); returns how many were not listed before. */
+    async add(emails: string[], reason: string, source: string, ctx: AuditContext): Promise<number> {
+      const { rows } = await withAudit(pool, ctx, (db) => db.query('select marketing.f_add_suppressions($1, $2, $3) as added', [emails, reason, source]));
+      return rows[0].added;
     },
 
     /** Entries after the cursor (an email), in email order. */
@@ -41,8 +38,8 @@ export function createSuppressionsRepository(pool: Pool) {
      * Takes an address off the list, audited with before and after; a contact status the entry
      * had set (bounced, do_not_contact, unsubscribed) goes back to active. Null: it was not listed.
      */
-    async lift(email: string, actor: string, note: string | null): Promise<{ reason: string; contact_status_before: string | null; contact_status: string | null } | null> {
-      const { rows: [r] } = await pool.query('select marketing.f_lift_suppression($1, $2, $3) as lifted', [email, actor, note]);
+    async lift(email: string, note: string | null, ctx: AuditContext): Promise<{ reason: string; contact_status_before: string | null; contact_status: string | null } | null> {
+      const { rows: [r] } = await withAudit(pool, ctx, (db) => db.query('select marketing.f_lift_suppression($1, $2, $3) as lifted', [email, ctx.actor, note]));
       return r.lifted;
     },
   };

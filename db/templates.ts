@@ -1,5 +1,6 @@
 // Liquid templates (marketing.templates): saved by the API, compiled by the sender per step.
 import type { Pool } from './pool';
+import { withAudit, type AuditContext } from './audit';
 
 export interface TemplateText {
   name: string;
@@ -32,11 +33,12 @@ const COLUMNS = 'template_id, name, subject, html, text_body, created_at, update
 
 export function createTemplatesRepository(pool: Pool) {
   return {
-    async create(t: TemplateText): Promise<TemplateRow> {
-      const { rows } = await pool.query(
-        `insert into marketing.templates (name, subject, html, text_body) values ($1, $2, $3, $4) returning ${COLUMNS}`,
+    /** Saves a new template, audited (template_created). */
+    async create(t: TemplateText, ctx: AuditContext): Promise<TemplateRow> {
+      const { rows } = await withAudit(pool, ctx, (db) => db.query(
+        `select ${COLUMNS} from marketing.f_create_template($1, $2, $3, $4)`,
         [t.name, t.subject, t.html ?? null, t.text_body ?? null],
-      );
+      ));
       return rows[0];
     },
 
@@ -51,13 +53,12 @@ export function createTemplatesRepository(pool: Pool) {
       return rows[0] ?? null;
     },
 
-    /** Replaces the text; null when there is no such template. */
-    async replace(templateId: number, t: TemplateText): Promise<TemplateRow | null> {
-      const { rows } = await pool.query(
-        `update marketing.templates set name = $2, subject = $3, html = $4, text_body = $5, updated_at = now()
-          where template_id = $1 returning ${COLUMNS}`,
+    /** Replaces the text, audited (template_updated: the changed fields); null when there is no such template. */
+    async replace(templateId: number, t: TemplateText, ctx: AuditContext): Promise<TemplateRow | null> {
+      const { rows } = await withAudit(pool, ctx, (db) => db.query(
+        `select ${COLUMNS} from marketing.f_replace_template($1, $2, $3, $4, $5) where template_id is not null`,
         [templateId, t.name, t.subject, t.html ?? null, t.text_body ?? null],
-      );
+      ));
       return rows[0] ?? null;
     },
 
@@ -67,10 +68,10 @@ export function createTemplatesRepository(pool: Pool) {
       return rows[0]?.campaign_id ?? null;
     },
 
-    /** Deletes it; false when there was none. */
-    async remove(templateId: number): Promise<boolean> {
-      const { rowCount } = await pool.query('delete from marketing.templates where template_id = $1', [templateId]);
-      return Boolean(rowCount);
+    /** Deletes it, audited (template_deleted, the whole template before); false when there was none. */
+    async remove(templateId: number, ctx: AuditContext): Promise<boolean> {
+      const { rows } = await withAudit(pool, ctx, (db) => db.query('select marketing.f_delete_template($1) as removed', [templateId]));
+      return rows[0].removed;
     },
 
     /** Which of these ids exist. */

@@ -1,4 +1,4 @@
-// npm run apikey:create -- --name NAME --scopes read,write [--rate-limit 100]
+// npm run apikey:create -- --name NAME --scopes read,write [--rate-limit 100] [--expires-in 90d]
 import { parseArgs } from 'node:util';
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
@@ -7,14 +7,23 @@ import { createApiKey, SCOPES, type Scope } from '../db/api-keys';
 import { devDatabaseUrl } from './postgres';
 
 const { values } = parseArgs({
-  options: { name: { type: 'string' }, scopes: { type: 'string', default: 'read' }, 'rate-limit': { type: 'string', default: '100' } },
+  options: { name: { type: 'string' }, scopes: { type: 'string', default: 'read' }, 'rate-limit': { type: 'string', default: '100' }, 'expires-in': { type: 'string' } },
 });
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** "90d", "12h", "30m" → when the key stops working; null: never. */
+function expiryOf(text: string | undefined): Date | null | undefined {
+  if (text === undefined) return null;
+  const m = /^([1-9]\d{0,5})([mhd])$/.exec(text);
+  return m ? new Date(Date.now() + Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]) : undefined;
+}
+const expiresAt = expiryOf(values['expires-in']);
 const scopes = values.scopes.split(',').map((s) => s.trim());
 const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
 const rate = Number(values['rate-limit']);
-if (!values.name || bad.length || !Number.isInteger(rate) || rate < 1) {
-  console.error(`usage: npm run apikey:create -- --name NAME --scopes ${SCOPES.join(',')} [--rate-limit N]` +
-    (bad.length ? `\nunknown scope(s): ${bad.join(', ')}` : ''));
+if (!values.name || bad.length || !Number.isInteger(rate) || rate < 1 || expiresAt === undefined) {
+  console.error(`usage: npm run apikey:create -- --name NAME --scopes ${SCOPES.join(',')} [--rate-limit N] [--expires-in 30m|12h|90d]` +
+    (bad.length ? `\nunknown scope(s): ${bad.join(', ')}` : '') +
+    (expiresAt === undefined ? `\n--expires-in: a number and a unit (m, h or d), like 90d` : ''));
   process.exit(2);
 }
 let config;
@@ -26,8 +35,10 @@ try {
 const pool = createPool(config.DATABASE_URL);
 try {
   await migrate(pool);
-  const { key, apiKey } = await createApiKey(pool, { name: values.name, scopes: scopes as Scope[], rateLimitPerMinute: rate });
-  console.log(`created key "${apiKey.name}" (prefix ${apiKey.prefix}, scopes ${apiKey.scopes.join(',')}); it is shown only once:\n${key}`);
+  const { key, apiKey } = await createApiKey(pool, { name: values.name, scopes: scopes as Scope[], rateLimitPerMinute: rate, expiresAt },
+    { actor: 'apikey:create' });
+  const expiry = expiresAt ? `, expires ${expiresAt.toISOString()}` : '';
+  console.log(`created key "${apiKey.name}" (prefix ${apiKey.prefix}, scopes ${apiKey.scopes.join(',')}${expiry}); it is shown only once:\n${key}`);
 } finally {
   await pool.end();
 }

@@ -20,7 +20,7 @@ try {
 }
 const pool = createPool(config.DATABASE_URL);
 try {
-  const name = await revokeApiKey(pool, prefix);
+  const name = await revokeApiKey(pool, prefix, { actor: 'apikey:revoke' });
   if (!name) {
     console.error(`no active key has prefix ${prefix}`);
     process.exitCode = 1;

@@ -173,7 +173,7 @@ describe('inbound events (item 5)', () => {
     const { rows: audit } = await stack.db.pool.query(`select actor, before, after from intake.audit_log where action = 'suppression_lifted' and entity_id = 'complainer@example.com'`);
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({
-      actor: 'api:hardening-admin',
+      actor: 'hardening-admin',
       before: { suppression: { reason: 'complained', source: 'webhook' }, contact_status: 'do_not_contact' },
       after: { suppression: null, contact_status: 'active', note: 'asked to hear from us again' },
     });
@@ -268,7 +268,7 @@ describe('cancel always ends a campaign (item 8)', () => {
   const expectCancelled = async (id: number, workflowId: string) => {
     expect((await stack.http.call('GET', `/api/campaigns/${id}`)).body.status).toBe('cancelled');
     const { rows: [audit] } = await stack.db.pool.query(`select actor, after, workflow_id from intake.audit_log where action = 'campaign_cancelled' and entity_id = $1`, [String(id)]);
-    expect(audit).toMatchObject({ actor: 'api:hardening-test', after: { status: 'cancelled' }, workflow_id: workflowId });
+    expect(audit).toMatchObject({ actor: 'hardening-test', after: { status: 'cancelled' }, workflow_id: workflowId });
     const { rows: [report] } = await stack.db.pool.query('select report from marketing.feedback_reports where campaign_id = $1', [id]);
     expect(report.report.outcome).toBe('cancelled');
     // a cancelled campaign never starts again

@@ -92,11 +92,17 @@ describe('tracking secret', () => {
     for (const name of ['worker', 'api']) expect(compose.services[name].environment.TRACKING_SECRET).toMatch(/^\$\{TRACKING_SECRET:\?[^}]+\}$/);
   });
 
-  it('a production API without TRACKING_SECRET stops with a message naming it', () => {
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', DATABASE_URL: 'postgres://u@127.0.0.1:1/db' };
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'api/server.ts'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  // issue 10: links pointing anywhere but localhost are production too, whatever NODE_ENV says
+  it.each([
+    ['api/server.ts', { NODE_ENV: 'production' }],
+    ['worker/main.ts', { NODE_ENV: 'production' }],
+    ['api/server.ts', { PUBLIC_BASE_URL: 'https://outreach.example.com' }],
+    ['worker/main.ts', { PUBLIC_BASE_URL: 'https://outreach.example.com' }],
+  ])('%s with %o and no TRACKING_SECRET stops with a message naming it', (entry, settings) => {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: 'postgres://u@127.0.0.1:1/db', ...settings };
+    const run = spawnSync(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('TRACKING_SECRET:');
+    expect(run.stderr).toContain('TRACKING_SECRET: the development default');
     expect(run.stderr).not.toContain('    at ');
   });
 });

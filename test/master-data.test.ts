@@ -227,6 +227,11 @@ describe('Apollo export → golden records', () => {
     // the companies merged too, and the people's company links moved with them
     const companies = await q(`select company_id, merged_into from company.master where company_id in ($1, $2) order by company_id`, [a.company_id, b.company_id]);
     expect(companies[1].merged_into).toBe(companies[0].company_id);
+    // automatic merges are audited too, as the promotion's actor and workflow (issue 10)
+    const [audit] = await q(`select actor, before, after, workflow_id from intake.audit_log where action = 'person_merged' and entity_id = $1`, [String(loser.person_id)]);
+    expect(audit).toMatchObject({ actor: 'master-test-writer', workflow_id: `promote:${batch}`, before: { merged_into: null }, after: { merged_into: survivor, reason: { key: expect.any(String) } } });
+    const [caudit] = await q(`select actor, after from intake.audit_log where action = 'company_merged' and entity_id = $1`, [String(companies[1].company_id)]);
+    expect(caudit).toMatchObject({ actor: 'master-test-writer', after: { merged_into: companies[0].company_id } });
     const [cmerge] = await q(`select details from company.history where company_id = $1 and action = 'merge'`, [companies[0].company_id]);
     expect(cmerge.details.loser.company_id).toBe(companies[1].company_id);
     expect(cmerge.details.moved_keys).toContainEqual({ kind: 'linkedin', value: 'https://www.linkedin.com/company/initech' });
@@ -261,7 +266,7 @@ describe('merging golden records through the API', () => {
     expect(detail.history).toContainEqual(expect.objectContaining({ action: 'merge', old_value: home.person_id, new_value: work.person_id }));
     expect((await personByEmail('katherine@home.example')).person_id).toBe(work.person_id); // the email key moved
     const [audit] = await q(`select actor, after from intake.audit_log where action = 'person_merged' and entity_id = $1`, [String(home.person_id)]);
-    expect(audit).toEqual({ actor: 'master-test-writer', after: { merged_into: work.person_id } });
+    expect(audit).toEqual({ actor: 'master-test-writer', after: { merged_into: work.person_id, reason: { by: 'api', actor: 'master-test-writer' } } });
 
     // a repeat changes nothing
     const again = await merge(home.person_id, { into: work.person_id });

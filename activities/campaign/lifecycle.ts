@@ -1,4 +1,5 @@
 // A run's bookkeeping: the audience snapshot that starts it, pause/resume, and its end.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CampaignOutcome, StepProgress } from '../../contracts/campaign';
 import { IllegalCampaignTransition, type CampaignsRepository } from '../../db/campaigns';
@@ -13,6 +14,9 @@ async function noRetryOnIllegalMove<T>(work: Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+/** The workflow's own moves are audited as 'campaign', with the run's workflow id. */
+const workflowActor = () => ({ actor: 'campaign', workflowId: Context.current().info.workflowExecution?.workflowId });
 
 export function createLifecycleActivities({ campaigns }: { campaigns: CampaignsRepository }) {
   return {
@@ -39,12 +43,12 @@ export function createLifecycleActivities({ campaigns }: { campaigns: CampaignsR
 
     /** Pause and resume as the workflow sees them; a campaign that has ended meanwhile stays as it is. */
     async setCampaignStatus({ campaignId, status }: { campaignId: number; status: 'running' | 'paused' }): Promise<void> {
-      await noRetryOnIllegalMove(campaigns.transition(campaignId, status, ['running', 'paused']));
+      await noRetryOnIllegalMove(campaigns.transition(campaignId, status, ['running', 'paused'], workflowActor()));
     },
 
     /** Closes the run: cancelled leaves nothing queued; completed writes the feedback report. */
     async finishCampaign({ campaignId, outcome }: { campaignId: number; outcome: CampaignOutcome }): Promise<StepProgress[]> {
-      await noRetryOnIllegalMove(campaigns.finishRun(campaignId, outcome));
+      await noRetryOnIllegalMove(campaigns.finishRun(campaignId, outcome, workflowActor()));
       return campaigns.stepProgress(campaignId);
     },
   };

@@ -3,6 +3,8 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { findApiKey, type ApiKey, type Scope } from '../../db/api-keys';
 import { HttpError } from '../errors';
+import { createRateLimitRepository } from '../../db/rate-limits';
+import { postgresRateLimitStore } from './rate-limit-store';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +50,8 @@ function authFailureCounter(limit: number) {
 
 /**
  * Seed "Security & Access Control", API layer: Bearer API key → 401, scope → 403,
- * per-key rate limit (100/min unless the key says otherwise) → 429 with Retry-After in seconds.
+ * per-key rate limit (100/min unless the key says otherwise, counted in Postgres across API
+ * processes) → 429 with Retry-After in seconds.
  * Every request looks its key up (one indexed query), so a revoked key stops at once. Requests
  * that fail authentication are limited per client address (AUTH_FAILURES_PER_MINUTE) → 429.
  */
@@ -84,7 +87,7 @@ export const authPlugin = fp(async (app) => {
     }
     if (!match) refuse(request, 'missing API key: send Authorization: Bearer <key>');
     const key = await findApiKey(app.pg, match[1]);
-    if (!key) refuse(request, 'invalid or revoked API key');
+    if (!key) refuse(request, 'invalid, revoked or expired API key');
     request.apiKey = key;
     const scope = config.scope ?? 'read';
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
@@ -94,6 +97,7 @@ export const authPlugin = fp(async (app) => {
 
   await app.register(rateLimit, {
     hook: 'preHandler', // after authentication, so the limit is per key
+    store: postgresRateLimitStore(createRateLimitRepository(app.pg)), // shared by every API process
     timeWindow: 60_000,
     max: (request: FastifyRequest) => request.apiKey?.rateLimitPerMinute ?? app.config.RATE_LIMIT_PER_MINUTE,
     keyGenerator: (request: FastifyRequest) => (request.apiKey ? `key:${request.apiKey.id}` : `ip:${request.ip}`),

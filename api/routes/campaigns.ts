@@ -12,6 +12,7 @@ import {
   OutreachPage, OutreachQuery, Progress, ScheduleBody, ScheduleView,
 } from '../schemas/campaigns';
 import { HttpError } from '../errors';
+import { auditContext } from '../audit-context';
 import { startOrFind, statusOf } from '../workflow-runs';
 import { queryWorkflow } from '../../clients/temporal';
 import type { z } from 'zod';
@@ -78,7 +79,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const { steps, ...fields } = request.body;
     await assertTemplatesExist(steps);
-    const id = await campaigns.create(fields, toSteps(steps));
+    const id = await campaigns.create(fields, toSteps(steps), auditContext(request));
     return reply.code(201).send((await loadCampaign(id)) as never);
   });
 
@@ -101,7 +102,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     const id = request.params.id;
     const { steps, ...changes }: Patch = request.body;
     if (steps) await assertTemplatesExist(steps);
-    const edited = await campaigns.edit(id, changes, steps && toSteps(steps));
+    const edited = await campaigns.edit(id, changes, steps && toSteps(steps), auditContext(request));
     if (edited === 'not-found') throw new HttpError(404, `campaign ${id} does not exist`);
     if (edited !== 'edited') throw new HttpError(409, `campaign ${id} is ${edited.status}; only draft or scheduled campaigns change`);
     return loadCampaign(id) as never;
@@ -112,7 +113,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { summary: 'Delete a campaign that never sent', tags, ...byId, response: { 204: NoContent, 404: ErrorResponse, 409: ErrorResponse } },
   }, async (request, reply) => {
     const id = request.params.id;
-    const removed = await campaigns.remove(id);
+    const removed = await campaigns.remove(id, auditContext(request));
     if (removed === 'not-found') throw new HttpError(404, `campaign ${id} does not exist`);
     if (removed === 'has-run') throw new HttpError(409, `campaign ${id} has run; cancel it instead`);
     return reply.code(204).send(null);
@@ -133,7 +134,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       memo: { actor: request.apiKey?.name },
     });
     // its first activity records it too, but control requests may come before that runs
-    if (!run.existing) await campaigns.recordRun(c.campaign_id, run.handle.workflowId);
+    if (!run.existing) await campaigns.recordRun(c.campaign_id, run.handle.workflowId, auditContext(request, run.handle.workflowId));
     return reply.code(202).send({
       workflow_id: run.handle.workflowId,
       run_id: run.runId,
@@ -162,11 +163,20 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!handle) throw noWorkflow();
       // The sending activity checks the status between claims, so a pause of a running campaign
       // stops sends within one claim instead of one batch; the signal then moves the workflow.
-      if (name === 'pause') await campaigns.transition(request.params.id, 'paused', ['running']);
+      // Both moves are made here, so their audit rows name the key that asked (the workflow's
+      // own moves then find the status already there and write nothing).
+      const ctx = auditContext(request, handle.workflowId);
+      const resumed = name === 'pause'
+        ? (await campaigns.transition(request.params.id, 'paused', ['running'], ctx), false)
+        : await campaigns.transition(request.params.id, 'running', ['paused'], ctx);
       try {
         await handle.signal(signal);
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw noWorkflow();
+        if (err instanceof WorkflowNotFoundError) {
+          // no run to resume: the campaign stays paused (audited back)
+          if (resumed) await campaigns.transition(request.params.id, 'paused', ['running'], ctx);
+          throw noWorkflow();
+        }
         throw err;
       }
       return reply.code(202).send({ workflow_id: handle.workflowId, signal: name });
@@ -189,7 +199,8 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     const noWorkflow = () => new HttpError(409, `campaign ${id} has no running workflow`);
     if (!handle) throw noWorkflow();
     // recorded before the signal: the sending activity stops claiming at once
-    await campaigns.transition(id, 'cancelled', ['running']);
+    const ctx = auditContext(request, handle.workflowId);
+    await campaigns.transition(id, 'cancelled', ['running'], ctx);
     let signalled = true;
     try {
       await handle.signal(cancelCampaignSignal);
@@ -197,7 +208,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       signalled = false;
     }
-    const actor = `api:${request.apiKey?.name ?? 'unknown'}`;
+    const actor = ctx.actor;
     let terminated = false;
     if (signalled && !(await closesWithin(handle, CANCEL_GRACE_MS))) {
       try {
@@ -208,11 +219,9 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       }
     }
     const ended = await campaigns.cancelAfterRun(id, {
-      actor,
-      workflowId: handle.workflowId,
       force: terminated,
       reason: terminated ? 'the run did not act on the cancel signal and was terminated' : 'the run closed without finishing the campaign',
-    });
+    }, { ...ctx, workflowId: handle.workflowId });
     if (ended === 'not-found') throw new HttpError(404, `campaign ${id} does not exist`);
     // a run that had already finished the campaign: as before, nothing to cancel
     if (ended === 'already-ended' && !signalled) throw noWorkflow();
@@ -310,7 +319,9 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       throw err;
     }
-    await campaigns.transition(c.campaign_id, 'scheduled', ['draft']);
+    await campaigns.recordScheduleChange(c.campaign_id, 'schedule_created',
+      { schedule_id: scheduleIds.campaign(c.campaign_id), cron: b.cron ?? null, every_minutes: b.every_minutes ?? null, paused: b.paused ?? false, note: b.note ?? null },
+      auditContext(request), { to: 'scheduled', onlyFrom: ['draft'] });
     return reply.code(201).send(await describeSchedule(c.campaign_id));
   });
 
@@ -329,6 +340,8 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       if (action === 'pause') await handle.pause(`paused through the API by ${request.apiKey?.name ?? 'unknown'}`);
       else if (action === 'unpause') await handle.unpause();
       else await handle.trigger(ScheduleOverlapPolicy.SKIP);
+      const audited = ({ pause: 'schedule_paused', unpause: 'schedule_unpaused', trigger: 'schedule_triggered' } as const)[action];
+      await campaigns.recordScheduleChange(id, audited, { schedule_id: scheduleIds.campaign(id) }, auditContext(request));
       return describeSchedule(id);
     });
   }
@@ -337,9 +350,10 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { scope: 'write' },
     schema: { summary: 'Delete the campaign\'s schedule (running runs continue)', tags, ...byId, response: { 204: NoContent, 404: ErrorResponse } },
   }, async (request, reply) => {
-    await describeSchedule(request.params.id);
+    const before = await describeSchedule(request.params.id);
     await scheduleHandle(request.params.id).delete();
-    await campaigns.transition(request.params.id, 'draft', ['scheduled']);
+    await campaigns.recordScheduleChange(request.params.id, 'schedule_deleted', { schedule_id: before.schedule_id, paused_before: before.paused },
+      auditContext(request), { to: 'draft', onlyFrom: ['scheduled'] });
     return reply.code(204).send(null);
   });
 };

@@ -4,6 +4,7 @@ import { createMasterDataRepository } from '../../db/master-data';
 import { ErrorResponse, MergeBody, MergeResult } from '../schemas/common';
 import { PersonDetail, PersonParams } from '../schemas/people';
 import { HttpError } from '../errors';
+import { auditContext } from '../audit-context';
 
 const MERGE_REFUSAL_STATUS = { invalid: 400, not_found: 404, conflict: 409 } as const;
 
@@ -36,7 +37,7 @@ const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: MergeResult, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
     },
   }, async (request) => {
-    const merge = await masterData.merge('person', request.params.id, request.body.into, request.apiKey?.name ?? null);
+    const merge = await masterData.merge('person', request.params.id, request.body.into, auditContext(request));
     if ('refused' in merge) throw new HttpError(MERGE_REFUSAL_STATUS[merge.refused], merge.message, merge.details);
     return merge;
   });

@@ -3,6 +3,7 @@ import { ErrorResponse } from '../schemas/common';
 import { NoContent } from '../schemas/campaigns';
 import { Suppression, SuppressionAdded, SuppressionBody, SuppressionLiftQuery, SuppressionPage, SuppressionParams, SuppressionQuery } from '../schemas/suppressions';
 import { HttpError } from '../errors';
+import { auditContext } from '../audit-context';
 import { createSuppressionsRepository } from '../../db/suppressions';
 
 /**
@@ -18,7 +19,7 @@ const suppressionRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { summary: 'Suppress addresses in every campaign', tags, body: SuppressionBody, response: { 200: SuppressionAdded, 400: ErrorResponse } },
   }, async (request) => {
     const emails = [...new Set(request.body.emails.map((e) => e.trim().toLowerCase()))];
-    const added = await suppressions.add(emails, request.body.reason, `api:${request.apiKey?.name ?? 'unknown'}`);
+    const added = await suppressions.add(emails, request.body.reason, `api:${request.apiKey?.name ?? 'unknown'}`, auditContext(request));
     return { added, already: emails.length - added };
   });
 
@@ -57,7 +58,7 @@ const suppressionRoutes: FastifyPluginAsyncZod = async (app) => {
     if (found.reason !== 'manual' && !admin) {
       throw new HttpError(409, `${email} is suppressed as ${found.reason}; only an admin-scope key lifts that`);
     }
-    const lifted = await suppressions.lift(email, `api:${request.apiKey?.name ?? 'unknown'}`, request.query.note ?? null);
+    const lifted = await suppressions.lift(email, request.query.note ?? null, auditContext(request));
     if (!lifted) throw new HttpError(404, `${email} is not suppressed`);
     return reply.code(204).send(null);
   });

@@ -3,6 +3,7 @@ import { checkTemplate, compileTemplate, renderTemplate, TEMPLATE_VARIABLES } fr
 import { ErrorResponse, NoContent } from '../schemas/common';
 import { Preview, PreviewBody, Template, TemplateBody, TemplateList, TemplateParams } from '../schemas/templates';
 import { HttpError } from '../errors';
+import { auditContext } from '../audit-context';
 import { createTemplatesRepository } from '../../db/templates';
 
 /** A template that would fail at send time is refused at save: syntax errors and unknown variables are 400s. */
@@ -25,7 +26,7 @@ const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const t = request.body;
     assertValid(t);
-    return reply.code(201).send(await templates.create(t));
+    return reply.code(201).send(await templates.create(t, auditContext(request)));
   });
 
   app.get('/api/templates', {
@@ -46,7 +47,7 @@ const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => {
     const t = request.body;
     assertValid(t);
-    const replaced = await templates.replace(request.params.id, t);
+    const replaced = await templates.replace(request.params.id, t, auditContext(request));
     if (!replaced) throw new HttpError(404, `template ${request.params.id} does not exist`);
     return replaced;
   });
@@ -57,7 +58,7 @@ const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const campaignId = await templates.usedBy(request.params.id);
     if (campaignId !== null) throw new HttpError(409, `template ${request.params.id} is used by campaign ${campaignId}`);
-    if (!(await templates.remove(request.params.id))) throw new HttpError(404, `template ${request.params.id} does not exist`);
+    if (!(await templates.remove(request.params.id, auditContext(request)))) throw new HttpError(404, `template ${request.params.id} does not exist`);
     return reply.code(204).send(null);
   });
 

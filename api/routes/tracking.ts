@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createTrackingRepository } from '../../db/tracking';
+import { createWebhookTokensRepository } from '../../db/webhook-tokens';
 import { verifyTrackingToken } from '../../common/tracking-tokens';
+import { SIGNATURE_MAX_AGE_S, verifyMailgunSignature, type MailgunSignature } from '../../common/mailgun-signature';
 import { ErrorResponse } from '../schemas/common';
 import { BounceWebhook, ReplyWebhook, TokenParams, WebhookAccepted } from '../schemas/tracking';
 import { HttpError } from '../errors';
@@ -23,6 +25,33 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
   // RFC 8058 one-click POSTs arrive form-encoded (or multipart); the body is not needed.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   const tags = ['tracking'];
+
+  // Provider webhooks: with a signing key configured, a request also needs Mailgun's signature,
+  // fresh and never seen before. The token is kept once accepted (a replay gets 409) and let go
+  // when the event could not be processed, so the provider's retry of it is accepted.
+  const signingKey = app.config.MAILGUN_WEBHOOK_SIGNING_KEY;
+  const webhookTokens = createWebhookTokensRepository(app.pg);
+  const unsigned = (message: string) => new HttpError(401, message, { issues: [{ field: 'signature', message }] });
+  async function signed<T>(signature: MailgunSignature | undefined, handle: () => Promise<T>): Promise<T> {
+    if (!signingKey) return handle();
+    if (!signature) throw unsigned('a signature is required: this API verifies Mailgun webhook signatures');
+    const verdict = verifyMailgunSignature(signingKey, signature);
+    if (verdict === 'mismatch') throw unsigned('the signature does not match its timestamp and token');
+    if (verdict === 'stale') throw unsigned(`the signature's timestamp is more than ${SIGNATURE_MAX_AGE_S / 60} minutes away from now`);
+    if (!(await webhookTokens.claim(signature.token))) {
+      throw new HttpError(409, 'this signature was already used (a replay); nothing was recorded', { issues: [{ field: 'signature.token', message: 'already used' }] });
+    }
+    try {
+      return await handle();
+    } catch (err) {
+      if (!(err instanceof HttpError)) await webhookTokens.release(signature.token).catch(() => undefined);
+      throw err;
+    }
+  }
+  const signedResponses = {
+    401: ErrorResponse.describe('Unauthorized: missing, invalid or revoked API key; or, with MAILGUN_WEBHOOK_SIGNING_KEY set, a missing, wrong or stale signature'),
+    409: ErrorResponse.describe('Conflict: the signature was already used (a replay); nothing was recorded'),
+  };
 
   app.get('/t/o/:token', {
     config: { public: true },
@@ -72,9 +101,9 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { scope: 'write' },
     schema: {
       summary: 'Inbound reply: stops the contact\'s later steps. Matched when In-Reply-To/References name a message of ours sent to `from`',
-      tags, body: ReplyWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse },
+      tags, body: ReplyWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse, ...signedResponses },
     },
-  }, async (request, reply) => {
+  }, async (request, reply) => signed(request.body.signature, async () => {
     const b = request.body;
     const ids = [...messageIds(b.in_reply_to), ...messageIds(b.references)];
     const outreachId = await tracking.recordReply({
@@ -83,15 +112,15 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
       details: { from: b.from, message_id: b.message_id ?? null, subject: b.subject ?? null },
     });
     return reply.code(202).send({ matched: outreachId !== null, outreach_id: outreachId });
-  });
+  }));
 
   app.post('/api/webhooks/bounces', {
     config: { scope: 'write' },
     schema: {
       summary: 'Bounce or complaint for a message we sent: hard bounces and complaints suppress the address everywhere; anything else is a 422 and changes nothing',
-      tags, body: BounceWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse, 422: ErrorResponse },
+      tags, body: BounceWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse, 422: ErrorResponse, ...signedResponses },
     },
-  }, async (request, reply) => {
+  }, async (request, reply) => signed(request.body.signature, async () => {
     const b = request.body;
     const outcome = await tracking.recordBounce({
       email: b.email,
@@ -107,7 +136,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
       throw new HttpError(422, `${field} ${message}; nothing was recorded`, { issues: [{ field, message }] });
     }
     return reply.code(202).send({ matched: true });
-  });
+  }));
 };
 
 export default trackingRoutes;

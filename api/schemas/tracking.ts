@@ -2,6 +2,16 @@ import { z } from 'zod';
 
 export const TokenParams = z.object({ token: z.string().min(1).max(4096) });
 
+/** Mailgun's signature object, as its webhooks send it; required when MAILGUN_WEBHOOK_SIGNING_KEY is set. */
+const Signature = z
+  .object({
+    timestamp: z.string().regex(/^[0-9]{1,12}$/, 'seconds since the epoch'),
+    token: z.string().min(1).max(200),
+    signature: z.string().regex(/^[0-9a-f]{64}$/, 'hex HMAC-SHA256 of timestamp + token'),
+  })
+  .optional()
+  .describe('Mailgun webhook signature (HMAC-SHA256 of timestamp + token with the webhook signing key); required when the API has MAILGUN_WEBHOOK_SIGNING_KEY');
+
 const messageIdList = z.union([z.string().max(10_000), z.array(z.string().max(998)).max(100)]);
 
 /** Inbound reply, as an inbound-mail webhook (parsed message) delivers it. */
@@ -12,6 +22,7 @@ export const ReplyWebhook = z.object({
   message_id: z.string().max(998).optional(),
   subject: z.string().max(998).optional(),
   text: z.string().max(100_000).optional(),
+  signature: Signature,
 });
 
 export const BounceWebhook = z
@@ -20,6 +31,7 @@ export const BounceWebhook = z
     email: z.email().max(254).optional(),
     message_id: z.string().max(998).optional(),
     diagnostic: z.string().max(2000).optional(),
+    signature: Signature,
   })
   .refine((b) => b.email || b.message_id, { message: 'give email or message_id', path: ['email'] });
 

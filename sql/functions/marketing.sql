@@ -78,6 +78,13 @@ begin
     raise exception 'campaign % is %: it cannot become %', p_campaign_id, v_from, p_to using errcode = 'CS001';
   end if;
   update marketing.campaigns set status = p_to, updated_at = now() where campaign_id = p_campaign_id;
+  -- every move is audited, by whoever the transaction's audit context names (issue 10)
+  perform intake.f_audit(case
+      when p_to = 'running' and v_from = 'paused' then 'campaign_resumed'
+      when p_to = 'running' then 'campaign_started'
+      when p_to = 'draft' then 'campaign_unscheduled'
+      else 'campaign_' || p_to end,
+    'campaign', p_campaign_id::text, jsonb_build_object('status', v_from), jsonb_build_object('status', p_to));
   return true;
 end $$;
 

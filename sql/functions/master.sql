@@ -380,6 +380,9 @@ begin
      jsonb_build_object('loser', v_snapshot, 'moved_slot_ids', to_jsonb(v_slots), 'moved_keys', v_keys,
                         'moved_people_slot_ids', to_jsonb(v_people_slots), 'reason', p_reason)),
     (p_loser, 'merged_into', 'merged_into', null, to_jsonb(p_survivor), p_workflow_id, jsonb_build_object('reason', p_reason));
+  -- audited as the transaction's context names it: the promotion's actor (automatic) or the API key (by hand)
+  perform intake.f_audit('company_merged', 'company', p_loser::text, jsonb_build_object('merged_into', null),
+                         jsonb_build_object('merged_into', p_survivor, 'reason', p_reason));
 
   perform company.f_apply_survivorship(array[p_survivor], p_rules, p_workflow_id);
   perform people.f_apply_survivorship(v_people, p_rules, p_workflow_id);
@@ -409,6 +412,9 @@ begin
     (p_survivor, 'merge', 'person_id', to_jsonb(p_loser), to_jsonb(p_survivor), p_workflow_id,
      jsonb_build_object('loser', v_snapshot, 'moved_slot_ids', to_jsonb(v_slots), 'moved_keys', v_keys, 'reason', p_reason)),
     (p_loser, 'merged_into', 'merged_into', null, to_jsonb(p_survivor), p_workflow_id, jsonb_build_object('reason', p_reason));
+  -- audited as the transaction's context names it: the promotion's actor (automatic) or the API key (by hand)
+  perform intake.f_audit('person_merged', 'person', p_loser::text, jsonb_build_object('merged_into', null),
+                         jsonb_build_object('merged_into', p_survivor, 'reason', p_reason));
 
   perform people.f_apply_survivorship(array[p_survivor], p_rules, p_workflow_id);
 end

@@ -1,0 +1,14 @@
+// auth.rate_limit_windows: the per-key request counts every API process shares (issue 10).
+import type { Pool } from './pool';
+
+export function createRateLimitRepository(pool: Pool) {
+  return {
+    /** Counts one request in the bucket's fixed window: hits so far (this one included) and ms until the window ends. */
+    async hit(bucket: string, windowMs: number): Promise<{ hits: number; ttlMs: number }> {
+      const { rows } = await pool.query('select hits, ttl_ms from auth.f_hit_rate_limit($1, $2)', [bucket, windowMs]);
+      return { hits: rows[0].hits, ttlMs: rows[0].ttl_ms };
+    },
+  };
+}
+
+export type RateLimitRepository = ReturnType<typeof createRateLimitRepository>;

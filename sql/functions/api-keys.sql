@@ -1,0 +1,87 @@
+-- API keys (issue 10): create, revoke and rotate, each audited in the same transaction (the actor
+-- comes from the transaction's audit context: the admin key's name, or the script); the shared
+-- per-key rate limit; the replay guard of signed provider webhooks.
+
+-- What the audit log keeps of a key: never its hash.
+create or replace function auth.f_api_key_image(k auth.api_keys) returns jsonb
+language sql immutable as $$
+  select jsonb_build_object('key_id', k.key_id, 'name', k.name, 'prefix', k.prefix, 'scopes', to_jsonb(k.scopes),
+                            'rate_limit_per_minute', k.rate_limit_per_minute, 'expires_at', k.expires_at,
+                            'revoked_at', k.revoked_at, 'rotated_from', k.rotated_from)
+$$;
+
+create or replace function auth.f_create_api_key(p_name text, p_prefix text, p_secret_hash text, p_scopes text[],
+                                                 p_rate_limit_per_minute integer, p_expires_at timestamptz)
+returns auth.api_keys language plpgsql as $$
+declare
+  k auth.api_keys;
+begin
+  insert into auth.api_keys (name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at)
+  values (p_name, p_prefix, p_secret_hash, p_scopes, p_rate_limit_per_minute, p_expires_at)
+  returning * into k;
+  perform intake.f_audit('api_key_created', 'api_key', k.prefix, null, auth.f_api_key_image(k));
+  return k;
+end $$;
+
+-- Revokes the active key with this prefix; null when there is none.
+create or replace function auth.f_revoke_api_key(p_prefix text) returns auth.api_keys
+language plpgsql as $$
+declare
+  k auth.api_keys;
+begin
+  update auth.api_keys set revoked_at = now() where prefix = p_prefix and revoked_at is null returning * into k;
+  if not found then return null; end if;
+  perform intake.f_audit('api_key_revoked', 'api_key', k.prefix, jsonb_build_object('revoked_at', null),
+                         jsonb_build_object('revoked_at', k.revoked_at));
+  return k;
+end $$;
+
+-- Replaces the active key with this prefix by a new secret with the same name, scopes, limit and
+-- expiry; the old one stops at once. Null when there is no active key with this prefix.
+create or replace function auth.f_rotate_api_key(p_prefix text, p_new_prefix text, p_new_secret_hash text) returns auth.api_keys
+language plpgsql as $$
+declare
+  old auth.api_keys;
+  k auth.api_keys;
+begin
+  update auth.api_keys set revoked_at = now()
+   where prefix = p_prefix and revoked_at is null and (expires_at is null or expires_at > now())
+  returning * into old;
+  if not found then return null; end if;
+  insert into auth.api_keys (name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at, rotated_from)
+  values (old.name, p_new_prefix, p_new_secret_hash, old.scopes, old.rate_limit_per_minute, old.expires_at, old.key_id)
+  returning * into k;
+  perform intake.f_audit('api_key_rotated', 'api_key', old.prefix,
+                         jsonb_build_object('prefix', old.prefix, 'revoked_at', null),
+                         jsonb_build_object('prefix', k.prefix, 'key_id', k.key_id, 'revoked_at', old.revoked_at));
+  return k;
+end $$;
+
+-- One request against a bucket's fixed window (@fastify/rate-limit's store contract): the hits
+-- so far in the window, this one included, and the milliseconds until it ends. The row lock
+-- serializes the processes' counts of one key.
+create or replace function auth.f_hit_rate_limit(p_bucket text, p_window_ms integer)
+returns table (hits integer, ttl_ms integer) language sql volatile as $$
+  insert into auth.rate_limit_windows as w (bucket, window_ends_at, hits)
+  values (p_bucket, clock_timestamp() + p_window_ms * interval '1 millisecond', 1)
+  on conflict (bucket) do update
+    set hits = case when w.window_ends_at <= clock_timestamp() then 1 else w.hits + 1 end,
+        window_ends_at = case when w.window_ends_at <= clock_timestamp()
+                              then clock_timestamp() + p_window_ms * interval '1 millisecond' else w.window_ends_at end
+  returning w.hits, greatest(0, ceil(extract(epoch from w.window_ends_at - clock_timestamp()) * 1000))::integer
+$$;
+
+-- A webhook signature's token, accepted once: false when it was seen before (a replay). Tokens
+-- older than a signature's 5-minute life are pruned on the way.
+create or replace function auth.f_claim_webhook_token(p_token text) returns boolean
+language plpgsql as $$
+begin
+  delete from auth.webhook_tokens where seen_at < now() - interval '10 minutes';
+  insert into auth.webhook_tokens (token) values (p_token) on conflict (token) do nothing;
+  return found;
+end $$;
+
+create or replace function auth.f_release_webhook_token(p_token text) returns void
+language sql volatile as $$
+  delete from auth.webhook_tokens where token = p_token
+$$;
