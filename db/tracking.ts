@@ -1,6 +1,13 @@
 // Responses to sends (opens, clicks, unsubscribes, replies, bounces), written where the
 // campaign's next claim honours them. Used by the tracking routes and the provider webhooks.
 import type { Pool } from './pool';
+import { classifyAgent, clickVerdict, openVerdict } from '../common/engagement';
+
+/** Who fetched a tracking link: used to classify the event, never stored (the IP least of all). */
+export interface RequestAgent {
+  userAgent?: string;
+  ip?: string;
+}
 
 /**
  * The outreach row a Message-ID of ours names: <oh.{outreach_id}.{32 random hex digits}@domain>
@@ -17,9 +24,24 @@ export type BounceKind = 'hard' | 'soft' | 'complaint';
 export function createTrackingRepository(pool: Pool) {
   // every marketing.f_track_* / f_record_* function answers whether its row was found
   const call = async (sql: string, params: unknown[]): Promise<boolean> => (await pool.query(sql, params)).rows[0].ok;
+  /** Seconds since the send was confirmed (null: not confirmed yet), on the database's clock. */
+  const secondsAfterSend = async (outreachId: number): Promise<number | null> => {
+    const { rows } = await pool.query('select extract(epoch from now() - sent_at)::float8 as s from marketing.outreach_history where outreach_id = $1', [outreachId]);
+    return rows[0]?.s ?? null;
+  };
   return {
-    recordOpen: (outreachId: number) => call('select marketing.f_track_open($1) as ok', [outreachId]),
-    recordClick: (outreachId: number, url: string) => call('select marketing.f_track_click($1, $2) as ok', [outreachId, url]),
+    /** An open pixel fetch, classified human or machine (common/engagement.ts). */
+    async recordOpen(outreachId: number, agent: RequestAgent = {}): Promise<boolean> {
+      const agentClass = classifyAgent(agent.userAgent, agent.ip);
+      const verdict = openVerdict(agentClass, await secondsAfterSend(outreachId));
+      return call('select marketing.f_track_open($1, $2, $3) as ok', [outreachId, verdict, agentClass]);
+    },
+    /** A click through the redirect, classified human or bot; the honeypot link is always a bot's. */
+    async recordClick(outreachId: number, url: string, agent: RequestAgent = {}, honeypot = false): Promise<boolean> {
+      const agentClass = classifyAgent(agent.userAgent, agent.ip);
+      const verdict = clickVerdict(agentClass, await secondsAfterSend(outreachId), honeypot);
+      return call('select marketing.f_track_click($1, $2, $3, $4, $5) as ok', [outreachId, url, verdict, agentClass, honeypot]);
+    },
     unsubscribe: (outreachId: number, via: string) => call('select marketing.f_unsubscribe($1, $2) as ok', [outreachId, via]),
 
     /**
@@ -27,7 +49,7 @@ export function createTrackingRepository(pool: Pool) {
      * References AND whose recipient is the reply's sender. A Message-ID alone could be replayed
      * by anyone who saw it; a sender alone is forged in any From line. Unmatched: nothing stored.
      */
-    async recordReply(reply: { from: string; messageIds: string[]; details: Record<string, unknown> }): Promise<number | null> {
+    async recordReply(reply: { from: string; messageIds: string[]; details: Record<string, unknown>; dedupeKey?: string; auto?: boolean }): Promise<number | null> {
       const ids = reply.messageIds.map(outreachIdOf).filter((id): id is number => id !== undefined);
       if (!ids.length) return null;
       const { rows } = await pool.query(
@@ -37,7 +59,8 @@ export function createTrackingRepository(pool: Pool) {
         [ids, reply.messageIds, reply.from.trim().toLowerCase()],
       );
       if (!rows.length) return null;
-      await call('select marketing.f_record_reply($1, $2) as ok', [rows[0].outreach_id, reply.details]);
+      const fn = reply.auto ? 'marketing.f_record_auto_reply' : 'marketing.f_record_reply';
+      await call(`select ${fn}($1, $2, $3) as ok`, [rows[0].outreach_id, reply.details, reply.dedupeKey ?? null]);
       return rows[0].outreach_id;
     },
 
