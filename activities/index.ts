@@ -8,6 +8,9 @@ import { createEnrichActivities, type EnrichSettings } from './enrich';
 import { createCampaignActivities, type CampaignSettings } from './campaign';
 import type { Mailer } from '../clients/mailer';
 import type { SentMessageLog } from '../clients/email-events';
+import type { ImapReader } from '../clients/imap';
+import type { MailboxSettings } from '../common/config';
+import { createMailboxActivities } from './mailbox';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -18,6 +21,11 @@ export interface ActivityDeps {
   mailer?: Mailer;
   sentLog?: SentMessageLog;
   campaign?: CampaignSettings;
+  /** The sending identities' mailboxes, read for replies and bounces (IMAP_URL). */
+  mailboxes?: MailboxSettings[];
+  imap?: ImapReader;
+  mailboxBatchSize?: number;
+  mailboxPollSeconds?: number;
 }
 
 /** Every activity the worker registers, built over its dependencies (no module-level singletons). */
@@ -27,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPromoteActivities(deps),
     ...createEnrichActivities(deps),
     ...createCampaignActivities(deps),
+    ...createMailboxActivities(deps),
   };
 }
 

@@ -11,6 +11,8 @@ export const workflowIds = {
   /** What the TTL refresh schedule starts, one per task queue. */
   enrichRefresh: (taskQueue: string) => `enrich-refresh:${taskQueue}`,
   campaign: (campaignId: number | string) => `campaign:${campaignId}`,
+  /** The reader of one sending identity's mailbox (IMAP_URL), one per task queue. */
+  mailbox: (taskQueue: string, identity: string) => `mailbox:${taskQueue}:${identity}`,
 };
 
 export const scheduleIds = {
@@ -26,4 +28,5 @@ export const workflowTypes = {
   enrichBranch: 'enrichProviderBranchWorkflow',
   enrichRefresh: 'enrichRefreshWorkflow',
   campaign: 'campaignWorkflow',
+  mailbox: 'mailboxWorkflow',
 } as const;

@@ -3,3 +3,4 @@ export { ingestBatchWorkflow } from './ingest';
 export { promoteContactsWorkflow } from './promote';
 export { enrichContactsWorkflow, enrichProviderBranchWorkflow, enrichRefreshWorkflow } from './enrich';
 export { campaignWorkflow } from './campaign';
+export { mailboxWorkflow } from './mailbox';
