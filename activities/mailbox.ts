@@ -2,7 +2,8 @@
 // each (common/inbound-mail.ts) and record it with its effect in one transaction per message
 // (db/mailbox.ts). Killed anywhere, the retry resumes at the ledger's cursor, and a message whose
 // transaction committed is never recorded again: no reply lost or counted twice.
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { withHeartbeat } from './heartbeat';
 import type { Pool } from '../db/pool';
 import type { MailboxSettings } from '../common/config';
 import { createImapReader, MailboxConfigError, type FetchedMessage, type ImapReader } from '../clients/imap';
@@ -74,20 +75,22 @@ export function createMailboxActivities({ pool, mailboxes = [], imap = createIma
         throw err;
       }
       try {
-        const counts = emptyMailboxCounts();
-        const after = await ledger.cursor(mailbox, session.folder, session.uidValidity);
-        const { uids, more } = await session.newUids(after, mailboxBatchSize);
-        let lastUid = after;
-        heartbeat({ uidValidity: session.uidValidity.toString(), after });
-        for await (const fetched of session.fetch(uids)) {
-          const r = await ledger.record({ ...recordOf(fetched, campaign?.trackingSecret), mailbox, folder: session.folder, uidValidity: session.uidValidity });
-          counts.read += 1;
-          // a message an earlier attempt recorded counts there, not here
-          if (r.recorded) counts[r.outcome] += 1;
-          lastUid = fetched.uid;
-          heartbeat({ uidValidity: session.uidValidity.toString(), lastUid });
-        }
-        return { counts, more, uidValidity: session.uidValidity.toString(), lastUid, pollSeconds: mailboxPollSeconds };
+        // heartbeats every 2 s while the batch is fetched and recorded: a killed worker is noticed
+        // within the heartbeat timeout, a slow server's large batch is not mistaken for one
+        return await withHeartbeat(async () => {
+          const counts = emptyMailboxCounts();
+          const after = await ledger.cursor(mailbox, session.folder, session.uidValidity);
+          const { uids, more } = await session.newUids(after, mailboxBatchSize);
+          let lastUid = after;
+          for await (const fetched of session.fetch(uids)) {
+            const r = await ledger.record({ ...recordOf(fetched, campaign?.trackingSecret), mailbox, folder: session.folder, uidValidity: session.uidValidity });
+            counts.read += 1;
+            // a message an earlier attempt recorded counts there, not here
+            if (r.recorded) counts[r.outcome] += 1;
+            lastUid = fetched.uid;
+          }
+          return { counts, more, uidValidity: session.uidValidity.toString(), lastUid, pollSeconds: mailboxPollSeconds };
+        });
       } finally {
         await session.close();
       }

@@ -14,7 +14,7 @@ import {
 // Connection failures (the server down, a password being changed) retry for as long as they last.
 const { pollMailbox } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: ['MailboxNotConfigured'] },
 });
 
