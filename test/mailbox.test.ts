@@ -5,7 +5,7 @@
 // changes nothing; reading again, or a rebuilt folder, counts nothing twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import { uniqueId } from './support/harness';
+import { historyRecorder, uniqueId } from './support/harness';
 import { result, seedContacts, startCampaignStack, waitUntil, type CampaignStack } from './support/campaign-fixtures';
 import { startDovecot, type Dovecot } from './support/dovecot';
 import { dsn, humanReply, mailtoUnsubscribe, newsletter, outOfOffice } from './fixtures/inbound-mail';
@@ -35,7 +35,12 @@ beforeAll(async () => {
   expect(await ensureMailboxReaders(stack.temporal, { IMAP_URL: mailboxes, IMAP_POLL_SECONDS: 3600, TASK_QUEUE: stack.taskQueue })).toEqual(ids);
 });
 
+// RECORD_HISTORIES=1 refreshes the reader's history in test/histories/ (see test/replay.test.ts)
+const histories = historyRecorder();
+
 afterAll(async () => {
+  if (readers.has(SALES)) histories.record('mailbox-reader.json', readers.get(SALES)!.workflowId);
+  histories.save();
   for (const handle of readers.values()) await handle.terminate('test over').catch(() => undefined);
   await stack?.close();
   await dovecot?.stop();
