@@ -26,6 +26,14 @@ export interface MailboxDeps {
   campaign?: { trackingSecret: string };
 }
 
+/** Postgres text holds no NUL character; anyone can mail us one. */
+const clean = <T>(v: T): T => {
+  if (typeof v === 'string') return v.replaceAll('\u0000', '') as T;
+  if (Array.isArray(v)) return v.map(clean) as T;
+  if (v && typeof v === 'object' && !(v instanceof Date)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clean(x)])) as T;
+  return v;
+};
+
 /** A classified message → the ledger's record of it. */
 export function recordOf(fetched: FetchedMessage, trackingSecret: string | undefined): Omit<MailboxMessageRecord, 'mailbox' | 'folder' | 'uidValidity'> {
   const base = { uid: fetched.uid, receivedAt: fetched.receivedAt, outreachIds: [] as number[], messageIds: [] as string[] };
@@ -83,7 +91,15 @@ export function createMailboxActivities({ pool, mailboxes = [], imap = createIma
           const { uids, more } = await session.newUids(after, mailboxBatchSize);
           let lastUid = after;
           for await (const fetched of session.fetch(uids)) {
-            const r = await ledger.record({ ...recordOf(fetched, campaign?.trackingSecret), mailbox, folder: session.folder, uidValidity: session.uidValidity });
+            const where = { mailbox, folder: session.folder, uidValidity: session.uidValidity };
+            const record = clean({ ...recordOf(fetched, campaign?.trackingSecret), ...where });
+            const r = await ledger.record(record).catch((err: { code?: string; message?: string }) => {
+              // A message the database refuses as data (SQLSTATE 22: bad data, 54: past a limit) is kept as unrecordable,
+              // so one odd message never stops the mailbox; anything else is retried.
+              if (!err.code?.startsWith('22') && !err.code?.startsWith('54')) throw err;
+              return ledger.record({ ...where, uid: fetched.uid, receivedAt: fetched.receivedAt, kind: 'other', outreachIds: [], messageIds: [],
+                details: {}, reason: `unrecordable: ${String(err.message).slice(0, 300)}` });
+            });
             counts.read += 1;
             // a message an earlier attempt recorded counts there, not here
             if (r.recorded) counts[r.outcome] += 1;

@@ -176,4 +176,24 @@ describe('replies and bounces from the sending mailbox', () => {
     expect(rows).toEqual([{ email: 'later@recipient.example', n: 1 }, { email: 'rebuilt@recipient.example', n: 1 }]);
     expect((await stack.http.call('GET', `/api/campaigns/${campaignId}`)).body.response_count).toBe(2);
   });
+
+  it('odd mail (a NUL in an encoded subject, a 2,000-character Message-ID) is kept in the ledger and never stops the mailbox', { timeout: 60_000 }, async () => {
+    const source = uniqueId('odd');
+    await seedContacts(stack.db.pool, source, [{ email: 'odd@recipient.example' }, { email: 'after@recipient.example' }]);
+    const t = await stack.http.template({ subject: 'Hello', text_body: 'one' });
+    const campaignId = await stack.http.campaign({ criteria: { sources: [source] }, steps: [{ template_id: t }] });
+    await result(stack.temporal, await stack.http.start(campaignId));
+    const nulSubject = `=?utf-8?B?${Buffer.from('Re: Hello\u0000there').toString('base64')}?=`;
+    const uids = await dovecot.deliver(SALES, [
+      humanReply({ from: 'odd@recipient.example', to: SALES, inReplyTo: to('odd@recipient.example')[0].messageId!, subject: nulSubject }),
+      newsletter(SALES).replace(/^Message-ID: .*$/m, `Message-ID: <${'x'.repeat(2000)}@vendor.example>`),
+      humanReply({ from: 'after@recipient.example', to: SALES, inReplyTo: to('after@recipient.example')[0].messageId! }),
+    ]);
+    await read(SALES);
+    const rows = (await ledger(SALES)).filter((r) => uids.includes(r.uid));
+    expect(rows.map((r) => [r.outcome, r.matched])).toEqual([['reply', true], ['other', false], ['reply', true]]);
+    const { rows: events } = await stack.db.pool.query(
+      `select e.details->>'subject' as subject from marketing.engagement_events e where e.campaign_id = $1 and kind = 'reply' order by event_id`, [campaignId]);
+    expect(events).toEqual([{ subject: 'Re: Hellothere' }, { subject: 'Re: Hello' }]);
+  });
 });

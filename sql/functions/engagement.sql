@@ -14,13 +14,16 @@ create or replace function marketing.f_record_engagement(p_outreach_id bigint, p
 returns boolean language plpgsql as $$
 declare
   v_id bigint;
+  -- a key past a b-tree entry's size (a 998-character Message-ID of 4-byte characters) is kept as its digest
+  v_key text := case when octet_length(p_dedupe_key) > 512
+                     then 'sha256:' || encode(sha256(convert_to(p_dedupe_key, 'UTF8')), 'hex') else p_dedupe_key end;
 begin
   insert into marketing.engagement_events (outreach_id, campaign_id, step_no, contact_id, kind, verdict, agent_class, url,
                                            seconds_after_send, details, dedupe_key)
   select h.outreach_id, h.campaign_id, h.step_no, h.contact_id, p_kind, p_verdict, p_agent_class, p_url,
          -- null while the send is not confirmed yet (an open racing the confirmation)
          floor(extract(epoch from now() - h.sent_at))::integer,
-         coalesce(p_details, '{}'), p_dedupe_key
+         coalesce(p_details, '{}'), v_key
     from marketing.outreach_history h
    where h.outreach_id = p_outreach_id
   on conflict (dedupe_key) do nothing

@@ -35,10 +35,13 @@ declare
   v_row bigint;
   v_reason text := p_reason;
   v_key text := 'imap:' || p_mailbox || ':' || p_folder || ':' || p_uidvalidity || ':' || p_uid;
-  v_details jsonb := coalesce(p_details, '{}') || jsonb_build_object('mailbox', p_mailbox, 'message_id', p_message_id);
+  v_details jsonb := coalesce(p_details, '{}') || jsonb_build_object('mailbox', p_mailbox, 'message_id', left(p_message_id, 998));
+  -- anyone can mail us a Message-ID of any length: past a b-tree entry's size it is kept as its digest
+  v_mid text := case when octet_length(p_message_id) > 512
+                     then 'sha256:' || encode(sha256(convert_to(p_message_id, 'UTF8')), 'hex') else p_message_id end;
 begin
   insert into marketing.mailbox_messages as m (mailbox, folder, uidvalidity, uid, message_id, outcome, received_at)
-  values (p_mailbox, p_folder, p_uidvalidity, p_uid, p_message_id, 'other', p_received_at)
+  values (p_mailbox, p_folder, p_uidvalidity, p_uid, v_mid, 'other', p_received_at)
   on conflict do nothing;
   if not found then
     return query select m.outcome, m.outreach_id, false from marketing.mailbox_messages m
@@ -50,9 +53,9 @@ begin
 
   if p_kind = 'other' then
     null;
-  elsif p_message_id is not null and exists (
+  elsif v_mid is not null and exists (
       select 1 from marketing.mailbox_messages m
-       where m.mailbox = p_mailbox and m.message_id = p_message_id and m.outcome <> 'duplicate'
+       where m.mailbox = p_mailbox and m.message_id = v_mid and m.outcome <> 'duplicate'
          and (m.folder, m.uidvalidity, m.uid) <> (p_folder, p_uidvalidity, p_uid)) then
     v_outcome := 'duplicate';
     v_reason := 'read before under another UID';
