@@ -9,6 +9,9 @@ import { createCampaignActivities, type CampaignSettings } from './campaign';
 import type { Mailer } from '../clients/mailer';
 import type { SentMessageLog } from '../clients/email-events';
 import { createWebhookActivities, type WebhookSettings } from './webhooks';
+import type { ImapReader } from '../clients/imap';
+import type { MailboxSettings } from '../common/config';
+import { createMailboxActivities } from './mailbox';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -20,6 +23,11 @@ export interface ActivityDeps {
   sentLog?: SentMessageLog;
   campaign?: CampaignSettings;
   webhooks?: WebhookSettings;
+  /** The sending identities' mailboxes, read for replies and bounces (IMAP_URL). */
+  mailboxes?: MailboxSettings[];
+  imap?: ImapReader;
+  mailboxBatchSize?: number;
+  mailboxPollSeconds?: number;
 }
 
 /** Every activity the worker registers, built over its dependencies (no module-level singletons). */
@@ -30,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEnrichActivities(deps),
     ...createCampaignActivities(deps),
     ...createWebhookActivities(deps),
+    ...createMailboxActivities(deps),
   };
 }
 

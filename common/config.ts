@@ -17,6 +17,75 @@ const originList = z.string().default('').transform((list, ctx) => {
   return origins;
 });
 
+/** A sending identity's mailbox, read for replies and bounces (IMAP_URL). */
+export interface MailboxSettings {
+  /** The sending identity it receives for: the reader's workflow id and ledger key. */
+  identity: string;
+  host: string;
+  port: number;
+  /** imaps:// (TLS from the start) */
+  secure: boolean;
+  /** imap:// only: STARTTLS required (the default beyond localhost), used when offered, or never. */
+  starttls: 'required' | 'optional' | 'never';
+  user: string;
+  pass: string;
+  folder: string;
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * IMAP_URL: one or more `imaps://user:password@host[:port][/folder][?identity=address]` (or
+ * `imap://…[?starttls=required|optional|never]`), separated by commas or spaces. Percent-encode
+ * `@ : / , %` in the user and password. The identity defaults to the user when it is an address.
+ */
+const mailboxList = z.string().default('').transform((list, ctx) => {
+  const mailboxes: MailboxSettings[] = [];
+  for (const [i, item] of list.split(/[\s,]+/).filter(Boolean).entries()) {
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: ${message}` });
+    if (!URL.canParse(item)) {
+      problem('not a URL like imaps://user:password@imap.example.com/INBOX');
+      continue;
+    }
+    const url = new URL(item);
+    if (url.protocol !== 'imap:' && url.protocol !== 'imaps:') {
+      problem(`must be imap:// or imaps://, not ${url.protocol}//`);
+      continue;
+    }
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    if (!user || !pass) {
+      problem('needs a user and a password (imaps://user:password@host)');
+      continue;
+    }
+    const given = url.searchParams.get('starttls');
+    if (given !== null && !['required', 'optional', 'never'].includes(given)) {
+      problem('starttls must be required, optional or never');
+      continue;
+    }
+    const identity = (url.searchParams.get('identity') ?? (user.includes('@') ? user : `${user}@${url.hostname}`)).toLowerCase();
+    if (!/^[^\s/@]+@[^\s/@]+$/.test(identity)) {
+      problem(`identity "${identity}" is not an address`);
+      continue;
+    }
+    if (mailboxes.some((m) => m.identity === identity)) {
+      problem(`identity ${identity} is given twice`);
+      continue;
+    }
+    mailboxes.push({
+      identity,
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || (url.protocol === 'imaps:' ? 993 : 143)),
+      secure: url.protocol === 'imaps:',
+      starttls: (given as MailboxSettings['starttls'] | null) ?? (isLoopback(url.hostname) ? 'optional' : 'required'),
+      user,
+      pass,
+      folder: decodeURIComponent(url.pathname.replace(/^\//, '')) || 'INBOX',
+    });
+  }
+  return mailboxes;
+});
+
 /** Every setting the processes read, checked once at start. */
 export const ConfigSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection URL').optional(),
@@ -99,6 +168,11 @@ export const ConfigSchema = z.object({
   // Local development and tests only: deliver to loopback/private addresses over http. Refused when
   // NODE_ENV=production (loadConfig), and the delivery client refuses it there too.
   WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  // The sending identities' mailboxes, read for replies, auto-replies and bounces (workflows/mailbox.ts).
+  IMAP_URL: mailboxList,
+  IMAP_POLL_SECONDS: positiveInt.max(86_400).default(60),
+  // Messages one poll activity reads before it returns (the reader loops while more are waiting).
+  IMAP_BATCH_SIZE: positiveInt.max(5000).default(100),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -8,6 +8,8 @@ export interface TrackingClaims {
   outreachId: number;
   /** click only: where the link goes. */
   url?: string;
+  /** click only: the hidden link every HTML message carries; nobody who reads the message can see it. */
+  honeypot?: boolean;
 }
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64url');
@@ -16,7 +18,10 @@ const mac = (secret: string, body: string) => createHmac('sha256', secret).updat
 
 /** token = base64url(json) "." base64url(hmac-sha256 truncated to 128 bits). */
 export function signTrackingToken(secret: string, claims: TrackingClaims): string {
-  const body = b64(JSON.stringify([claims.purpose[0], claims.outreachId, claims.url ?? null]));
+  // a honeypot link carries a fourth element; other tokens keep the three they always had
+  const parts: unknown[] = [claims.purpose[0], claims.outreachId, claims.url ?? null];
+  if (claims.honeypot) parts.push(1);
+  const body = b64(JSON.stringify(parts));
   return `${body}.${b64(mac(secret, body))}`;
 }
 
@@ -32,10 +37,10 @@ export function verifyTrackingToken(secret: string, token: string, purpose: Trac
   const expected = Buffer.from(b64(mac(secret, body)), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
-    const [p, outreachId, url] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    const [p, outreachId, url, honeypot] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
     if (p !== purpose[0] || !Number.isSafeInteger(outreachId)) return undefined;
     if (purpose === 'click' && (typeof url !== 'string' || !/^https?:\/\//i.test(url))) return undefined;
-    return { purpose, outreachId, url: url ?? undefined };
+    return { purpose, outreachId, url: url ?? undefined, ...(honeypot === 1 && purpose === 'click' ? { honeypot: true } : {}) };
   } catch {
     return undefined;
   }

@@ -15,6 +15,8 @@ export const workflowIds = {
   webhookDispatch: (taskQueue: string) => `webhook-dispatch:${taskQueue}`,
   /** One event's delivery to one subscription: a repeated hand-out finds the workflow already started. */
   webhookDelivery: (eventKey: string, subscriptionId: number) => `webhook:${eventKey}:${subscriptionId}`,
+  /** The reader of one sending identity's mailbox (IMAP_URL), one per task queue. */
+  mailbox: (taskQueue: string, identity: string) => `mailbox:${taskQueue}:${identity}`,
 };
 
 export const scheduleIds = {
@@ -32,4 +34,5 @@ export const workflowTypes = {
   campaign: 'campaignWorkflow',
   webhookDispatch: 'webhookDispatchWorkflow',
   webhookDelivery: 'webhookDeliveryWorkflow',
+  mailbox: 'mailboxWorkflow',
 } as const;

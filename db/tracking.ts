@@ -1,6 +1,13 @@
 // Responses to sends (opens, clicks, unsubscribes, replies, bounces), written where the
 // campaign's next claim honours them. Used by the tracking routes and the provider webhooks.
-import { withTransaction, type Pool } from './pool';
+import type { Pool } from './pool';
+import { classifyAgent, clickVerdict, openVerdict } from '../common/engagement';
+
+/** Who fetched a tracking link: used to classify the event, never stored (the IP least of all). */
+export interface RequestAgent {
+  userAgent?: string;
+  ip?: string;
+}
 
 /**
  * The outreach row a Message-ID of ours names: <oh.{outreach_id}.{32 random hex digits}@domain>
@@ -17,32 +24,32 @@ export type BounceKind = 'hard' | 'soft' | 'complaint';
 export function createTrackingRepository(pool: Pool) {
   // every marketing.f_track_* / f_record_* function answers whether its row was found
   const call = async (sql: string, params: unknown[]): Promise<boolean> => (await pool.query(sql, params)).rows[0].ok;
+  /** Seconds since the send was confirmed (null: not confirmed yet), on the database's clock. */
+  const secondsAfterSend = async (outreachId: number): Promise<number | null> => {
+    const { rows } = await pool.query('select extract(epoch from now() - sent_at)::float8 as s from marketing.outreach_history where outreach_id = $1', [outreachId]);
+    return rows[0]?.s ?? null;
+  };
   return {
-    recordOpen: (outreachId: number) => call('select marketing.f_track_open($1) as ok', [outreachId]),
-    recordClick: (outreachId: number, url: string) => call('select marketing.f_track_click($1, $2) as ok', [outreachId, url]),
-
-    /** Unsubscribes; the first unsubscribe of a send emits contact.unsubscribed in the same transaction. */
-    unsubscribe: (outreachId: number, via: string) =>
-      withTransaction(pool, async (tx) => {
-        const { rows: [before] } = await tx.query('select unsubscribed_at from marketing.outreach_history where outreach_id = $1 for update', [outreachId]);
-        const { rows: [r] } = await tx.query('select marketing.f_unsubscribe($1, $2) as ok', [outreachId, via]);
-        if (r.ok && before && before.unsubscribed_at === null) {
-          await tx.query(
-            `select ops.f_emit_event('contact.unsubscribed', jsonb_build_object('contact_id', h.contact_id, 'email', h.email,
-                    'campaign_id', h.campaign_id, 'outreach_id', h.outreach_id, 'via', $2::text, 'at', h.unsubscribed_at))
-               from marketing.outreach_history h where h.outreach_id = $1`,
-            [outreachId, via],
-          );
-        }
-        return r.ok as boolean;
-      }),
+    /** An open pixel fetch, classified human or machine (common/engagement.ts). */
+    async recordOpen(outreachId: number, agent: RequestAgent = {}): Promise<boolean> {
+      const agentClass = classifyAgent(agent.userAgent, agent.ip);
+      const verdict = openVerdict(agentClass, await secondsAfterSend(outreachId));
+      return call('select marketing.f_track_open($1, $2, $3) as ok', [outreachId, verdict, agentClass]);
+    },
+    /** A click through the redirect, classified human or bot; the honeypot link is always a bot's. */
+    async recordClick(outreachId: number, url: string, agent: RequestAgent = {}, honeypot = false): Promise<boolean> {
+      const agentClass = classifyAgent(agent.userAgent, agent.ip);
+      const verdict = clickVerdict(agentClass, await secondsAfterSend(outreachId), honeypot);
+      return call('select marketing.f_track_click($1, $2, $3, $4, $5) as ok', [outreachId, url, verdict, agentClass, honeypot]);
+    },
+    unsubscribe: (outreachId: number, via: string) => call('select marketing.f_unsubscribe($1, $2) as ok', [outreachId, via]),
 
     /**
      * Finds the send a reply answers: one whose Message-ID is among the reply's In-Reply-To and
      * References AND whose recipient is the reply's sender. A Message-ID alone could be replayed
      * by anyone who saw it; a sender alone is forged in any From line. Unmatched: nothing stored.
      */
-    async recordReply(reply: { from: string; messageIds: string[]; details: Record<string, unknown> }): Promise<number | null> {
+    async recordReply(reply: { from: string; messageIds: string[]; details: Record<string, unknown>; dedupeKey?: string; auto?: boolean }): Promise<number | null> {
       const ids = reply.messageIds.map(outreachIdOf).filter((id): id is number => id !== undefined);
       if (!ids.length) return null;
       const { rows } = await pool.query(
@@ -52,15 +59,8 @@ export function createTrackingRepository(pool: Pool) {
         [ids, reply.messageIds, reply.from.trim().toLowerCase()],
       );
       if (!rows.length) return null;
-      await withTransaction(pool, async (tx) => {
-        await tx.query('select marketing.f_record_reply($1, $2)', [rows[0].outreach_id, reply.details]);
-        await tx.query(
-          `select ops.f_emit_event('reply.received', jsonb_build_object('contact_id', h.contact_id, 'email', h.email,
-                  'campaign_id', h.campaign_id, 'outreach_id', h.outreach_id, 'step_no', h.step_no, 'at', now()))
-             from marketing.outreach_history h where h.outreach_id = $1`,
-          [rows[0].outreach_id],
-        );
-      });
+      const fn = reply.auto ? 'marketing.f_record_auto_reply' : 'marketing.f_record_reply';
+      await call(`select ${fn}($1, $2, $3) as ok`, [rows[0].outreach_id, reply.details, reply.dedupeKey ?? null]);
       return rows[0].outreach_id;
     },
 
@@ -80,19 +80,8 @@ export function createTrackingRepository(pool: Pool) {
         // a Message-ID not of ours (a provider's own id, say) leaves the address to match on
         if (outreachId === null && !b.email) return 'unknown-message';
       }
-      return withTransaction(pool, async (tx) => {
-        const { rows: [r] } = await tx.query('select marketing.f_record_bounce($1, $2, $3, $4) as ok', [b.email ?? null, b.kind, outreachId, b.details]);
-        if (!r.ok) return 'not-mailed';
-        // the audit row f_record_bounce just wrote names the row it matched and the address
-        await tx.query(
-          `select ops.f_emit_event('email.bounced', jsonb_build_object('email', a.after ->> 'email', 'kind', $1::text,
-                  'outreach_id', (a.after ->> 'outreach_id')::bigint, 'contact_id', h.contact_id, 'campaign_id', h.campaign_id, 'at', a.at))
-             from intake.audit_log a left join marketing.outreach_history h on h.outreach_id = (a.after ->> 'outreach_id')::bigint
-            where a.audit_id = (select max(audit_id) from intake.audit_log where action in ('bounce_received', 'complaint_received') and at = now())`,
-          [b.kind],
-        );
-        return 'recorded';
-      });
+      const found = await call('select marketing.f_record_bounce($1, $2, $3, $4) as ok', [b.email ?? null, b.kind, outreachId, b.details]);
+      return found ? 'recorded' : 'not-mailed';
     },
   };
 }

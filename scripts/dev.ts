@@ -10,6 +10,7 @@ import { migrate } from '../db/migrate';
 import { connectClient, connectWorker } from '../clients/temporal';
 import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 import { startWorkersFromConfig } from '../worker/from-config';
+import { ensureMailboxReaders } from '../worker/mailbox-readers';
 import { buildApp } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
 import { createDatabase, devPostgresDataDir, startEmbeddedPostgres } from './postgres';
@@ -71,12 +72,13 @@ try {
   await app.register(mcpPlugin);
   await app.listen({ host: config.HOST, port: config.PORT });
   if (config.ENRICH_REFRESH_SCHEDULE === 'on') await ensureEnrichRefreshSchedule(app.temporal, config);
+  const mailboxReaders = await ensureMailboxReaders(app.temporal, config);
 
   console.log(`
 Barton Outreach is up
   API           http://localhost:${config.PORT}   (OpenAPI docs: /docs, health: /health, /ready)
   Temporal      ${config.TEMPORAL_ADDRESS}   (task queue "${config.TASK_QUEUE}")
-  Temporal UI   ${config.TEMPORAL_UI_URL}
+  Temporal UI   ${config.TEMPORAL_UI_URL}${mailboxReaders.length ? `\n  Mailboxes     ${mailboxReaders.join(', ')}` : ''}
   Postgres      ${config.DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}   (${applied.length} migrations applied now)
 Create an API key:  npm run apikey:create -- --name me --scopes read,write
 Ctrl-C stops everything.`);

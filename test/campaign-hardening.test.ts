@@ -53,20 +53,25 @@ describe('contact data in HTML mail (item 3)', () => {
     expect(parsed.subject).toBe(`Hi ${phish}`);
     expect(parsed.text?.trim()).toBe(`Hi ${phish}`);
 
-    // the template's own links are tracked; the href that came out of contact data is not
+    // the template's own links are tracked; the href that came out of contact data is not; last
+    // comes the hidden honeypot link for link scanners
     const hrefs = [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
-    expect(hrefs).toHaveLength(3);
+    expect(hrefs).toHaveLength(4);
     expect(hrefs[0]).toMatch(/^https:\/\/track\.example\.test\/t\/c\//);
     expect(hrefs[1]).toBe('https://evil.example/profile');
     expect(hrefs[2]).toMatch(/^https:\/\/track\.example\.test\/t\/c\//);
+    expect(hrefs[3]).toMatch(/^https:\/\/track\.example\.test\/t\/c\//);
 
-    // every click token anywhere in the message (HTML, text, headers) leads to the template's links only
+    // every click token anywhere in the message (HTML, text, headers) leads to the template's links
+    // or the honeypot (the sending domain's home page) only
     const everything = [html, parsed.text ?? '', ...[...parsed.headers.values()].map((v) => JSON.stringify(v))].join('\n');
     const tokens = [...everything.matchAll(/\/t\/c\/([\w.-]+)/g)].map((m) => m[1]);
-    expect(tokens).toHaveLength(2);
-    const targets = tokens.map((token) => verifyTrackingToken(TRACKING_SECRET, token, 'click')?.url);
-    expect(targets[0]).toBe('https://example.org/offer?a=1&b=2');
-    expect(targets[1]).toMatch(/^https:\/\/track\.example\.test\/u\//);
+    expect(tokens).toHaveLength(3);
+    const claims = tokens.map((token) => verifyTrackingToken(TRACKING_SECRET, token, 'click'));
+    expect(claims[0]).toMatchObject({ url: 'https://example.org/offer?a=1&b=2' });
+    expect(claims[0]?.honeypot).toBeUndefined();
+    expect(claims[1]?.url).toMatch(/^https:\/\/track\.example\.test\/u\//);
+    expect(claims[2]).toMatchObject({ url: 'https://sender.example/', honeypot: true });
     for (const token of tokens) {
       const go = await stack.app.inject({ method: 'GET', url: `/t/c/${token}` });
       expect(go.statusCode).toBe(302);

@@ -145,10 +145,13 @@ describe('campaign workflow', () => {
     const pixel = /src="([^"]+\/t\/o\/[^"]+)"/.exec(html)![1];
     const click = /href="([^"]+\/t\/c\/[^"]+)"/.exec(html)![1];
 
-    const open = await app.inject({ method: 'GET', url: new URL(pixel).pathname });
+    // a person, a minute after the send (sooner, or from a mail proxy, would be a machine: test/engagement-tracking.test.ts)
+    await db.pool.query(`update marketing.outreach_history set sent_at = sent_at - interval '1 minute' where outreach_id = $1`, [row.outreach_id]);
+    const headers = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' };
+    const open = await app.inject({ method: 'GET', url: new URL(pixel).pathname, headers });
     expect(open.statusCode).toBe(200);
     expect(open.headers['content-type']).toBe('image/gif');
-    const go = await app.inject({ method: 'GET', url: new URL(click).pathname });
+    const go = await app.inject({ method: 'GET', url: new URL(click).pathname, headers });
     expect(go.statusCode).toBe(302);
     expect(go.headers.location).toBe('https://example.org/landing');
 

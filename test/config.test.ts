@@ -34,6 +34,27 @@ describe('configuration', () => {
     expect(() => loadConfig(['DATABASE_URL'], { DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a postgres/);
   });
 
+  it('reads IMAP_URL as one mailbox per sending identity, and names what is wrong with an entry without echoing its password', () => {
+    const config = loadConfig([], {
+      IMAP_URL: 'imaps://sales%40acme.io:p%40ss%2Cword@imap.acme.io/INBOX, imap://bounces:pw@mail.acme.io:1143/Bounces%20Box?identity=news@acme.io imap://me:pw@127.0.0.1:1143',
+    });
+    expect(config.IMAP_URL).toEqual([
+      { identity: 'sales@acme.io', host: 'imap.acme.io', port: 993, secure: true, starttls: 'required', user: 'sales@acme.io', pass: 'p@ss,word', folder: 'INBOX' },
+      { identity: 'news@acme.io', host: 'mail.acme.io', port: 1143, secure: false, starttls: 'required', user: 'bounces', pass: 'pw', folder: 'Bounces Box' },
+      { identity: 'me@127.0.0.1', host: '127.0.0.1', port: 1143, secure: false, starttls: 'optional', user: 'me', pass: 'pw', folder: 'INBOX' },
+    ]);
+    expect(loadConfig([], {}).IMAP_URL).toEqual([]);
+    for (const [value, message] of [
+      ['https://u:secret-one@imap.acme.io', 'entry 1: must be imap:// or imaps://'],
+      ['imaps://imap.acme.io', 'entry 1: needs a user and a password'],
+      ['imaps://a@acme.io:secret-one@imap.acme.io imaps://a@acme.io:secret-two@other.acme.io', 'entry 2: identity a@acme.io is given twice'],
+      ['imap://u:secret-one@imap.acme.io?starttls=sometimes', 'entry 1: starttls must be required, optional or never'],
+    ]) {
+      expect(() => loadConfig([], { IMAP_URL: value }), value).toThrow(`IMAP_URL: ${message}`);
+      expect(() => loadConfig([], { IMAP_URL: value })).not.toThrow(/secret-/);
+    }
+  });
+
   it('asks for the event log key along with its URL', () => {
     expect(() => loadConfig([], { EMAIL_EVENTS_URL: 'https://api.mailgun.net/v3/mg.example.com' })).toThrow(/EMAIL_EVENTS_API_KEY: is required with EMAIL_EVENTS_URL/);
     const config = loadConfig([], { EMAIL_EVENTS_URL: 'https://api.mailgun.net/v3/mg.example.com', EMAIL_EVENTS_API_KEY: 'key-1' });

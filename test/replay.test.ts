@@ -15,7 +15,7 @@ it('has recorded histories of every lifecycle', () => {
     const history = JSON.parse(readFileSync(new URL(f, dir), 'utf8'));
     return history.events[0].workflowExecutionStartedEventAttributes.workflowType.name;
   });
-  expect(new Set(types)).toEqual(new Set(['ingestBatchWorkflow', 'promoteContactsWorkflow', 'campaignWorkflow', 'enrichContactsWorkflow', 'enrichProviderBranchWorkflow']));
+  expect(new Set(types)).toEqual(new Set(['ingestBatchWorkflow', 'promoteContactsWorkflow', 'campaignWorkflow', 'enrichContactsWorkflow', 'enrichProviderBranchWorkflow', 'mailboxWorkflow']));
 });
 
 it.each(files)('replays %s without nondeterminism', async (file) => {

@@ -57,7 +57,7 @@ describe('tracking links through the API', () => {
     expect(longUrl).toHaveLength(500);
     const { html } = await mailTo('long-link@example.com', `<p><a href="${longUrl}">offer</a> <a href="{{ unsubscribe_url }}">unsubscribe</a></p>`);
     const clicks = [...html.matchAll(/href="([^"]+\/t\/c\/[^"]+)"/g)].map((m) => m[1]);
-    expect(clicks).toHaveLength(2);
+    expect(clicks).toHaveLength(3); // the offer, the unsubscribe link and the hidden honeypot
     const offer = await stack.app.inject({ method: 'GET', url: path(clicks[0]) });
     expect(offer.statusCode).toBe(302);
     expect(offer.headers.location).toBe(longUrl);

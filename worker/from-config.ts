@@ -1,5 +1,5 @@
 // Every worker a deployment runs, built from its configuration: the main task queue (ingest,
-// promotion, enrichment orchestration, campaigns) and one rate-capped queue per provider.
+// promotion, enrichment orchestration, campaigns, mailbox readers) and one rate-capped queue per provider.
 // Shared by `npm run worker` and the dev launcher.
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { webhookPolicyOf, webhookRetryOf, type Config } from '../common/config';
@@ -10,6 +10,7 @@ import type { Pool } from '../db/pool';
 import { dnsMxResolver } from '../clients/mx';
 import { createMailer } from '../clients/mailer';
 import { createMailgunEventsLog } from '../clients/email-events';
+import { createImapReader } from '../clients/imap';
 import { createWorker } from './worker';
 import { createProviderWorkers, providerDepsFromConfig } from './provider-workers';
 
@@ -35,6 +36,10 @@ export async function startWorkersFromConfig(config: Config, pool: Pool, connect
           timeoutMs: config.PROVIDER_TIMEOUT_MS,
         })
       : undefined,
+    mailboxes: config.IMAP_URL,
+    imap: config.IMAP_URL.length ? createImapReader({ timeoutMs: config.PROVIDER_TIMEOUT_MS }) : undefined,
+    mailboxBatchSize: config.IMAP_BATCH_SIZE,
+    mailboxPollSeconds: config.IMAP_POLL_SECONDS,
     campaign: {
       trackingSecret: config.TRACKING_SECRET,
       publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,

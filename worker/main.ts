@@ -3,6 +3,7 @@ import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { connectClient, connectWorker } from '../clients/temporal';
 import { ensureEnrichRefreshSchedule } from './provider-workers';
+import { ensureMailboxReaders } from './mailbox-readers';
 import { startWorkersFromConfig } from './from-config';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
@@ -18,9 +19,10 @@ Runtime.install({ logger: new DefaultLogger(sdkLevel) });
 const pool = createPool(config.DATABASE_URL);
 const connection = await connectWorker(config);
 const workers = await startWorkersFromConfig(config, pool, connection);
-if (config.ENRICH_REFRESH_SCHEDULE === 'on') {
+if (config.ENRICH_REFRESH_SCHEDULE === 'on' || config.IMAP_URL.length) {
   const client = await connectClient(config);
-  console.log(`worker: enrichment refresh schedule ${await ensureEnrichRefreshSchedule(client, config)}`);
+  if (config.ENRICH_REFRESH_SCHEDULE === 'on') console.log(`worker: enrichment refresh schedule ${await ensureEnrichRefreshSchedule(client, config)}`);
+  for (const id of await ensureMailboxReaders(client, config)) console.log(`worker: mailbox reader ${id}`);
   await client.connection.close();
 }
 console.log(`worker: polling task queue "${config.TASK_QUEUE}" (+ -apollo, -apify) on ${config.TEMPORAL_ADDRESS}`);

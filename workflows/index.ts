@@ -4,3 +4,4 @@ export { promoteContactsWorkflow } from './promote';
 export { enrichContactsWorkflow, enrichProviderBranchWorkflow, enrichRefreshWorkflow } from './enrich';
 export { campaignWorkflow } from './campaign';
 export { webhookDispatchWorkflow, webhookDeliveryWorkflow } from './webhooks';
+export { mailboxWorkflow } from './mailbox';

@@ -1,5 +1,5 @@
 // Message building: compiled step templates (cached per worker), rendering, and the tracking
-// the HTML gets (signed click redirects, open pixel) and the unsubscribe headers.
+// the HTML gets (signed click redirects, open pixel, a hidden honeypot link) and the unsubscribe headers.
 import { compileTemplate, renderTemplate, type CompiledTemplate, type ContactVars } from '../../common/templates';
 import { signTrackingToken } from '../../common/tracking-tokens';
 import type { OutboundMessage } from '../../clients/mailer';
@@ -43,7 +43,7 @@ export function createMessageBuilder(settings: MessageSettings) {
 
     /**
      * Renders one send: the template's own links through the signed redirect (never a link that
-     * came out of contact data), an open pixel, one-click unsubscribe.
+     * came out of contact data), a honeypot link for link scanners, an open pixel, one-click unsubscribe.
      */
     build(template: CompiledTemplate, contact: ContactVars & { message_id: string }, k: SenderCampaign, outreachId: number, domain: string): BuiltMessage {
       const unsubscribeToken = signTrackingToken(secret, { purpose: 'unsubscribe', outreachId });
@@ -56,7 +56,12 @@ export function createMessageBuilder(settings: MessageSettings) {
       let html = rendered.html;
       if (html) {
         const pixel = `<img src="${base}/t/o/${signTrackingToken(secret, { purpose: 'open', outreachId })}.gif" width="1" height="1" alt="">`;
-        html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${pixel}</body>`) : html + pixel;
+        // A honeypot: a tracked link no reader can see or reach (hidden, out of the tab order and
+        // the accessibility tree). Link scanners follow every href; a click on it is a bot's.
+        const trap = `${base}/t/c/${signTrackingToken(secret, { purpose: 'click', outreachId, url: `https://${domain}/`, honeypot: true })}`;
+        const honeypot = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all" aria-hidden="true"><a href="${trap}" tabindex="-1">&#8203;</a></div>`;
+        const tail = `${honeypot}${pixel}`;
+        html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${tail}</body>`) : html + tail;
       }
       return {
         subject: rendered.subject,

@@ -6,6 +6,7 @@ import { SIGNATURE_MAX_AGE_S, verifyMailgunSignature, type MailgunSignature } fr
 import { ErrorResponse } from '../schemas/common';
 import { BounceWebhook, ReplyWebhook, TokenParams, WebhookAccepted } from '../schemas/tracking';
 import { HttpError } from '../errors';
+import { autoReplyReason } from '../../common/inbound-mail';
 
 // The smallest transparent GIF (43 bytes).
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -17,7 +18,9 @@ const messageIds = (v: string | string[] | undefined) =>
 /**
  * Tracking links in sent mail (public: the recipient has no API key) and the provider webhooks.
  * Every link carries an HMAC-signed token; anything unsigned or altered is refused and never
- * redirects anywhere.
+ * redirects anywhere. Opens and clicks are classified human, machine or bot from the user agent
+ * and the time since the send (common/engagement.ts); the client's address helps classify and is
+ * never stored.
  */
 const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
   const tracking = createTrackingRepository(app.pg);
@@ -25,6 +28,10 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
   // RFC 8058 one-click POSTs arrive form-encoded (or multipart); the body is not needed.
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   const tags = ['tracking'];
+  const agentOf = (request: { headers: Record<string, string | string[] | undefined>; ip: string }) => {
+    const ua = request.headers['user-agent'];
+    return { userAgent: Array.isArray(ua) ? ua[0] : ua, ip: request.ip };
+  };
 
   // Provider webhooks: with a signing key configured, a request also needs Mailgun's signature,
   // fresh and never seen before. The token is kept once accepted (a replay gets 409) and let go
@@ -58,7 +65,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { summary: 'Open pixel (1x1 GIF)', tags, params: TokenParams },
   }, async (request, reply) => {
     const claims = verifyTrackingToken(secret, request.params.token.replace(/\.gif$/, ''), 'open');
-    if (claims) await tracking.recordOpen(claims.outreachId);
+    if (claims) await tracking.recordOpen(claims.outreachId, agentOf(request));
     // the pixel is answered either way: a broken image reveals nothing and fixes nothing
     return reply.code(200).header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(PIXEL);
   });
@@ -69,7 +76,7 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const claims = verifyTrackingToken(secret, request.params.token, 'click');
     if (!claims?.url) throw new HttpError(400, 'invalid or tampered link');
-    await tracking.recordClick(claims.outreachId, claims.url);
+    await tracking.recordClick(claims.outreachId, claims.url, agentOf(request), claims.honeypot === true);
     return reply.header('cache-control', 'no-store').redirect(claims.url, 302);
   });
 
@@ -100,16 +107,22 @@ const trackingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/api/webhooks/replies', {
     config: { scope: 'write' },
     schema: {
-      summary: 'Inbound reply: stops the contact\'s later steps. Matched when In-Reply-To/References name a message of ours sent to `from`',
+      summary: 'Inbound reply: stops the contact\'s later steps (an automatic reply, told by its subject, is recorded as one and does not). Matched when In-Reply-To/References name a message of ours sent to `from`; a repeat with the same `message_id` changes nothing',
       tags, body: ReplyWebhook, response: { 202: WebhookAccepted, 400: ErrorResponse, ...signedResponses },
     },
   }, async (request, reply) => signed(request.body.signature, async () => {
     const b = request.body;
     const ids = [...messageIds(b.in_reply_to), ...messageIds(b.references)];
+    // an out-of-office reply is recorded as one and does not stop the sequence (only its subject is known here)
+    const auto = autoReplyReason({ subject: b.subject, headers: {}, inReplyTo: [], references: [] });
+    const ownId = b.message_id ? messageIds(b.message_id)[0] : undefined;
     const outreachId = await tracking.recordReply({
       from: b.from,
       messageIds: ids,
-      details: { from: b.from, message_id: b.message_id ?? null, subject: b.subject ?? null },
+      details: { from: b.from, message_id: b.message_id ?? null, subject: b.subject ?? null, ...(auto ? { auto_reply: auto } : {}) },
+      // a provider that posts the same reply again changes nothing
+      dedupeKey: ownId ? `reply:${ownId}` : undefined,
+      auto: auto !== undefined,
     });
     return reply.code(202).send({ matched: outreachId !== null, outreach_id: outreachId });
   }));

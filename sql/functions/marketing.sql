@@ -312,29 +312,42 @@ language sql stable as $$
    group by h.step_no order by h.step_no
 $$;
 
--- Tracking events. Each writes the outreach_history timestamp and an audit row; all return
--- whether the outreach row exists.
-
-create or replace function marketing.f_track_open(p_outreach_id bigint) returns boolean
+-- Tracking events. Each writes its marketing.engagement_events row (f_record_engagement), the
+-- outreach_history timestamp and an audit row; all return whether the outreach row exists.
+--
+-- opened_at/open_count and clicked_at/click_count count people only: an image proxy prefetching
+-- the pixel or a scanner following every link would otherwise mark nearly every send opened and
+-- clicked. Machine opens and bot clicks are kept in engagement_events with their verdict.
+drop function if exists marketing.f_track_open(bigint);
+create or replace function marketing.f_track_open(p_outreach_id bigint, p_verdict text, p_agent_class text) returns boolean
 language plpgsql as $$
 begin
-  update marketing.outreach_history set opened_at = coalesce(opened_at, now()), open_count = open_count + 1
-   where outreach_id = p_outreach_id;
-  if not found then return false; end if;
+  if not marketing.f_record_engagement(p_outreach_id, 'open', p_verdict, p_agent_class, null, '{}', null) then return false; end if;
+  if p_verdict = 'human' then
+    update marketing.outreach_history set opened_at = coalesce(opened_at, now()), open_count = open_count + 1
+     where outreach_id = p_outreach_id;
+  end if;
   insert into intake.audit_log (actor, action, entity, entity_id, after)
-  values ('tracking', 'email_opened', 'outreach', p_outreach_id::text, null);
+  values ('tracking', 'email_opened', 'outreach', p_outreach_id::text, jsonb_build_object('verdict', p_verdict, 'agent_class', p_agent_class));
   return true;
 end $$;
 
-create or replace function marketing.f_track_click(p_outreach_id bigint, p_url text) returns boolean
-language plpgsql as $$
+drop function if exists marketing.f_track_click(bigint, text);
+create or replace function marketing.f_track_click(p_outreach_id bigint, p_url text, p_verdict text, p_agent_class text, p_honeypot boolean)
+returns boolean language plpgsql as $$
 begin
-  update marketing.outreach_history
-     set clicked_at = coalesce(clicked_at, now()), click_count = click_count + 1, opened_at = coalesce(opened_at, now())
-   where outreach_id = p_outreach_id;
-  if not found then return false; end if;
+  if not marketing.f_record_engagement(p_outreach_id, 'click', p_verdict, p_agent_class, p_url,
+                                       case when p_honeypot then '{"honeypot": true}'::jsonb else '{}' end, null) then
+    return false;
+  end if;
+  if p_verdict = 'human' then
+    update marketing.outreach_history
+       set clicked_at = coalesce(clicked_at, now()), click_count = click_count + 1, opened_at = coalesce(opened_at, now())
+     where outreach_id = p_outreach_id;
+  end if;
   insert into intake.audit_log (actor, action, entity, entity_id, after)
-  values ('tracking', 'email_clicked', 'outreach', p_outreach_id::text, jsonb_build_object('url', p_url));
+  values ('tracking', 'email_clicked', 'outreach', p_outreach_id::text,
+          jsonb_build_object('url', p_url, 'verdict', p_verdict, 'agent_class', p_agent_class, 'honeypot', p_honeypot));
   return true;
 end $$;
 
@@ -344,11 +357,19 @@ language plpgsql as $$
 declare
   v_contact bigint;
   v_email text;
+  v_campaign bigint;
+  v_at timestamptz;
   v_before text;
 begin
   update marketing.outreach_history set unsubscribed_at = coalesce(unsubscribed_at, now())
-   where outreach_id = p_outreach_id returning contact_id, email into v_contact, v_email;
+   where outreach_id = p_outreach_id returning contact_id, email, campaign_id, unsubscribed_at into v_contact, v_email, v_campaign, v_at;
   if not found then return false; end if;
+  -- one unsubscribe event (and one outbound webhook) per send, however often its link is posted
+  if marketing.f_record_engagement(p_outreach_id, 'unsubscribe', 'human', null, null, jsonb_build_object('via', p_via),
+                                   'unsubscribe:' || p_outreach_id) then
+    perform ops.f_emit_event('contact.unsubscribed', jsonb_build_object('contact_id', v_contact, 'email', v_email,
+              'campaign_id', v_campaign, 'outreach_id', p_outreach_id, 'via', p_via, 'at', v_at));
+  end if;
   select status into v_before from vault.contacts where contact_id = v_contact for update;
   update vault.contacts set status = 'unsubscribed', version = version + 1, updated_at = now()
    where contact_id = v_contact and status = 'active';
@@ -362,8 +383,10 @@ begin
 end $$;
 
 -- A reply: stops the contact's later steps in this campaign (checked at claim time) and
--- counts once per contact in the campaign's response_count.
-create or replace function marketing.f_record_reply(p_outreach_id bigint, p_details jsonb) returns boolean
+-- counts once per contact in the campaign's response_count. p_dedupe_key is the reply's own
+-- identity (its Message-ID, its place in a mailbox): a reply delivered again changes nothing.
+drop function if exists marketing.f_record_reply(bigint, jsonb);
+create or replace function marketing.f_record_reply(p_outreach_id bigint, p_details jsonb, p_dedupe_key text default null) returns boolean
 language plpgsql as $$
 declare
   v_campaign bigint;
@@ -372,10 +395,16 @@ declare
 begin
   select campaign_id, contact_id into v_campaign, v_contact from marketing.outreach_history where outreach_id = p_outreach_id;
   if not found then return false; end if;
+  if not marketing.f_record_engagement(p_outreach_id, 'reply', 'human', null, null, p_details, p_dedupe_key) then
+    return true; -- recorded before
+  end if;
   perform 1 from marketing.campaigns where campaign_id = v_campaign for update;
   v_first := not exists (select 1 from marketing.outreach_history
                           where campaign_id = v_campaign and contact_id = v_contact and replied_at is not null);
   update marketing.outreach_history set replied_at = coalesce(replied_at, now()) where outreach_id = p_outreach_id;
+  perform ops.f_emit_event('reply.received', jsonb_build_object('contact_id', h.contact_id, 'email', h.email,
+            'campaign_id', h.campaign_id, 'outreach_id', h.outreach_id, 'step_no', h.step_no, 'at', now()))
+     from marketing.outreach_history h where h.outreach_id = p_outreach_id;
   if v_first then
     update marketing.campaigns set response_count = response_count + 1, updated_at = now() where campaign_id = v_campaign;
   end if;
@@ -384,12 +413,29 @@ begin
   return true;
 end $$;
 
+-- An automatic reply (out of office, vacation, RFC 3834 Auto-Submitted): counted as what it is,
+-- and it does not stop the sequence: nobody has answered yet.
+create or replace function marketing.f_record_auto_reply(p_outreach_id bigint, p_details jsonb, p_dedupe_key text default null) returns boolean
+language plpgsql as $$
+begin
+  if not exists (select 1 from marketing.outreach_history where outreach_id = p_outreach_id) then return false; end if;
+  if not marketing.f_record_engagement(p_outreach_id, 'auto_reply', 'machine', null, null, p_details, p_dedupe_key) then
+    return true; -- recorded before
+  end if;
+  insert into intake.audit_log (actor, action, entity, entity_id, after)
+  values ('tracking', 'auto_reply_received', 'outreach', p_outreach_id::text, p_details);
+  return true;
+end $$;
+
 -- Bounces and complaints. Hard bounces and complaints suppress the address in every campaign;
 -- soft bounces are only counted. They count only for mail we sent: p_outreach_id is the row the
 -- event's Message-ID named (the caller checked the whole Message-ID), else the address's latest
 -- sent row. An event for an address we never mailed changes nothing and returns false: anyone
--- could otherwise suppress any address for good.
-create or replace function marketing.f_record_bounce(p_email text, p_kind text, p_outreach_id bigint, p_details jsonb)
+-- could otherwise suppress any address for good. p_dedupe_key: the event's own identity, when it
+-- has one (a DSN's place in a mailbox); p_source: who reported it (webhook, mailbox).
+drop function if exists marketing.f_record_bounce(text, text, bigint, jsonb);
+create or replace function marketing.f_record_bounce(p_email text, p_kind text, p_outreach_id bigint, p_details jsonb,
+                                                     p_dedupe_key text default null, p_source text default 'webhook')
 returns boolean language plpgsql as $$
 declare
   v_email text := lower(trim(p_email));
@@ -407,6 +453,11 @@ begin
      where c.email = v_email and h.email = v_email and h.status = 'sent' order by h.sent_at desc limit 1;
   end if;
   if v_row is null then return false; end if;
+  if not marketing.f_record_engagement(v_row, case p_kind when 'hard' then 'hard_bounce' when 'soft' then 'soft_bounce' else 'complaint' end,
+                                       case p_kind when 'complaint' then 'human' else 'machine' end, null, null,
+                                       p_details || jsonb_build_object('source', p_source), p_dedupe_key) then
+    return true; -- recorded before
+  end if;
   if p_kind = 'soft' then
     update marketing.outreach_history
        set soft_bounces = soft_bounces + 1, bounce_type = coalesce(bounce_type, 'soft'), bounced_at = coalesce(bounced_at, now())
@@ -414,13 +465,16 @@ begin
   else
     update marketing.outreach_history set bounce_type = p_kind, bounced_at = now() where outreach_id = v_row;
     insert into marketing.suppressions (email, reason, source, outreach_id)
-    values (v_email, case p_kind when 'complaint' then 'complained' else 'bounced' end, 'webhook', v_row)
+    values (v_email, case p_kind when 'complaint' then 'complained' else 'bounced' end, p_source, v_row)
     on conflict (email) do update set reason = excluded.reason
       where marketing.suppressions.reason not in ('complained', 'bounced');
     select contact_id, status into v_contact, v_before from vault.contacts where email = v_email for update;
     update vault.contacts set status = v_status, version = version + 1, updated_at = now()
      where contact_id = v_contact and status in ('active', 'unsubscribed', 'bounced') and status <> v_status;
   end if;
+  perform ops.f_emit_event('email.bounced', jsonb_build_object('email', v_email, 'kind', p_kind, 'outreach_id', v_row,
+            'contact_id', h.contact_id, 'campaign_id', h.campaign_id, 'at', now()))
+     from marketing.outreach_history h where h.outreach_id = v_row;
   insert into intake.audit_log (actor, action, entity, entity_id, before, after)
   values ('tracking', case p_kind when 'complaint' then 'complaint_received' else 'bounce_received' end,
           'contact', coalesce(v_contact::text, v_email),

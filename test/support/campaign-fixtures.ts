@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { createMailer } from '../../clients/mailer';
 import type { Pool } from '../../db/pool';
+import type { ActivityDeps } from '../../activities';
 import type { App } from '../../api/app';
 import { bearer, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './harness';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp';
@@ -14,8 +15,11 @@ export const PUBLIC_BASE_URL = 'https://track.example.test';
 
 export async function startCampaignWorker(opts: {
   pool: Pool; taskQueue: string; smtpUrl: string; domainRatePerMinute?: number; leaseSeconds?: number; connection?: NativeConnection;
+  /** More activity dependencies (mailboxes, …). */
+  deps?: Partial<ActivityDeps>;
 }): Promise<TestWorker> {
   return startTestWorker({
+    ...opts.deps,
     pool: opts.pool,
     taskQueue: opts.taskQueue,
     connection: opts.connection,
@@ -115,13 +119,15 @@ export async function startCampaignStack(opts: {
   sink?: Parameters<typeof startSmtpSink>[0];
   domainRatePerMinute?: number;
   config?: Record<string, string>;
+  /** More activity dependencies for the worker (mailboxes, …). */
+  deps?: Partial<ActivityDeps>;
 }): Promise<CampaignStack> {
   const taskQueue = uniqueId(opts.name);
   const db = await testDatabase();
   await isolateCampaignIds(db.pool);
   const temporal = await temporalClient();
   const sink = await startSmtpSink(opts.sink);
-  const worker = await startCampaignWorker({ pool: db.pool, taskQueue, smtpUrl: sink.url, domainRatePerMinute: opts.domainRatePerMinute });
+  const worker = await startCampaignWorker({ pool: db.pool, taskQueue, smtpUrl: sink.url, domainRatePerMinute: opts.domainRatePerMinute, deps: opts.deps });
   const app = await testApp({
     pool: db.pool,
     temporal,
