@@ -21,6 +21,8 @@ import templateRoutes from './routes/templates';
 import campaignRoutes from './routes/campaigns';
 import trackingRoutes from './routes/tracking';
 import suppressionRoutes from './routes/suppressions';
+import conversionRoutes from './routes/conversions';
+import analyticsRoutes from './routes/analytics';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -86,6 +88,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(campaignRoutes);
   await app.register(trackingRoutes);
   await app.register(suppressionRoutes);
+  await app.register(conversionRoutes);
+  await app.register(analyticsRoutes);
   return app;
 }
 
