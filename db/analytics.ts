@@ -135,7 +135,7 @@ export function createAnalyticsRepository(pool: Pool) {
         await client.query(
           `declare recipients no scroll cursor for
            with h as (
-             select h.contact_id, count(*) filter (where h.status = 'sent') as messages_sent,
+             select h.contact_id, count(distinct h.outreach_id) filter (where h.status = 'sent') as messages_sent,
                     max(h.step_no) filter (where h.status = 'sent') as last_step_sent,
                     bool_or(f.flag = 'human_open') as opened, bool_or(f.flag = 'human_click') as clicked,
                     bool_or(f.flag = 'reply') as replied, bool_or(f.flag = 'bounce') as bounced,
