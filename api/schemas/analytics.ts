@@ -3,7 +3,11 @@ import { MoneyAmount, ModelTotal } from './conversions';
 
 // Dates as Postgres reads them: years 0001-9999, real calendar days.
 const DAY = /^(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-9]))$/;
-const isRealDay = (d: string) => new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d;
+// zod runs refinements after a failed regex too: the string may be anything here
+const isRealDay = (d: string) => {
+  const t = Date.parse(`${d}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d;
+};
 export const Day = z.string().regex(DAY, 'must be a date YYYY-MM-DD').refine(isRealDay, 'is not a calendar date').meta({ format: 'date' });
 
 export const MAX_RANGE_DAYS = 3660;
