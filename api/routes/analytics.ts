@@ -43,27 +43,33 @@ const RECIPIENT_COLUMNS = [
 
 const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   const analytics = createAnalyticsRepository(app.pg);
-  let pipelineCache: { key: string; at: number; value: { available: boolean; running: number | null; failed: number | null; as_of: Date } } | undefined;
+  // Temporal's counts, reused for PIPELINE_TTL_MS per query (running now; failed per range)
+  const counted = new Map<string, { at: number; count: Promise<{ n: number; at: number }> }>();
+  const count = (query: string) => {
+    const hit = counted.get(query);
+    if (hit && Date.now() - hit.at < PIPELINE_TTL_MS) return hit.count;
+    const at = Date.now();
+    const entry = { at, count: app.temporal.workflow.count(query).then((r) => ({ n: r.count, at })) };
+    entry.count.catch(() => counted.delete(query)); // a failure is not reused
+    if (counted.size > 1000) counted.clear();
+    counted.set(query, entry);
+    return entry.count;
+  };
 
   /** Workflows running now and failed (or timed out, or terminated) in the range, from Temporal's visibility. */
   async function pipeline(from: string, to: string) {
-    const key = `${from}/${to}`;
-    if (pipelineCache && pipelineCache.key === key && Date.now() - pipelineCache.at < PIPELINE_TTL_MS) return pipelineCache.value;
     const start = `${from}T00:00:00Z`;
     const end = new Date(Date.parse(`${to}T00:00:00Z`) + DAY_MS).toISOString();
-    let value;
     try {
       const [running, failed] = await Promise.all([
-        app.temporal.workflow.count('ExecutionStatus = "Running"'),
-        app.temporal.workflow.count(`ExecutionStatus IN ("Failed", "TimedOut", "Terminated") AND CloseTime >= "${start}" AND CloseTime < "${end}"`),
+        count('ExecutionStatus = "Running"'),
+        count(`ExecutionStatus IN ("Failed", "TimedOut", "Terminated") AND CloseTime >= "${start}" AND CloseTime < "${end}"`),
       ]);
-      value = { available: true, running: running.count, failed: failed.count, as_of: new Date() };
+      return { available: true, running: running.n, failed: failed.n, as_of: new Date(Math.min(running.at, failed.at)) };
     } catch (err) {
       app.log.warn({ err }, 'dashboard: Temporal visibility did not answer');
-      value = { available: false, running: null, failed: null, as_of: new Date() };
+      return { available: false, running: null, failed: null, as_of: new Date() };
     }
-    pipelineCache = { key, at: Date.now(), value };
-    return value;
   }
 
   app.get('/api/analytics/dashboard', {
