@@ -9,8 +9,11 @@ export function currencyScale(code: string): number {
   return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
-/** A non-negative decimal: digits, optionally a point and more digits (no exponent, no sign). */
-export const DECIMAL = /^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,4})?$/;
+/**
+ * A non-negative decimal: at most 14 digits, optionally a point and at most 4 more (no exponent,
+ * no sign). In minor units that stays within a bigint, which attribution splits.
+ */
+export const DECIMAL = /^(?:0|[1-9][0-9]{0,13})(?:\.[0-9]{1,4})?$/;
 
 /** Digits after the decimal point of a DECIMAL string. */
 export const decimalPlaces = (value: string): number => (value.includes('.') ? value.length - value.indexOf('.') - 1 : 0);

@@ -8,8 +8,8 @@ export const Model = z.enum(['first_touch', 'last_touch', 'linear', 'time_decay'
 
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals, e.g. USD').refine(isCurrency, 'is not an ISO 4217 currency');
 const Value = z.union([
-  z.number().min(0).max(1e15),
-  z.string().regex(DECIMAL, 'must be a non-negative decimal such as "1250.00" (at most 15 digits before the point, 4 after)'),
+  z.number().min(0).lt(1e14),
+  z.string().regex(DECIMAL, 'must be a non-negative decimal such as "1250.00" (at most 14 digits before the point, 4 after)'),
 ]);
 
 /** One conversion as the caller sends it: the contact by contact_id or by email (one of them). */
@@ -81,7 +81,7 @@ export const AttributionSettings = z.object({
 export const AttributionSettingsPatch = z
   .object({
     lookback_days: z.number().int().min(1).max(3650).optional(),
-    half_life_days: z.number().gt(0).max(3650).optional(),
+    half_life_days: z.number().min(0.01).max(3650).optional(),
     reply_is_conversion: z.boolean().optional(),
     reply_type: plainName(64).optional(),
     reply_value: Value.optional(),

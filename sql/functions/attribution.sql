@@ -27,7 +27,9 @@ language sql immutable as $$
     when 'last_touch' then case when p_touch_no = p_n then 1 else 0 end
     when 'linear' then 1
     -- halves every half-life before the conversion
-    when 'time_decay' then power(2::double precision, -greatest(p_age_seconds, 0) / (p_half_life_days::double precision * 86400))::numeric
+    -- (at least 2^-1000: a tiny half-life must not underflow, which Postgres raises as an error)
+    when 'time_decay' then power(2::double precision,
+                                 greatest(-1000, -greatest(p_age_seconds, 0) / (p_half_life_days::double precision * 86400)))::numeric
     -- 40% first, 40% last, 20% shared by the touches between (one touch: all; two: half each)
     when 'position_based' then case when p_n = 1 then 1 when p_n = 2 then 0.5
                                     when p_touch_no = 1 or p_touch_no = p_n then 0.4 else 0.2 / (p_n - 2) end
