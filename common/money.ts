@@ -1,9 +1,5 @@
 // Money as exact decimal strings with ISO 4217 currencies. Minor units (2 for USD, 0 for JPY, 3
 // for KWD) come from the platform's ICU data, so attribution credits are whole minor units.
-const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
-
-export const isCurrency = (code: string): boolean => CURRENCIES.has(code);
-
 /** The currency's minor-unit digits (2 when ICU does not say). */
 export function currencyScale(code: string): number {
   return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;

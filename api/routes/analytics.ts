@@ -81,7 +81,8 @@ const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => {
     const q = request.query;
     const to = q.to ?? isoDay(Date.now());
-    const from = q.from ?? isoDay(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS);
+    // Postgres has no year 0: a default range near 0001-01-01 starts there
+    const from = q.from ?? isoDay(Math.max(Date.parse('0001-01-01T00:00:00Z'), Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS));
     if (from > to) throw new HttpError(400, 'invalid from', { issues: [{ field: 'from', message: 'must not be after to' }], total: 1 });
     if ((Date.parse(to) - Date.parse(from)) / DAY_MS > MAX_RANGE_DAYS) {
       throw new HttpError(400, 'invalid from', { issues: [{ field: 'from', message: `the range may span at most ${MAX_RANGE_DAYS} days` }], total: 1 });

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { IsoDateTime, plainName, trimmedText } from './common';
-import { DECIMAL, isCurrency } from '../../common/money';
+import { DECIMAL } from '../../common/money';
 
 const Money = z.string().describe('an exact decimal amount, e.g. "1250.00"');
 export const MoneyAmount = z.object({ currency: z.string(), value: Money });
 export const Model = z.enum(['first_touch', 'last_touch', 'linear', 'time_decay', 'position_based']);
 
-const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals, e.g. USD').refine(isCurrency, 'is not an ISO 4217 currency');
+// ISO 4217 codes as the platform's ICU knows them (the document lists them)
+const Currency = z.enum(Intl.supportedValuesOf('currency') as [string, ...string[]]).describe('an ISO 4217 code, e.g. USD');
 const Value = z.union([
   z.number().min(0).lt(1e14),
   z.string().regex(DECIMAL, 'must be a non-negative decimal such as "1250.00" (at most 14 digits before the point, 4 after)'),
