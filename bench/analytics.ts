@@ -10,7 +10,8 @@
 // clicks (bot and human) on 4 links, replies, auto-replies, bounces, unsubscribes, complaints,
 // and conversions attributed by the SQL models. The rollups fill through their triggers while
 // the rows are written, as in production. Defaults: 1,000,000 contacts, 10,000,000 outreach rows
-// over 100 campaigns (about 35 minutes to generate on the 2-core machine); --smoke: 20,000 and
+// over 100 campaigns (well over an hour to generate on the shared 2-core machine at load 30; see
+// README); --smoke: 20,000 and
 // 200,000 (CI).
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
