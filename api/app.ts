@@ -24,6 +24,8 @@ import suppressionRoutes from './routes/suppressions';
 import webhookRoutes from './routes/webhooks';
 import auditRoutes from './routes/audit';
 import apiKeyRoutes from './routes/api-keys';
+import conversionRoutes from './routes/conversions';
+import analyticsRoutes from './routes/analytics';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -94,6 +96,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(webhookRoutes);
   await app.register(auditRoutes);
   await app.register(apiKeyRoutes);
+  await app.register(conversionRoutes);
+  await app.register(analyticsRoutes);
   return app;
 }
 

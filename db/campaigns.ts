@@ -169,9 +169,11 @@ async function finish(db: pg.PoolClient, campaignId: number, outcome: CampaignOu
       [campaignId],
     );
   }
+  // the per-step progress as before, and the campaign report as GET /api/campaigns/:id/report serves it
   await db.query(
     `insert into marketing.feedback_reports (campaign_id, report)
-     select $1, jsonb_build_object('outcome', $2::text, 'steps', coalesce(jsonb_agg(to_jsonb(p)), '[]'))
+     select $1, jsonb_build_object('outcome', $2::text, 'steps', coalesce(jsonb_agg(to_jsonb(p)), '[]'),
+                                   'report', analytics.f_campaign_report($1))
        from marketing.f_step_progress($1) p`,
     [campaignId, outcome],
   );

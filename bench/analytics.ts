@@ -1,0 +1,293 @@
+// npm run bench:analytics [-- --contacts 1000000 --outreach 10000000 --campaigns 100 --requests 300 --keep-db NAME]
+// The analytics dashboard and the campaign report through the real API (a separate `npm run api`
+// process, one request at a time), next to the same figures computed in the same run by plain
+// aggregate queries over the raw tables, sent straight to Postgres. Prints p50/p99 of each and
+// the ratio. Goals: dashboard p99 <= 50 ms, report p99 <= 200 ms.
+//
+// Data, generated set-based (one statement per 100k contacts, per campaign's sends, per
+// campaign's events): contacts with golden person and company records (seniority, industry),
+// campaigns of 3 steps over the last 90 days, outreach rows with opens (machine and human),
+// clicks (bot and human) on 4 links, replies, auto-replies, bounces, unsubscribes, complaints,
+// and conversions attributed by the SQL models. The rollups fill through their triggers while
+// the rows are written, as in production. Defaults: 1,000,000 contacts, 10,000,000 outreach rows
+// over 100 campaigns (well over an hour to generate on the shared 2-core machine at load 30; see
+// README); --smoke: 20,000 and
+// 200,000 (CI).
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { createApiKey } from '../db/api-keys';
+import type { Pool } from '../db/pool';
+import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
+import { startTemporalDevServer } from '../scripts/temporal-server';
+import { freePort } from '../scripts/ports';
+
+const { values } = parseArgs({
+  options: {
+    contacts: { type: 'string' },
+    outreach: { type: 'string' },
+    campaigns: { type: 'string' },
+    conversions: { type: 'string' },
+    requests: { type: 'string', default: '300' },
+    'raw-runs': { type: 'string', default: '10' },
+    smoke: { type: 'boolean', default: false },
+    'keep-db': { type: 'string' },
+  },
+});
+const CONTACTS = Number(values.contacts ?? (values.smoke ? 20_000 : 1_000_000));
+const OUTREACH = Number(values.outreach ?? (values.smoke ? 200_000 : 10_000_000));
+const CAMPAIGNS = Number(values.campaigns ?? (values.smoke ? 20 : 100));
+const CONVERSIONS = Number(values.conversions ?? Math.round(CONTACTS / 50));
+const REQUESTS = Number(values.requests);
+const RAW_RUNS = Number(values['raw-runs']);
+const STEPS = 3;
+const fmt = (n: number) => n.toLocaleString('en-US');
+const seconds = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
+
+async function generate(pool: Pool) {
+  let t = performance.now();
+  for (let from = 1; from <= CONTACTS; from += 100_000) {
+    const to = Math.min(CONTACTS, from + 99_999);
+    await pool.query(
+      `insert into vault.contacts (email, first_name, last_name, title, company_name, company_domain, source)
+       select 'user' || g || '@dom' || (g % 20000) || '.com', 'Ada', 'Lovelace' || (g % 997),
+              (array['Software Engineer','Sales Manager','Director of Sales','CEO','Data Analyst','VP Marketing'])[1 + g % 6],
+              'Company ' || (g % 20000), 'dom' || (g % 20000) || '.com', 'bench'
+         from generate_series($1::int, $2::int) g`,
+      [from, to],
+    );
+  }
+  // golden records: one company per domain, one person per contact (same order, so ids line up)
+  await pool.query(
+    `insert into company.master (name, domain, industry)
+     select 'Company ' || d, 'dom' || d || '.com', (array['Software','Finance','Retail','Health','Manufacturing','Media','Education'])[1 + d % 7]
+       from generate_series(0, 19999) d`,
+  );
+  for (let from = 1; from <= CONTACTS; from += 100_000) {
+    const to = Math.min(CONTACTS, from + 99_999);
+    await pool.query(
+      `insert into people.master (email, seniority, company_id)
+       select 'user' || g || '@dom' || (g % 20000) || '.com', (array['c_suite','vp','director','manager','senior','entry'])[1 + g % 6],
+              (g % 20000) + 1
+         from generate_series($1::int, $2::int) g order by g`,
+      [from, to],
+    );
+    await pool.query(
+      `insert into people.slot (source, source_key, contact_id, seen_at, last_seen_at, person_id)
+       select 'bench', 'u' || c.contact_id, c.contact_id, now(), now(), p.person_id
+         from vault.contacts c join people.master p on p.person_id = c.contact_id
+        where c.contact_id between $1 and $2`,
+      [from, to],
+    );
+  }
+  // the inserts above rely on identities starting at 1 in a fresh database
+  const { rows: [aligned] } = await pool.query(
+    `select count(*)::int as n from vault.contacts c join people.master p on p.person_id = c.contact_id and p.email = c.email
+       join company.master m on m.company_id = p.company_id and m.domain = c.company_domain`,
+  );
+  if (aligned.n !== CONTACTS) throw new Error(`golden records do not line up with contacts (${aligned.n} of ${CONTACTS})`);
+  console.log(`contacts and golden records: ${fmt(CONTACTS)} in ${seconds(t)}`);
+
+  t = performance.now();
+  const { rows: [tpl] } = await pool.query(`insert into marketing.templates (name, subject, text_body) values ('bench', 's', 'b') returning template_id`);
+  const perCampaign = Math.floor(OUTREACH / CAMPAIGNS / STEPS);
+  for (let c = 0; c < CAMPAIGNS; c++) {
+    const { rows: [k] } = await pool.query(
+      `insert into marketing.campaigns (name, from_email, status, started_at) values ($1, 'bench@sender.example', 'completed', now() - make_interval(days => $2))
+       returning campaign_id`,
+      [`Campaign ${c + 1}`, c % 90],
+    );
+    await pool.query(
+      `insert into marketing.campaign_steps (campaign_id, step_no, template_id, delay_seconds) select $1, s, $2, 259200 from generate_series(1, ${STEPS}) s`,
+      [k.campaign_id, tpl.template_id],
+    );
+    // the audience: perCampaign contacts from an offset; step n sent to a shrinking share, 3 days apart
+    await pool.query(
+      `insert into marketing.outreach_history (campaign_id, contact_id, step_no, email, status, sent_at, message_id)
+       select $1::bigint, c.contact_id, s, c.email,
+              case when s = 1 or (hashint4(c.contact_id::int * 31 + s) & 1023) < 1023 - 200 * s then 'sent' else 'stopped' end,
+              case when s = 1 or (hashint4(c.contact_id::int * 31 + s) & 1023) < 1023 - 200 * s
+                   then now() - make_interval(days => $4) + make_interval(days => 3 * (s - 1), secs => (c.contact_id % 36000)::int) end,
+              '<bench.' || $1::bigint || '.' || c.contact_id || '.' || s || '@sender.example>'
+         from vault.contacts c cross join generate_series(1, ${STEPS}) s
+        where c.contact_id between $2 and $3`,
+      [k.campaign_id, 1 + ((c * perCampaign) % Math.max(1, CONTACTS - perCampaign)), ((c * perCampaign) % Math.max(1, CONTACTS - perCampaign)) + perCampaign, (c % 90) + 10],
+    );
+    // responses, by a hash of the row: shares of sent messages
+    await pool.query(
+      `with h as (select outreach_id, campaign_id, step_no, contact_id, sent_at, hashint4(outreach_id::int) & 1023 as r
+                    from marketing.outreach_history where campaign_id = $1 and status = 'sent')
+       insert into marketing.engagement_events (outreach_id, campaign_id, step_no, contact_id, kind, verdict, agent_class, url, seconds_after_send, occurred_at)
+       select outreach_id, campaign_id, step_no, contact_id, e.kind, e.verdict, e.agent, e.url, e.secs, sent_at + make_interval(secs => e.secs)
+         from h cross join lateral (values
+           ('open', 'machine', 'apple_mpp', null, 2, r < 150),
+           ('open', 'human', 'browser', null, 3600 + r * 10, r < 300),
+           ('open', 'human', 'browser', null, 90000 + r * 10, r < 120),
+           ('click', 'bot', 'scanner', 'https://example.org/' || (r % 4), 12, r >= 980),
+           ('click', 'human', 'browser', 'https://example.org/' || (r % 4), 4000 + r * 10, r < 80),
+           ('reply', 'human', null, null, 7200 + r * 100, r < 30),
+           ('auto_reply', 'human', null, null, 60, r >= 1010),
+           ('hard_bounce', 'human', null, null, 5, r between 900 and 919),
+           ('soft_bounce', 'human', null, null, 5, r between 920 and 929),
+           ('unsubscribe', 'human', null, null, 5000, r between 300 and 304),
+           ('complaint', 'human', null, null, 6000, r = 305)) e(kind, verdict, agent, url, secs, happens)
+        where e.happens`,
+      [k.campaign_id],
+    );
+    if ((c + 1) % Math.max(1, Math.floor(CAMPAIGNS / 10)) === 0) console.log(`  campaigns ${c + 1}/${CAMPAIGNS}: ${seconds(t)}`);
+  }
+  console.log(`outreach and events: ${fmt(OUTREACH)} rows over ${CAMPAIGNS} campaigns in ${seconds(t)}`);
+
+  t = performance.now();
+  for (let i = 0; i < CONVERSIONS; i += 1000) {
+    // contacts mailed by the first campaigns, converting a few days after their first send
+    await pool.query(
+      `select count(*) from marketing.f_record_conversions((
+         select jsonb_agg(jsonb_build_object('external_id', 'bench-' || g, 'contact_id', h.contact_id, 'type', 'closed_won',
+                'value', ((g % 500) * 10 + 99)::text || '.50', 'currency', 'USD', 'currency_scale', 2,
+                'occurred_at', h.sent_at + interval '4 days'))
+           from generate_series($1::int, $2::int) g
+           join marketing.outreach_history h on h.outreach_id = (g * 37) % ${Math.max(1, OUTREACH - 1)} + 1 and h.status = 'sent'), 'api')`,
+      [i, Math.min(CONVERSIONS, i + 1000) - 1],
+    );
+  }
+  console.log(`conversions attributed: ${fmt(CONVERSIONS)} (fewer where the row picked was not sent) in ${seconds(t)}`);
+  t = performance.now();
+  await pool.query('vacuum analyze');
+  console.log(`vacuum analyze: ${seconds(t)}`);
+}
+
+/** The dashboard's totals for [from, to] from the raw tables (what the rollups replace). */
+async function rawDashboard(pool: Pool, from: string, to: string) {
+  const params = [`${from}T00:00:00Z`, new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString()];
+  return Promise.all([
+    pool.query(`select count(*) filter (where status = 'sent' and sent_at >= $1 and sent_at < $2) from marketing.outreach_history`, params),
+    pool.query(
+      `select kind, verdict, count(*) from (select outreach_id, kind, verdict, min(occurred_at) as t from marketing.engagement_events group by 1, 2, 3) x
+        where t >= $1 and t < $2 group by 1, 2`,
+      params,
+    ),
+    pool.query(`select date_trunc('day', sent_at), count(*) from marketing.outreach_history where status = 'sent' and sent_at >= $1 and sent_at < $2 group by 1`, params),
+    pool.query(`select currency, count(*), sum(value) from marketing.conversions where occurred_at >= $1 and occurred_at < $2 group by 1`, params),
+    pool.query(`select model, currency, sum(credit) from marketing.attribution where converted_at >= $1 and converted_at < $2 group by 1, 2`, params),
+    pool.query(`select status, failure_reason, count(*) from intake.raw_loads where created_at >= $1 and created_at < $2 group by 1, 2`, params),
+    pool.query(`select count(*) from people.master where created_at >= $1 and created_at < $2`, params),
+    pool.query(
+      `select h.campaign_id, count(*) filter (where h.status = 'sent') as sent, count(distinct e.outreach_id) filter (where e.kind = 'reply') as replies
+         from marketing.outreach_history h left join marketing.engagement_events e on e.outreach_id = h.outreach_id
+        where h.sent_at >= $1 and h.sent_at < $2 group by 1 order by 3 desc limit 10`,
+      params,
+    ),
+  ]);
+}
+
+/** The report's figures for one campaign from the raw tables. */
+async function rawReport(pool: Pool, campaignId: number) {
+  return Promise.all([
+    pool.query(
+      `select h.step_no, count(*) filter (where h.status = 'sent'),
+              count(distinct e.outreach_id) filter (where e.kind in ('hard_bounce', 'soft_bounce')),
+              count(*) filter (where e.kind = 'open'), count(distinct e.outreach_id) filter (where e.kind = 'open' and e.verdict = 'human'),
+              count(*) filter (where e.kind = 'click'), count(distinct e.outreach_id) filter (where e.kind = 'click' and e.verdict = 'human'),
+              count(distinct e.outreach_id) filter (where e.kind = 'reply'), count(distinct e.outreach_id) filter (where e.kind = 'unsubscribe')
+         from marketing.outreach_history h left join marketing.engagement_events e on e.outreach_id = h.outreach_id
+        where h.campaign_id = $1 group by 1`,
+      [campaignId],
+    ),
+    pool.query(`select url, count(*), count(distinct outreach_id) from marketing.engagement_events where campaign_id = $1 and kind = 'click' group by 1`, [campaignId]),
+    pool.query(
+      `select c.company_domain, pm.seniority, cm.industry, count(*) filter (where h.status = 'sent'),
+              count(distinct e.outreach_id) filter (where e.kind = 'open' and e.verdict = 'human'), count(distinct e.outreach_id) filter (where e.kind = 'reply')
+         from marketing.outreach_history h join vault.contacts c using (contact_id)
+         left join people.slot ps on ps.contact_id = c.contact_id left join people.master pm on pm.person_id = ps.person_id
+         left join company.master cm on cm.company_id = pm.company_id
+         left join marketing.engagement_events e on e.outreach_id = h.outreach_id
+        where h.campaign_id = $1 group by grouping sets ((1), (2), (3))`,
+      [campaignId],
+    ),
+    pool.query(`select model, currency, sum(credit), count(distinct conversion_id) from marketing.attribution where campaign_id = $1 group by 1, 2`, [campaignId]),
+  ]);
+}
+
+function percentiles(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+async function measure(n: number, fn: (i: number) => Promise<unknown>, warmUp = 20) {
+  for (let i = 0; i < warmUp; i++) await fn(i);
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn(i);
+    samples.push(performance.now() - t);
+  }
+  return percentiles(samples);
+}
+
+const cleanups: Cleanups = [];
+try {
+  const { pool, url } = await startBenchDatabase('analytics', cleanups, 10, values['keep-db']);
+  const existing = (await pool.query('select count(*)::int as n from marketing.outreach_history')).rows[0].n;
+  if (existing) console.log(`reusing ${fmt(existing)} outreach rows in database ${values['keep-db']}`);
+  else await generate(pool);
+  const { rows: sizes } = await pool.query(
+    `select (select count(*) from vault.contacts)::float8 as contacts, (select count(*) from marketing.outreach_history)::float8 as outreach,
+            (select count(*) from marketing.engagement_events)::float8 as events, (select count(*) from marketing.conversions)::float8 as conversions,
+            (select count(*) from marketing.attribution)::float8 as attribution_rows`,
+  );
+  console.log('sizes', sizes[0]);
+  const { rows: campaigns } = await pool.query('select campaign_id::int from marketing.campaigns order by campaign_id');
+
+  const temporal = await startTemporalDevServer({ port: await freePort() });
+  cleanups.push(() => temporal.stop());
+  const { key } = await createApiKey(pool, { name: 'bench-analytics', scopes: ['read'], rateLimitPerMinute: 10_000_000 });
+  const port = await freePort();
+  const api = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+    env: { ...process.env, DATABASE_URL: url, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  cleanups.push(async () => {
+    api.kill('SIGTERM');
+    await new Promise((r) => api.once('exit', r));
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; !(await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false)); i++) {
+    if (i > 200) throw new Error('the API did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const get = async (path: string) => {
+    const res = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+
+  const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString().slice(0, 10);
+  // ranges the dashboard is asked for: last 7, 30 and 90 days, by day and by week
+  const ranges = [[7, 'day'], [30, 'day'], [90, 'day'], [90, 'week']] as const;
+  const dashPath = (i: number) => {
+    const [days, granularity] = ranges[i % ranges.length];
+    return `/api/analytics/dashboard?from=${day(days - 1)}&to=${day(0)}&granularity=${granularity}`;
+  };
+  const campaignOf = (i: number) => campaigns[(i * 7) % campaigns.length].campaign_id;
+
+  const results = {
+    dashboard: {
+      api: await measure(REQUESTS, (i) => get(dashPath(i))),
+      raw: await measure(RAW_RUNS, (i) => rawDashboard(pool, day(ranges[i % ranges.length][0] - 1), day(0)), 1),
+    },
+    report: {
+      api: await measure(REQUESTS, (i) => get(`/api/campaigns/${campaignOf(i)}/report`)),
+      raw: await measure(RAW_RUNS, (i) => rawReport(pool, campaignOf(i)), 1),
+    },
+  };
+  console.log('\n| | API p50 | API p99 | raw aggregates p50 | raw p99 | raw / API (p50) | goal (API p99) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, r, goal] of [['dashboard', results.dashboard, 50], ['report', results.report, 200]] as const) {
+    console.log(`| ${name} | ${r.api.p50.toFixed(1)} ms | ${r.api.p99.toFixed(1)} ms | ${r.raw.p50.toFixed(1)} ms | ${r.raw.p99.toFixed(1)} ms | ` +
+      `${(r.raw.p50 / r.api.p50).toFixed(1)}x | ${goal} ms: ${r.api.p99 <= goal ? 'met' : 'NOT met'} |`);
+  }
+  console.log(`(${fmt(REQUESTS)} API requests each, one at a time, after 20 warm-up; raw: ${RAW_RUNS} runs each after 1 warm-up)`);
+} finally {
+  await runCleanups(cleanups);
+}
