@@ -204,6 +204,23 @@ describe('events of a campaign', () => {
   });
 });
 
+describe('events of conversions', () => {
+  it('conversion.recorded reaches its subscription once per new conversion; a repeated external_id emits nothing', async () => {
+    await subscribe('/conversion', ['conversion.recorded']);
+    const http = api(app, await bearer(db.pool, ['read', 'write'], 100_000, 'webhook-conversions'));
+    const source = uniqueId('wh-conversion');
+    await seedContacts(db.pool, source, [{ email: 'buyer@wh.example' }]);
+    const conversion = { external_id: uniqueId('crm'), email: 'buyer@wh.example', type: 'closed_won', value: '1250.50', currency: 'USD', occurred_at: new Date().toISOString() };
+    expect((await http.call('POST', '/api/conversions', conversion)).status).toBe(201);
+    expect((await http.call('POST', '/api/conversions', conversion)).status).toBe(200);
+    const mine = () => requestsTo('/conversion').map((r) => JSON.parse(r.body)).filter((e) => e.data.external_id === conversion.external_id);
+    await waitUntil(async () => mine().length >= 1, 30_000, 'the conversion event');
+    expect(mine()[0]).toMatchObject({ type: 'conversion.recorded', data: { type: 'closed_won', value: '1250.50', currency: 'USD' } });
+    const { rows } = await db.pool.query(`select count(*)::int as n from ops.events where payload ->> 'external_id' = $1`, [conversion.external_id]);
+    expect(rows[0].n).toBe(1);
+  });
+});
+
 describe('subscriptions API', () => {
   it('shows the secret once, lists without it, deletes; admin scope only; bad input is a 400 naming the field', async () => {
     const sub = await subscribe('/api', ['reply.received', 'email.bounced']);

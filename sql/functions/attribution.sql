@@ -106,6 +106,11 @@ begin
     returning c.conversion_id)
   select array_agg(ins.conversion_id) into v_new from ins;
   perform marketing.f_attribute_conversions(v_new);
+  -- outbound webhooks (ops outbox), one event per new conversion, in this transaction
+  perform ops.f_emit_events('conversion.recorded', coalesce(jsonb_agg(jsonb_build_object(
+            'conversion_id', c.conversion_id, 'external_id', c.external_id, 'contact_id', c.contact_id, 'type', c.type,
+            'value', c.value::text, 'currency', c.currency, 'occurred_at', c.occurred_at)), '[]'))
+     from marketing.conversions c where c.conversion_id = any(coalesce(v_new, '{}'));
   return query
     select c.conversion_id, c.external_id, c.conversion_id = any(coalesce(v_new, '{}'))
       from marketing.conversions c
