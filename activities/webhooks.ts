@@ -1,4 +1,5 @@
 // Outbound webhook activities: the dispatcher's look at the outbox, and one delivery attempt.
+import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from '../db/pool';
 import { createWebhooksRepository } from '../db/webhooks';
@@ -16,9 +17,12 @@ export interface WebhookSettings {
 /** Without settings, only public https destinations. */
 const STRICT: WebhookSettings = { policy: { allowPrivate: false, allowHttp: false } };
 
+/** First attempts made at once by one dispatcher activity (each its own connection). */
+const FIRST_ATTEMPT_CONCURRENCY = 8;
+
 export function createWebhookActivities({ pool, webhooks: settings = STRICT }: { pool: Pool; webhooks?: WebhookSettings }) {
   const repo = createWebhooksRepository(pool);
-  return {
+  const activities = {
     async listWebhookDeliveries({ limit }: { limit: number }): Promise<PendingDelivery[]> {
       return repo.undispatched(limit);
     },
@@ -70,5 +74,30 @@ export function createWebhookActivities({ pool, webhooks: settings = STRICT }: {
       await repo.settle(deliveryId, 'failed', reason.slice(0, 500));
       return (await repo.work(deliveryId))?.attempts ?? 0;
     },
+
+    /**
+     * The dispatcher's first attempt at new deliveries, several at a time in one activity, so a
+     * receiver that answers costs no workflow of its own. Returns the deliveries to retry (the
+     * attempt failed retryably); refused destinations are settled failed here. Retried after a
+     * crash, it skips what was delivered meanwhile (at least once: one may be sent again).
+     */
+    async attemptWebhookDeliveries({ ids }: { ids: number[] }): Promise<number[]> {
+      const retry: number[] = [];
+      const queue = ids.slice();
+      const lane = async () => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          try {
+            await activities.deliverWebhook({ deliveryId: id });
+          } catch (err) {
+            if (err instanceof ApplicationFailure && err.nonRetryable) await repo.settle(id, 'failed', err.message.slice(0, 500));
+            else retry.push(id);
+          }
+          heartbeat();
+        }
+      };
+      await Promise.all(Array.from({ length: FIRST_ATTEMPT_CONCURRENCY }, lane));
+      return retry.sort((a, b) => a - b);
+    },
   };
+  return activities;
 }

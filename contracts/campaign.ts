@@ -24,16 +24,25 @@ export interface CampaignProgress {
   /** when the workflow next expects a send to be due (epoch ms), while waiting */
   nextDueAt: number | null;
   steps: StepProgress[];
+  /**
+   * The ledger's counts when this run started (earlier runs' sends): the counters are the
+   * ledger's less these. Absent in runs started before counters came from the ledger.
+   */
+  atStart?: LedgerCounters;
 }
 
 export const campaignProgressQuery = defineQuery<CampaignProgress>('progress');
 
+export type LedgerCounters = Pick<CampaignProgress, 'sent' | 'failed' | 'stopped' | 'suppressed'>;
+
 /**
- * The campaign's counters as its send ledger (marketing.outreach_history, per step) has them.
- * Sums of batch results miss what a killed attempt sent before it died; the ledger does not.
+ * A run's counters as the send ledger (marketing.outreach_history, per step) has them: the
+ * campaign's sums over its steps, less what earlier runs of it (scheduled runs) had counted when
+ * this run started. Sums of batch results miss what a killed attempt sent before it died; the
+ * ledger does not.
  */
-export function ledgerCounters(steps: StepProgress[]): Pick<CampaignProgress, 'sent' | 'failed' | 'stopped' | 'suppressed'> {
-  const sum = (k: 'sent' | 'failed' | 'stopped' | 'suppressed') => steps.reduce((n, s) => n + s[k], 0);
+export function ledgerCounters(steps: StepProgress[], atStart?: LedgerCounters): LedgerCounters {
+  const sum = (k: keyof LedgerCounters) => steps.reduce((n, s) => n + s[k], 0) - (atStart?.[k] ?? 0);
   return { sent: sum('sent'), failed: sum('failed'), stopped: sum('stopped'), suppressed: sum('suppressed') };
 }
 

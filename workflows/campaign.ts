@@ -34,8 +34,9 @@ const { sendCampaignBatch } = proxyActivities<Activities>({
 });
 
 /**
- * sent/failed/stopped/suppressed are the ledger's counts (the batch result's per-step counts),
- * no longer sums of batch results: a batch attempt killed after sending never returns its result.
+ * sent/failed/stopped/suppressed are the ledger's counts (the batch result's per-step counts, less
+ * those at the run's start), no longer sums of batch results: a batch attempt killed after
+ * sending never returns its result. Runs started before (no atStart) keep summing.
  */
 const COUNTERS_FROM_LEDGER = 'campaign-counters-from-ledger';
 
@@ -62,6 +63,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     const started = await startCampaignRun({ campaignId: input.campaignId, workflowId: info.workflowId, asOf: Date.now() });
     progress.audience = started.audience;
     progress.remaining = started.queued;
+    // optional: attempts of the activity before it reported the ledger at start lack it
+    if (started.steps) progress.atStart = ledgerCounters(started.steps);
   }
   // Same for every run of this chain: a retried batch reclaims the rows it had claimed.
   const claimToken = `${info.workflowId}/${info.firstExecutionRunId}`;
@@ -89,8 +92,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
     });
     batchesThisRun += 1;
     progress.batches += 1;
-    if (patched(COUNTERS_FROM_LEDGER)) {
-      Object.assign(progress, ledgerCounters(batch.steps));
+    if (progress.atStart && patched(COUNTERS_FROM_LEDGER)) {
+      Object.assign(progress, ledgerCounters(batch.steps, progress.atStart));
     } else {
       progress.sent += batch.sent;
       progress.failed += batch.failed;
@@ -118,7 +121,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignPr
 
   const outcome: CampaignOutcome = cancelled ? 'cancelled' : 'completed';
   progress.steps = await finishCampaign({ campaignId: input.campaignId, outcome });
-  if (patched(COUNTERS_FROM_LEDGER)) Object.assign(progress, ledgerCounters(progress.steps));
+  if (progress.atStart && patched(COUNTERS_FROM_LEDGER)) Object.assign(progress, ledgerCounters(progress.steps, progress.atStart));
   progress.phase = outcome;
   progress.remaining = 0;
   return progress;

@@ -5,6 +5,7 @@ import {
   ParentClosePolicy,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,8 +24,17 @@ const { listWebhookDeliveries, markWebhookDeliveriesDispatched, settleWebhookDel
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
+// First attempts: up to a batch of receivers, each within its timeout; a killed worker is
+// noticed by the heartbeat and the batch retried (what was delivered is skipped).
+const { attemptWebhookDeliveries } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
 /**
- * The outbox's dispatcher, one per task queue: hands every new delivery to a workflow of its own
+ * The outbox's dispatcher, one per task queue: makes the first attempt at every new delivery
+ * (one activity per batch), hands each that failed to a retry workflow of its own
  * (webhook:<event_key>:<subscription_id>, so a delivery handed out twice — a retried look at
  * the outbox — finds its workflow already started), then sleeps until the worker's listener
  * wakes it on commit of new events, or pollMs passes.
@@ -38,8 +48,14 @@ export async function webhookDispatchWorkflow(input: WebhookDispatchInput): Prom
   for (let round = 0; round < rounds && !workflowInfo().continueAsNewSuggested; round++) {
     woken = false;
     const pending = await listWebhookDeliveries({ limit: batchSize });
+    const toRetry = new Set(pending.length ? await attemptWebhookDeliveries({ ids: pending.map((d) => d.deliveryId) }) : []);
+    if (input.retry.maximumAttempts <= 1) {
+      // one attempt allowed: what failed has failed
+      await Promise.all([...toRetry].map((deliveryId) => settleWebhookDelivery({ deliveryId, reason: 'the only attempt failed' })));
+      toRetry.clear();
+    }
     const started = await Promise.allSettled(
-      pending.map((d) =>
+      pending.filter((d) => toRetry.has(d.deliveryId)).map((d) =>
         startChild(webhookDeliveryWorkflow, {
           workflowId: workflowIds.webhookDelivery(d.eventKey, d.subscriptionId),
           taskQueue,
@@ -60,21 +76,23 @@ export async function webhookDispatchWorkflow(input: WebhookDispatchInput): Prom
 }
 
 /**
- * One event to one subscription, at least once: attempts retried with exponential backoff
- * (Temporal's retry policy) until the receiver answers 2xx or the attempts are spent; a
- * destination refused by policy (private address) fails at once.
+ * One event to one subscription after its first attempt failed, at least once: attempts 2, 3, …
+ * after initialIntervalMs, then twice as long each time (a durable timer, then Temporal's retry
+ * policy), until the receiver answers 2xx or maximumAttempts are spent in all; a destination
+ * refused by policy (private address) fails at once.
  */
 export async function webhookDeliveryWorkflow({ deliveryId, retry }: WebhookDeliveryInput): Promise<WebhookDeliveryResult> {
   const { deliverWebhook } = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     retry: {
-      initialInterval: retry.initialIntervalMs,
+      initialInterval: Math.min(retry.initialIntervalMs * 2, retry.maximumIntervalMs),
       backoffCoefficient: 2,
       maximumInterval: retry.maximumIntervalMs,
-      maximumAttempts: retry.maximumAttempts,
+      maximumAttempts: Math.max(1, retry.maximumAttempts - 1),
       nonRetryableErrorTypes: ['WebhookDestinationRefused', 'WebhookDeliveryNotFound'],
     },
   });
+  await sleep(retry.initialIntervalMs);
   try {
     return { deliveryId, ...(await deliverWebhook({ deliveryId })) };
   } catch (err) {

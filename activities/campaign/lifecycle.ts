@@ -24,11 +24,12 @@ export function createLifecycleActivities({ campaigns }: { campaigns: CampaignsR
      * Snapshots the audience into outreach_history (one row per contact x step, set-based) and
      * marks the campaign running. Idempotent: rows already there are kept, never added twice.
      */
-    async startCampaignRun({ campaignId, workflowId, asOf }: { campaignId: number; workflowId: string; asOf?: number }): Promise<{ audience: number; queued: number }> {
+    async startCampaignRun({ campaignId, workflowId, asOf }: { campaignId: number; workflowId: string; asOf?: number }): Promise<{ audience: number; queued: number; steps?: StepProgress[] }> {
       const started = await noRetryOnIllegalMove(campaigns.startRun(campaignId, workflowId, campaignClock(asOf)()));
       switch (started.outcome) {
         case 'started':
-          return { audience: started.audience, queued: started.queued };
+          // the ledger before this run sends: the run's counters are the ledger's less these
+          return { audience: started.audience, queued: started.queued, steps: await campaigns.stepProgress(campaignId) };
         case 'not-found':
           throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, 'CampaignNotFound');
         case 'cancelled':

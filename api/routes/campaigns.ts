@@ -240,7 +240,8 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
       ]);
       // counts from the ledger as of now, not as of the workflow's last finished batch: sends of
       // a batch in flight, or of an attempt killed mid-batch, are counted at once
-      return { workflow_id: handle.workflowId, status, progress: { ...progress, ...ledgerCounters(steps), steps } };
+      const counters = progress.atStart ? ledgerCounters(steps, progress.atStart) : {};
+      return { workflow_id: handle.workflowId, status, progress: { ...progress, ...counters, steps } };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notStarted();
       throw err;

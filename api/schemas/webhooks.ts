@@ -4,7 +4,7 @@ import { webhookEventTypes } from '../../contracts/webhooks';
 const EventType = z.enum(webhookEventTypes);
 
 export const SubscriptionBody = z.object({
-  url: z.string().max(2048).describe('where deliveries are POSTed: https (plain http only outside production), a public address'),
+  url: z.url({ protocol: /^https?$/ }).max(2048).describe('where deliveries are POSTed: https (plain http only outside production), at a public address'),
   event_types: z.array(EventType).min(1).max(webhookEventTypes.length),
   description: z.string().max(500).optional(),
 });

@@ -6,8 +6,8 @@
 -- own transaction, whoever writes (the app, a migration, someone at a psql prompt), set-based
 -- through transition tables, so a 5,000-row promotion chunk adds one INSERT per table.
 --
--- Each UPDATE writes action 'row_updated' with before = the whole old row and after = the
--- columns that changed; each DELETE writes 'row_deleted' with before = the whole row. INSERTs
+-- Each UPDATE writes action 'row_updated' with before = the whole old row and after = the whole
+-- new row (rows whose values did not change are skipped); each DELETE writes 'row_deleted' with before = the whole row. INSERTs
 -- write nothing: a row's created_at says since when it exists. Rows created in the same
 -- transaction (now() = created_at: a golden record filled in by the promotion that made it) are
 -- not imaged: there is no earlier state to go back to.
@@ -21,18 +21,19 @@ declare
   v_actor text := coalesce(nullif(current_setting('app.actor', true), ''), 'db:' || current_user);
   v_workflow text := nullif(current_setting('app.workflow_id', true), '');
 begin
+  -- rows are compared and filtered as rows; only the ones that changed become JSON
   if tg_op = 'UPDATE' then
-    insert into intake.audit_log (actor, action, entity, entity_id, before, after, workflow_id)
-    select v_actor, 'row_updated', v_entity, o.k, o.j,
-           (select jsonb_object_agg(e.key, e.value) from jsonb_each(n.j) e where o.j -> e.key is distinct from e.value),
-           v_workflow
-      from (select to_jsonb(x) as j, to_jsonb(x) ->> v_key as k from old_rows x) o
-      join (select to_jsonb(x) as j, to_jsonb(x) ->> v_key as k from new_rows x) n on n.k = o.k
-     where o.j is distinct from n.j
-       and (o.j ->> 'created_at')::timestamptz is distinct from now();
+    execute format(
+      'insert into intake.audit_log (actor, action, entity, entity_id, before, after, workflow_id)
+       select $1, ''row_updated'', $2, o.%1$I::text, to_jsonb(o), to_jsonb(n), $3
+         from old_rows o join new_rows n on n.%1$I = o.%1$I
+        where o is distinct from n and o.created_at <> now()', v_key)
+      using v_actor, v_entity, v_workflow;
   else
-    insert into intake.audit_log (actor, action, entity, entity_id, before, workflow_id)
-    select v_actor, 'row_deleted', v_entity, to_jsonb(o) ->> v_key, to_jsonb(o), v_workflow from old_rows o;
+    execute format(
+      'insert into intake.audit_log (actor, action, entity, entity_id, before, workflow_id)
+       select $1, ''row_deleted'', $2, o.%1$I::text, to_jsonb(o), $3 from old_rows o', v_key)
+      using v_actor, v_entity, v_workflow;
   end if;
   return null;
 end $$;
@@ -99,6 +100,3 @@ create trigger campaign_steps_audit_update after update on marketing.campaign_st
 create trigger campaign_steps_audit_delete after delete on marketing.campaign_steps
   referencing old table as old_rows
   for each statement execute function marketing.f_audit_campaign_steps();
-
--- restore looks for an entity's images newest first
-create index audit_log_row_images on intake.audit_log (entity, entity_id, audit_id) where action in ('row_updated', 'row_deleted');
