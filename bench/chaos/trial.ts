@@ -115,22 +115,23 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
   /** workflows of this trial so far, and those seen closed */
   const workflowIds = new Set<string>();
   const closedIds = new Set<string>();
-  /** Whether an activity attempt of a running workflow of this trial started at or after t (Temporal's pending activity info). */
-  const attemptStartedSince = async (t: number): Promise<boolean> => {
-    for (const id of workflowIds) {
-      if (closedIds.has(id)) continue;
+  /**
+   * When the first activity attempt of a running workflow of this trial started at or after t,
+   * by Temporal's record (pending activities' last start time); undefined: none yet.
+   */
+  const attemptStartedSince = async (t: number): Promise<number | undefined> => {
+    const starts = await Promise.all([...workflowIds].filter((id) => !closedIds.has(id)).map(async (id) => {
       try {
         const { status, raw } = await stack.temporal.workflow.getHandle(id).describe();
         if (status.name !== 'RUNNING') closedIds.add(id);
-        for (const a of raw.pendingActivities ?? []) {
-          const started = a.lastStartedTime ? Number(a.lastStartedTime.seconds ?? 0) * 1000 + Math.floor((a.lastStartedTime.nanos ?? 0) / 1e6) : 0;
-          if (started >= t) return true;
-        }
+        return (raw.pendingActivities ?? []).map((a) =>
+          a.lastStartedTime ? Number(a.lastStartedTime.seconds ?? 0) * 1000 + Math.floor((a.lastStartedTime.nanos ?? 0) / 1e6) : 0);
       } catch {
-        // not started yet, or Temporal still coming back
+        return []; // not started yet, or Temporal still coming back
       }
-    }
-    return false;
+    }));
+    const since = starts.flat().filter((s) => s >= t);
+    return since.length ? Math.min(...since) : undefined;
   };
   let workDone = false;
   let phaseSeconds = [0, 0];
@@ -166,11 +167,13 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
         if (resumedAt === undefined && movedAt !== undefined) resumedAt = movedAt;
         if (resumedAt === undefined && Date.now() - asked > 500) {
           asked = Date.now();
-          if (await attemptStartedSince(back)) resumedAt = Date.now();
+          // a new worker takes tasks before the harness reads its "polling" line; while Postgres
+          // was coming back, attempts started and failed
+          resumedAt = await attemptStartedSince(k.part === 'postgres' ? back : restart);
         }
         await sleep(100);
       }
-      result.recoveryMs = readyAt !== undefined && resumedAt !== undefined ? Math.max(readyAt, resumedAt) - back : null;
+      result.recoveryMs = readyAt !== undefined && resumedAt !== undefined ? Math.max(0, readyAt - back, resumedAt - back) : null;
       result.movedMs = movedAt === undefined ? null : movedAt - back;
       result.backAt = back;
       const secs = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(1)} s`);
@@ -178,6 +181,8 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
         `work resumed ${secs(result.recoveryMs)} later, next commit ${secs(result.movedMs)} later`);
     }
   })();
+  // a part that cannot be started again fails the trial: awaited below, not unhandled meanwhile
+  monkey.catch(() => undefined);
 
   /** Waits until done() or until nothing moved for stallMs; false when it gave up. */
   const waitForWork = async (done: () => boolean | Promise<boolean>) => {
