@@ -33,14 +33,14 @@ export function printReport(results: TrialResult[], recoveryGoalMs: number): voi
         `${goalFailures(r, recoveryGoalMs).length ? 'FAILED' : 'met'} |`,
     );
   }
-  console.log('\nper kill (recovery: from the part serving again until the API is ready and the work moves on):\n');
-  console.log('| trial | part | planned at | killed at | down | restart took | recovery | longest stall after |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('\nper kill (recovery: from the part serving again until the API is ready and the work has resumed):\n');
+  console.log('| trial | part | planned at | killed at | down | restart took | recovery | next commit after | longest stall after |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     for (const k of r.kills) {
       console.log(
         `| ${r.trial} | ${k.part} | ${describePoint(k.planned)} | ${k.at === undefined ? 'work done first: not killed' : describePoint(k.at)} | ` +
-          `${s(k.downMs)} | ${s(k.restartMs)} | ${s(k.recoveryMs)} | ${s(k.stallMs)} |`,
+          `${s(k.downMs)} | ${s(k.restartMs)} | ${s(k.recoveryMs)} | ${s(k.movedMs)} | ${s(k.stallMs)} |`,
       );
     }
   }

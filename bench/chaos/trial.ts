@@ -22,8 +22,14 @@ export interface KillResult {
   downMs: number;
   /** how long the part took to serve again once started (process start, crash recovery, bundling) */
   restartMs?: number;
-  /** from the part serving again until the API is ready and the work has moved on; null: not within the limit */
+  /**
+   * From the part serving again until the API is ready and the work has resumed: an activity
+   * attempt started since (Temporal's record), or a chunk committed or a message sent since.
+   * null: not within the limit.
+   */
   recoveryMs?: number | null;
+  /** from the part serving again until a chunk committed or a message was sent (includes redoing the chunk a kill rolled back) */
+  movedMs?: number | null;
   /** the longest time without progress in the minute after the part came back (until the next kill) */
   stallMs?: number;
   /** when it was killed and when it served again (epoch ms) */
@@ -106,6 +112,27 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
     }
   })();
 
+  /** workflows of this trial so far, and those seen closed */
+  const workflowIds = new Set<string>();
+  const closedIds = new Set<string>();
+  /**
+   * When the first activity attempt of a running workflow of this trial started at or after t,
+   * by Temporal's record (pending activities' last start time); undefined: none yet.
+   */
+  const attemptStartedSince = async (t: number): Promise<number | undefined> => {
+    const starts = await Promise.all([...workflowIds].filter((id) => !closedIds.has(id)).map(async (id) => {
+      try {
+        const { status, raw } = await stack.temporal.workflow.getHandle(id).describe();
+        if (status.name !== 'RUNNING') closedIds.add(id);
+        return (raw.pendingActivities ?? []).map((a) =>
+          a.lastStartedTime ? Number(a.lastStartedTime.seconds ?? 0) * 1000 + Math.floor((a.lastStartedTime.nanos ?? 0) / 1e6) : 0);
+      } catch {
+        return []; // not started yet, or Temporal still coming back
+      }
+    }));
+    const since = starts.flat().filter((s) => s >= t);
+    return since.length ? Math.min(...since) : undefined;
+  };
   let workDone = false;
   let phaseSeconds = [0, 0];
   const kills: KillResult[] = [];
@@ -131,19 +158,31 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
       while (!(await sample())) await sleep(100);
       const base = counter();
       let readyAt: number | undefined;
+      let resumedAt: number | undefined;
       let movedAt: number | undefined;
-      while (Date.now() < back + opts.recoveryLimitMs && (readyAt === undefined || movedAt === undefined)) {
+      let asked = 0;
+      while (Date.now() < back + opts.recoveryLimitMs && (readyAt === undefined || resumedAt === undefined || movedAt === undefined)) {
         if (readyAt === undefined && (await apiReady(stack))) readyAt = Date.now();
         if (movedAt === undefined && (counter() > base || workDone)) movedAt = Date.now();
+        if (resumedAt === undefined && movedAt !== undefined) resumedAt = movedAt;
+        if (resumedAt === undefined && Date.now() - asked > 500) {
+          asked = Date.now();
+          // a new worker takes tasks before the harness reads its "polling" line; while Postgres
+          // was coming back, attempts started and failed
+          resumedAt = await attemptStartedSince(k.part === 'postgres' ? back : restart);
+        }
         await sleep(100);
       }
-      result.recoveryMs = readyAt !== undefined && movedAt !== undefined ? Math.max(readyAt, movedAt) - back : null;
+      result.recoveryMs = readyAt !== undefined && resumedAt !== undefined ? Math.max(0, readyAt - back, resumedAt - back) : null;
+      result.movedMs = movedAt === undefined ? null : movedAt - back;
       result.backAt = back;
       const secs = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(1)} s`);
       console.log(`  ${k.part} killed at ${describePoint(at)}, down ${secs(k.downMs)}, serving again ${secs(result.restartMs)} after its start; ` +
-        `work moving ${secs(result.recoveryMs)} later`);
+        `work resumed ${secs(result.recoveryMs)} later, next commit ${secs(result.movedMs)} later`);
     }
   })();
+  // a part that cannot be started again fails the trial: awaited below, not unhandled meanwhile
+  monkey.catch(() => undefined);
 
   /** Waits until done() or until nothing moved for stallMs; false when it gave up. */
   const waitForWork = async (done: () => boolean | Promise<boolean>) => {
@@ -179,13 +218,17 @@ export async function runTrial(stack: ChaosStack, d: TrialData, plan: Kill[], op
   let campaignStarted = Date.now();
   let finished = Date.now();
   try {
-    const ingestIds = await postRows(stack, d, client);
+    const ingestIds = await postRows(stack, d, client, (id) => {
+      workflowIds.add(id);
+      workflowIds.add(id.replace(/^ingest:/, 'promote:'));
+    });
     await waitForWork(() => progress.staged >= total && progress.promoted >= total);
     const promoteIds = ingestIds.map((id) => id.replace(/^ingest:/, 'promote:'));
     await waitClosed([...ingestIds, ...promoteIds]);
     phase = 'campaign';
     campaignStarted = Date.now();
     const campaignWorkflow = await startCampaign(stack, campaignId, client);
+    workflowIds.add(campaignWorkflow);
     await waitForWork(() => progress.sent >= d.recipients);
     await waitClosed([campaignWorkflow]);
   } finally {

@@ -102,7 +102,7 @@ function batchesOf(d: TrialData): Batch[] {
  * workflow ids the API answered with. A batch re-posted after a lost answer is found, not
  * staged again (the API answers `existing`).
  */
-export async function postRows(stack: ChaosStack, d: TrialData, stats: ClientStats, concurrency = 2): Promise<string[]> {
+export async function postRows(stack: ChaosStack, d: TrialData, stats: ClientStats, onAccepted: (workflowId: string) => void, concurrency = 2): Promise<string[]> {
   const batches = batchesOf(d);
   const workflowIds: string[] = [];
   let next = 0;
@@ -113,6 +113,7 @@ export async function postRows(stack: ChaosStack, d: TrialData, stats: ClientSta
       const res = await callApi(stack, stats, 'POST', '/api/ingest', { source: b.source, batch_id: b.batchId, rows, promote: true });
       if (res.status !== 202) throw new Error(`ingest ${b.batchId}: ${res.status} ${JSON.stringify(res.body)}`);
       workflowIds.push(res.body.workflow_id);
+      onAccepted(res.body.workflow_id);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, poster));
