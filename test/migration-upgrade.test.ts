@@ -89,8 +89,14 @@ it(`keeps the data of a database at ${names.at(-2)} through the upgrade to ${nam
 
   expect(await migrate(pool)).toEqual([names.at(-1)]);
   expect(await pendingMigrations(pool)).toEqual([]);
-  // every column the older schema had holds what it held
-  expect(await checksums(pool, columns)).toEqual(before);
+  // every column the older schema had holds what it held — but the analytics rollups, which are
+  // derived: the first migrate that re-applies sql/functions/analytics.sql counts the rows already
+  // there into them (analytics.rollup_state.built_at), so they must have grown from nothing
+  const derived = (sums: Record<string, unknown>) => Object.fromEntries(Object.entries(sums).filter(([t]) => !t.startsWith('analytics.')));
+  const after = await checksums(pool, columns);
+  expect(derived(after)).toEqual(derived(before));
+  expect(before['analytics.daily_counts'].rows).toBe(0);
+  expect(after['analytics.daily_counts'].rows).toBeGreaterThan(0);
 
   app = await testApp({ pool, temporal });
   const list = await app.inject({ method: 'GET', url: '/api/contacts?sort=last_name', headers: reader });
