@@ -47,7 +47,12 @@ it('a chunk whose connection is terminated while the loop waits on its next clai
     await db.pool.query('insert into marketing.campaign_steps (campaign_id, step_no, template_id) values ($1, 1, $2)', [c.campaign_id, t.template_id]);
     // Right before the first chunk reads its message details, vault.contacts is locked: that read
     // waits, and so does the loop's next claim (it checks contact status), until the lock goes.
+    // The loop's second claim is held back until the lock is taken, or it could run (and finish)
+    // before the lock and leave nothing for the terminated chunk to race against.
     let lockFirst = true;
+    let claims = 0;
+    let lockTaken!: () => void;
+    const locked = new Promise<void>((resolve) => (lockTaken = resolve));
     const pool = new Proxy(db.pool, {
       get(target, prop) {
         if (prop === 'query') {
@@ -56,7 +61,9 @@ it('a chunk whose connection is terminated while the loop waits on its next clai
               lockFirst = false;
               await locker.query('begin');
               await locker.query('lock table vault.contacts in access exclusive mode');
+              lockTaken();
             }
+            if (typeof text === 'string' && text.includes('f_claim_sends') && ++claims === 2) await locked;
             return target.query(text as string, params);
           };
         }
