@@ -98,6 +98,10 @@ export const ConfigSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The workers' Temporal SDK metrics (Prometheus) on 0.0.0.0:WORKER_METRICS_PORT; unset: not exported. */
+  WORKER_METRICS_PORT: port.optional(),
+  /** OpenTelemetry traces go over OTLP/HTTP to this collector (e.g. http://localhost:4318); unset: tracing off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(100),
   // Requests refused 401 (missing or wrong key) per client IP and minute before they get 429.
   AUTH_FAILURES_PER_MINUTE: positiveInt.default(30),

@@ -10,6 +10,7 @@ import { migrate } from '../db/migrate';
 import { connectClient, connectWorker } from '../clients/temporal';
 import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 import { startWorkersFromConfig } from '../worker/from-config';
+import { installWorkerRuntime } from '../worker/runtime';
 import { ensureMailboxReaders } from '../worker/mailbox-readers';
 import { buildApp } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
@@ -59,6 +60,7 @@ try {
   const pool = createPool(config.DATABASE_URL);
   stops.push(() => pool.end());
   const applied = await migrate(pool);
+  installWorkerRuntime(config); // the SDK's logs at LOG_LEVEL, its metrics on WORKER_METRICS_PORT when set
   const workerConnection = await connectWorker(config);
   stops.push(() => workerConnection.close());
   // the main worker and the rate-capped provider workers (enrichment)

@@ -5,7 +5,7 @@ import { connectClient, connectWorker } from '../clients/temporal';
 import { ensureEnrichRefreshSchedule } from './provider-workers';
 import { ensureMailboxReaders } from './mailbox-readers';
 import { startWorkersFromConfig } from './from-config';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installWorkerRuntime } from './runtime';
 
 let config;
 try {
@@ -13,9 +13,9 @@ try {
 } catch (err) {
   exitOnConfigError(err);
 }
-// The SDK's own log lines follow LOG_LEVEL like the rest of the process.
-const sdkLevel = ({ fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE', silent: 'ERROR' } as const)[config.LOG_LEVEL];
-Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+// The SDK's own log lines follow LOG_LEVEL like the rest of the process; its metrics go to WORKER_METRICS_PORT.
+installWorkerRuntime(config);
+if (config.WORKER_METRICS_PORT) console.log(`worker: Temporal SDK metrics on :${config.WORKER_METRICS_PORT}/metrics`);
 const pool = createPool(config.DATABASE_URL);
 const connection = await connectWorker(config);
 const workers = await startWorkersFromConfig(config, pool, connection);
