@@ -16,3 +16,13 @@ export async function dailyCountTotals(pool: Pool): Promise<DailyCountTotal[]> {
   );
   return rows;
 }
+
+/** How long the longest-running statement on this database has been running (0 when none): the slow-query alert's input. */
+export async function slowestActiveQuerySeconds(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ s: number }>(
+    `select coalesce(extract(epoch from max(now() - query_start)), 0)::float8 as s
+       from pg_stat_activity
+      where datname = current_database() and state = 'active' and pid <> pg_backend_pid() and backend_type = 'client backend'`,
+  );
+  return rows[0].s;
+}

@@ -3,7 +3,7 @@
 // rollups, so a second API process (a restart, another replica) answers the same numbers.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bearer, testApp, uniqueId } from './support/harness';
-import { result, startCampaignStack, type CampaignStack } from './support/campaign-fixtures';
+import { result, startCampaignStack, waitUntil, type CampaignStack } from './support/campaign-fixtures';
 import type { App } from '../api/app';
 
 let stack: CampaignStack;
@@ -90,4 +90,18 @@ it('counts staged, duplicate, promoted and failed rows, golden records and sends
   } finally {
     await fresh.close();
   }
+});
+
+it('reports how long the slowest running statement has been running, for the slow-query alert', async () => {
+  const sleeping = stack.db.pool.query('select pg_sleep(2)');
+  try {
+    const seen = await waitUntil(async () => {
+      const v = sample(await scrape(stack.app), 'barton_db_slowest_query_seconds');
+      return v !== undefined && v >= 0.5 ? v : undefined;
+    }, 10_000, 'the sleeping statement in barton_db_slowest_query_seconds');
+    expect(seen).toBeLessThan(10);
+  } finally {
+    await sleeping;
+  }
+  expect(sample(await scrape(stack.app), 'barton_db_slowest_query_seconds')).toBeLessThan(0.5);
 });

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { dailyCountTotals } from '../../db/metrics';
+import { dailyCountTotals, slowestActiveQuerySeconds } from '../../db/metrics';
 import { pendingMigrations } from '../../db/migrate';
 
 // Where the business numbers come from. The work is done by several processes (API replicas,
@@ -65,14 +65,21 @@ export const metricsPlugin = fp(async (app) => {
     registers: [registry],
   });
 
+  const slowest = new Gauge({
+    name: 'barton_db_slowest_query_seconds',
+    help: 'Seconds the longest-running statement on the database has been running, from any process (0 when none)',
+    registers: [registry],
+  });
+
   async function refresh() {
     const p = app.pg;
     pool.set({ state: 'in_use' }, p.totalCount - p.idleCount);
     pool.set({ state: 'idle' }, p.idleCount);
     pool.set({ state: 'waiting' }, p.waitingCount);
     try {
-      const [totals, notApplied] = await Promise.all([dailyCountTotals(p), pendingMigrations(p)]);
+      const [totals, notApplied, slowestSeconds] = await Promise.all([dailyCountTotals(p), pendingMigrations(p), slowestActiveQuerySeconds(p)]);
       pending.set(notApplied.length);
+      slowest.set(slowestSeconds);
       for (const c of counters) {
         c.metric.reset();
         // series without a dimension start at 0, so a fresh database exports every name
