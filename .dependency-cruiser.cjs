@@ -21,7 +21,7 @@ module.exports = {
         'activities only with `import type`. Anything else would be bundled into the sandbox.',
       from: { path: '^workflows/' },
       to: {
-        pathNot: ['^(workflows|contracts)/', '^activities/', 'node_modules/@temporalio/(workflow|common)/'],
+        pathNot: ['^(workflows|contracts)/', '^activities/', 'node_modules/@temporalio/(workflow|common|interceptors-opentelemetry)/'],
         dependencyTypesNot: ['core'],
       },
     },

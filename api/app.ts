@@ -7,6 +7,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { servicesPlugin, type Services } from './plugins/services';
 import { authPlugin } from './plugins/auth';
 import { metricsPlugin } from './plugins/metrics';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { activeTracing } from '../clients/telemetry';
 import { answerFrameworkError, documentCommonResponses, registerErrorHandler } from './errors';
 import { registerInputGuards } from './input-guards';
 import healthRoutes from './routes/health';
@@ -53,6 +55,13 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   registerInputGuards(app);
   documentCommonResponses(app); // an onRoute hook: before any route is added
 
+  // With tracing on (clients/telemetry.ts), each request is a span whose context the workflow starts and queries inherit.
+  const tracing = activeTracing();
+  if (tracing) {
+    const otel = new FastifyOtelInstrumentation({ ignorePaths: (r) => r.url === '/metrics' || r.url === '/health' });
+    otel.setTracerProvider(tracing.provider);
+    await app.register(otel.plugin());
+  }
   await app.register(servicesPlugin, services);
   await app.register(helmet, { contentSecurityPolicy: false });
   // Browsers on other sites get no Access-Control-Allow-Origin unless their origin is configured

@@ -5,6 +5,7 @@ import { createPool } from '../db/pool';
 import { connectClient } from '../clients/temporal';
 import { mcpPlugin } from '../mcp/http';
 import { buildApp } from './app';
+import { startTracing } from '../clients/telemetry';
 
 let config;
 try {
@@ -12,6 +13,8 @@ try {
 } catch (err) {
   exitOnConfigError(err);
 }
+// traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise nothing is patched
+const tracing = startTracing({ serviceName: 'barton-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 const app = await buildApp({
   pool: createPool(config.DATABASE_URL),
   temporal: await connectClient(config),
@@ -22,5 +25,5 @@ const app = await buildApp({
 await app.register(mcpPlugin);
 await app.listen({ host: config.HOST, port: config.PORT });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void app.close().then(() => process.exit(0)));
+  process.once(signal, () => void app.close().then(() => tracing?.shutdown()).then(() => process.exit(0)));
 }

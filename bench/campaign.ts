@@ -13,7 +13,7 @@ import { migrate } from '../db/migrate';
 import { createDatabase, dropDatabase, withDatabase } from '../scripts/postgres';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
-import { createWorker, workflowsPath } from '../worker/worker';
+import { createWorker, workflowsPath, workflowInterceptorModules } from '../worker/worker';
 import { createMailer } from '../clients/mailer';
 import type { campaignWorkflow } from '../workflows/campaign';
 import type { CampaignProgress } from '../contracts/campaign';
@@ -79,7 +79,7 @@ try {
   };
 
   // 2. The whole campaign workflow on a real Temporal dev server and a worker in this process.
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } });
+  const bundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } });
   const connection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = 'bench-campaign';
   const worker = await createWorker({

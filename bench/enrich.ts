@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { buildEnrichInput } from '../common/enrich';
-import { createWorker, workflowsPath } from '../worker/worker';
+import { createWorker, workflowsPath, workflowInterceptorModules } from '../worker/worker';
 import { createProviderWorkers, providerDepsFromConfig } from '../worker/provider-workers';
 import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
 import { freePort } from '../scripts/ports';
@@ -41,7 +41,7 @@ try {
   const { pool } = await startBenchDatabase('enrich', cleanups);
   const [temporalServer, bundle] = await Promise.all([
     startTemporalDevServer({ port: await freePort() }),
-    bundleWorkflowCode({ workflowsPath, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
+    bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
   ]);
   cleanups.push(() => temporalServer.stop());
   const temporal = new Client({ connection: await Connection.connect({ address: temporalServer.address }) });

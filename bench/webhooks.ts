@@ -13,7 +13,7 @@ import { migrate } from '../db/migrate';
 import { createDatabase, dropDatabase, throwawayPostgres } from '../scripts/postgres';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
-import { createWorker, workflowsPath } from '../worker/worker';
+import { createWorker, workflowsPath, workflowInterceptorModules } from '../worker/worker';
 import { startWebhookDispatch } from '../worker/webhook-dispatch';
 import { destinationPolicy, postWebhook } from '../clients/webhook-http';
 import { signatureHeader } from '../common/webhook-signature';
@@ -56,7 +56,7 @@ try {
   await migrate(pool);
   const secret = 'whsec_bench';
   await pool.query(`insert into ops.webhook_subscriptions (url, event_types, secret) values ($1, '{conversion.recorded}', $2)`, [url, secret]);
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } });
+  const bundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } });
   const connection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = 'bench-webhooks';
   const worker = await createWorker({ connection, namespace: 'default', taskQueue, pool, webhooks: { policy }, workflowBundle: { code: bundle.code } });

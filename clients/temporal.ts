@@ -2,6 +2,7 @@ import { Client, Connection, type QueryDefinition, type WorkflowHandle } from '@
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import { withTimeout } from '../common/with-timeout';
+import { temporalClientInterceptors } from './telemetry';
 
 type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
 
@@ -14,7 +15,7 @@ const connectionOptions = (c: TemporalConfig) => ({
 
 export async function connectClient(c: TemporalConfig): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(c));
-  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE, interceptors: temporalClientInterceptors() });
 }
 
 export function connectWorker(c: TemporalConfig): Promise<NativeConnection> {

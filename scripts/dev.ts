@@ -11,6 +11,7 @@ import { connectClient, connectWorker } from '../clients/temporal';
 import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 import { startWorkersFromConfig } from '../worker/from-config';
 import { installWorkerRuntime } from '../worker/runtime';
+import { startTracing } from '../clients/telemetry';
 import { ensureMailboxReaders } from '../worker/mailbox-readers';
 import { buildApp } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
@@ -57,6 +58,8 @@ try {
     exitOnConfigError(err);
   }
 
+  const tracing = startTracing({ serviceName: 'barton-outreach', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  if (tracing) stops.push(() => tracing.shutdown());
   const pool = createPool(config.DATABASE_URL);
   stops.push(() => pool.end());
   const applied = await migrate(pool);

@@ -6,6 +6,7 @@ import { ensureEnrichRefreshSchedule } from './provider-workers';
 import { ensureMailboxReaders } from './mailbox-readers';
 import { startWorkersFromConfig } from './from-config';
 import { installWorkerRuntime } from './runtime';
+import { startTracing } from '../clients/telemetry';
 
 let config;
 try {
@@ -16,6 +17,7 @@ try {
 // The SDK's own log lines follow LOG_LEVEL like the rest of the process; its metrics go to WORKER_METRICS_PORT.
 installWorkerRuntime(config);
 if (config.WORKER_METRICS_PORT) console.log(`worker: Temporal SDK metrics on :${config.WORKER_METRICS_PORT}/metrics`);
+const tracing = startTracing({ serviceName: 'barton-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 const pool = createPool(config.DATABASE_URL);
 const connection = await connectWorker(config);
 const workers = await startWorkersFromConfig(config, pool, connection);
@@ -30,3 +32,4 @@ console.log(`worker: polling task queue "${config.TASK_QUEUE}" (+ -apollo, -apif
 await workers.running;
 await pool.end();
 await connection.close();
+await tracing?.shutdown();

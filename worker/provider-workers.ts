@@ -11,6 +11,7 @@ import { createEnrichActivities, type EnrichSettings } from '../activities/enric
 import { buildEnrichInput } from '../common/enrich';
 import { providerTaskQueue, type EnrichRefreshInput } from '../contracts/enrich';
 import { scheduleIds, workflowIds, workflowTypes } from '../contracts/ids';
+import { tracingWorkerOptions } from './worker';
 
 export interface ProviderDeps {
   apollo?: ApolloClient;
@@ -47,6 +48,7 @@ export async function createProviderWorkers(s: ProviderWorkersSetup): Promise<Wo
       activities: { callApollo: acts.callApollo },
       maxTaskQueueActivitiesPerSecond: s.apolloCallsPerSecond,
       maxConcurrentActivityTaskExecutions: 32,
+      ...tracingWorkerOptions(false),
     }),
     Worker.create({
       connection: s.connection,
@@ -55,6 +57,7 @@ export async function createProviderWorkers(s: ProviderWorkersSetup): Promise<Wo
       activities: { callApify: acts.callApify },
       maxTaskQueueActivitiesPerSecond: s.apifyCallsPerSecond,
       maxConcurrentActivityTaskExecutions: 16,
+      ...tracingWorkerOptions(false),
     }),
   ]);
 }

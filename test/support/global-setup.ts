@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool } from '../../db/pool';
 import { migrate } from '../../db/migrate';
-import { workflowsPath } from '../../worker/worker';
+import { workflowsPath, workflowInterceptorModules } from '../../worker/worker';
 import { createDatabase, dropDatabase, throwawayPostgres } from '../../scripts/postgres';
 import { startTemporalDevServer } from '../../scripts/temporal-server';
 import { freePort } from '../../scripts/ports';
@@ -37,7 +37,7 @@ export default async function setup(project: TestProject) {
 
   const [temporal, bundle] = await Promise.all([
     startTemporalDevServer({ port: await freePort() }),
-    bundleWorkflowCode({ workflowsPath, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
+    bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
   ]);
   cleanups.push(() => temporal.stop());
   const workflowBundlePath = path.join(tmp, 'workflow-bundle.js');
