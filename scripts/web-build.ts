@@ -1,0 +1,24 @@
+// npm start builds the web app (web/ → web/dist) when its build is missing or older than its sources.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+function newestMtime(p: string): number {
+  const st = statSync(p, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(p).map((name) => newestMtime(path.join(p, name))));
+}
+
+/** Whether web/dist is missing or older than any web source (src/, index.html, vite.config.ts). */
+export function webBuildIsStale(root: string): boolean {
+  const built = statSync(path.join(root, 'web/dist/index.html'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const sources = Math.max(...['web/src', 'web/index.html', 'web/vite.config.ts'].map((p) => newestMtime(path.join(root, p))));
+  return built === 0 || sources > built;
+}
+
+export function ensureWebBuild(root: string): void {
+  if (!webBuildIsStale(root)) return;
+  console.log('web app: building web/dist (its build is missing or older than web/)…');
+  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: root, stdio: 'inherit' });
+}
