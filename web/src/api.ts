@@ -15,10 +15,18 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
+/**
+ * Only when the API has no session endpoint (an API older than sessions): the key, held in this
+ * tab's memory (never in storage) and sent as a Bearer token. With sessions the key is never kept.
+ */
+let bearerKey: string | null = null;
 let onUnauthorized: () => void = () => {};
 export const setUnauthorizedHandler = (fn: () => void) => { onUnauthorized = fn; };
 /** The header a cookie-authenticated write must carry. */
-export const csrfHeaders = (): Record<string, string> => (csrfToken ? { 'x-csrf-token': csrfToken } : {});
+export const csrfHeaders = (): Record<string, string> => ({
+  ...(csrfToken ? { 'x-csrf-token': csrfToken } : {}),
+  ...(bearerKey ? { authorization: `Bearer ${bearerKey}` } : {}),
+});
 export const setSessionToken = (s: Session | null) => { csrfToken = s?.csrfToken ?? null; };
 
 export interface Response2<T> { data: T; headers: Headers }
@@ -27,6 +35,7 @@ export async function request<T>(method: string, url: string, opts: { body?: unk
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (bearerKey) headers.authorization = `Bearer ${bearerKey}`;
   const res = await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), credentials: 'same-origin', signal: opts.signal });
   const text = await res.text();
   let data: any = null;
@@ -42,9 +51,22 @@ export async function request<T>(method: string, url: string, opts: { body?: unk
 export const get = async <T>(url: string, signal?: AbortSignal) => (await request<T>('GET', url, { signal })).data;
 
 export async function signIn(apiKey: string): Promise<Session> {
-  const { data } = await request<Session>('POST', '/api/session', { body: { apiKey } });
-  setSessionToken(data);
-  return data;
+  try {
+    const { data } = await request<Session>('POST', '/api/session', { body: { apiKey } });
+    setSessionToken(data);
+    return data;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+  // no session endpoint: check the key on a read and keep it for this tab only
+  bearerKey = apiKey;
+  try {
+    await request('GET', '/api/campaigns?limit=1');
+  } catch (err) {
+    bearerKey = null;
+    throw err instanceof ApiError && err.status === 401 ? new ApiError(401, 'that API key is not valid (unknown, revoked or expired)', err.body) : err;
+  }
+  return { name: 'API key', scopes: [], expiresAt: '', csrfToken: '' };
 }
 export async function currentSession(): Promise<Session | null> {
   try {
@@ -57,7 +79,8 @@ export async function currentSession(): Promise<Session | null> {
   }
 }
 export async function signOut() {
-  await request('DELETE', '/api/session').catch(() => undefined);
+  if (!bearerKey) await request('DELETE', '/api/session').catch(() => undefined);
+  bearerKey = null;
   setSessionToken(null);
 }
 
