@@ -170,7 +170,7 @@ describe('web app', () => {
   it('starts, pauses and resumes a campaign to the SMTP sink; its funnel numbers move; its workflow links to the Temporal UI', async () => {
     await seedContacts(stack.db.pool, 'camp-web', [{ email: 'c1@camp.example' }, { email: 'c2@camp.example' }, { email: 'c3@camp.example' }]);
     const template = await stack.http.template({ subject: 'Hi {{ contact.first_name }}', text_body: 'Hello from Barton' });
-    const campaignId = await stack.http.campaign({ name: 'Web launch', steps: [{ template_id: template }], criteria: { sources: ['camp-web'] }, rate_per_minute: 600 });
+    const campaignId = await stack.http.campaign({ name: 'Web launch', steps: [{ template_id: template }, { template_id: template, delay: { days: 3 } }], criteria: { sources: ['camp-web'] }, rate_per_minute: 600 });
     await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
     await page.getByRole('link', { name: 'Web launch' }).click();
     await page.waitForURL(new RegExp(`/campaigns/${campaignId}$`));
@@ -180,6 +180,8 @@ describe('web app', () => {
     expect(stack.sink.messages.filter((m) => m.to.some((t) => t.endsWith('@camp.example')))).toHaveLength(3);
     await shoot('campaign-detail');
 
+    // step 2 waits three days: the run is still going, so it pauses and resumes
+    expect(await page.getByTestId('campaign-status').textContent()).toBe('running');
     await page.getByRole('button', { name: 'Pause' }).click();
     await waitUntil(async () => (await page.getByTestId('campaign-status').textContent()) === 'paused', 30_000, 'paused');
     await page.getByRole('button', { name: 'Resume' }).click();

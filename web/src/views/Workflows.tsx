@@ -11,7 +11,7 @@ export default function Workflows() {
   const [statusFilter, setStatusFilter] = useState('');
   const [lookup, setLookup] = useState('');
   const [extra, setExtra] = useState<string[]>([]);
-  const c = useQuery({ queryKey: ['campaigns'], queryFn: ({ signal }) => get<{ campaigns: Campaign[] }>('/api/campaigns?limit=100', signal) });
+  const c = useQuery({ queryKey: ['campaigns', 'workflows'], queryFn: ({ signal }) => get<{ campaigns: Campaign[] }>('/api/campaigns?limit=100', signal), staleTime: 0, refetchInterval: 5000 });
   const ids = [...new Set([...extra, ...(c.data?.campaigns.map((x) => x.workflow_id).filter((x): x is string => !!x) ?? [])])];
   const runs = useQueries({ queries: ids.map((id) => ({ queryKey: ['workflow', id], queryFn: ({ signal }: { signal: AbortSignal }) => get<Wf>(`/api/workflows/${encodeURIComponent(id)}`, signal), refetchInterval: 5000 })) });
   const rows = runs.map((r) => r.data).filter((x): x is Wf => !!x)
