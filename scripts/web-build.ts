@@ -22,3 +22,11 @@ export function ensureWebBuild(root: string): void {
   console.log('web app: building web/dist (its build is missing or older than web/)…');
   execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: root, stdio: 'inherit' });
 }
+
+// npm's prepare (npm ci / npm install): build unless web/ is not there yet (the Docker image
+// installs before it copies the sources, then runs npm run build:web itself)
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  const root = path.resolve(import.meta.dirname, '..');
+  if (statSync(path.join(root, 'web/index.html'), { throwIfNoEntry: false })) ensureWebBuild(root);
+  else console.log('web app: no web/ sources here yet, not building');
+}

@@ -81,7 +81,7 @@ describe('web app', () => {
     await shoot('imports-mapping');
     await page.getByRole('button', { name: 'Import' }).click();
     await page.getByRole('button', { name: 'Promote' }).waitFor({ timeout: 60_000 });
-    expect(await page.locator('#ingest-progress').evaluate((p: HTMLProgressElement) => p.value === p.max)).toBe(true);
+    expect(await page.locator('#ingest-progress').evaluate((p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max)).toBe(true);
     await page.getByRole('button', { name: 'Promote' }).click();
     await page.getByText(/Promotion completed/).waitFor({ timeout: 60_000 });
     await checkA11y('imports-done');
