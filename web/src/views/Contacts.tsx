@@ -140,6 +140,7 @@ export default function Contacts() {
           role="grid" aria-label="Contacts" aria-rowcount={query.hasNextPage ? -1 : rows.length + 1} tabIndex={0}
           aria-activedescendant={rows[active] ? `contact-row-${rows[active].contact_id}` : undefined}
           className="grid" onKeyDown={onKeyDown} aria-busy={query.isFetching}
+          data-q={query.isPlaceholderData ? undefined : apiFilters.q}
         >
           <div role="rowgroup" className="grid-head">
             <div role="row" aria-rowindex={1} className="grid-row">
