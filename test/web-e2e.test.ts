@@ -204,6 +204,20 @@ describe('web app', () => {
     await checkA11y('analytics');
     await shoot('analytics');
   });
+
+  it('suppresses an address from Settings and lists it; says why keys are not listed for a non-admin key', async () => {
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'admin' }).waitFor();
+    await page.getByLabel('Email to suppress').fill('stop@camp.example');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    await page.getByRole('status').filter({ hasText: 'Suppressed stop@camp.example' }).waitFor();
+    await page.getByRole('table', { name: 'Suppressions' }).getByText('stop@camp.example').waitFor();
+    const { rows } = await stack.db.pool.query("select count(*)::int as n from marketing.suppressions where email = 'stop@camp.example'");
+    expect(rows[0].n).toBe(1);
+    await checkA11y('settings');
+    await shoot('settings');
+  });
 });
 
 // keep the temp dir's name visible when a screenshot is wanted from a CI log

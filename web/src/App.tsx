@@ -13,6 +13,7 @@ const Campaigns = lazy(() => import('./views/Campaigns'));
 const CampaignDetail = lazy(() => import('./views/CampaignDetail'));
 const Analytics = lazy(() => import('./views/Analytics'));
 const Workflows = lazy(() => import('./views/Workflows'));
+const Settings = lazy(() => import('./views/Settings'));
 
 export function Skeleton({ rows = 6 }: { rows?: number }) {
   return (
@@ -40,7 +41,7 @@ export function App() {
   if (session === undefined) return <main className="center"><Skeleton rows={3} /></main>;
   if (session === null) return <SignIn onSignedIn={setSession} />;
 
-  const links = ['Dashboard', 'Contacts', 'Imports', 'Campaigns', 'Analytics', 'Workflows'];
+  const links = ['Dashboard', 'Contacts', 'Imports', 'Campaigns', 'Analytics', 'Workflows', 'Settings'];
   return (
     <div className="layout">
       <header className="topbar">
@@ -64,6 +65,7 @@ export function App() {
             <Route path="/campaigns/:id" element={<CampaignDetail />} />
             <Route path="/analytics" element={<Analytics />} />
             <Route path="/workflows" element={<Workflows />} />
+            <Route path="/settings" element={<Settings />} />
             <Route path="*" element={<p>Nothing here. Use the navigation above.</p>} />
           </Routes>
         </Suspense>
