@@ -3,29 +3,10 @@ import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { get, qs, type ContactPage } from '../api';
 import { Skeleton } from '../App';
+import { ROW_H, windowOf } from '../grid-window';
 
-const ROW_H = 36;
-/** The scroll area never gets taller than this (browsers cap element heights near 17.9M–33.5M px): past it, positions scale. */
-const MAX_SCROLL_H = 1_000_000;
-const OVERSCAN = 8;
 const PAGE = 200;
 const FILTERS = ['q', 'status', 'score_min', 'score_max', 'source', 'company_domain', 'title', 'sort'] as const;
-
-/**
- * Which rows a scroll position shows. `exact` is the (fractional) index at the top of the viewport;
- * with fewer rows than MAX_SCROLL_H allows it is scrollTop / ROW_H, past that the scroll range maps
- * linearly onto the row range so the end stays reachable.
- */
-export function windowOf(scrollTop: number, viewportH: number, count: number) {
-  const fullH = count * ROW_H;
-  const scrollH = Math.min(fullH, MAX_SCROLL_H);
-  const maxTop = Math.max(0, scrollH - viewportH);
-  const rowsInView = viewportH / ROW_H;
-  const exact = maxTop === 0 ? 0 : (Math.min(scrollTop, maxTop) / maxTop) * Math.max(0, count - rowsInView);
-  const first = Math.max(0, Math.floor(exact) - OVERSCAN);
-  const last = Math.min(count - 1, Math.ceil(exact + rowsInView) + OVERSCAN);
-  return { scrollH, exact, first, last, maxTop, rowsInView };
-}
 
 export default function Contacts() {
   const [params, setParams] = useSearchParams();
