@@ -168,12 +168,15 @@ describe('web app', () => {
   });
 
   it('starts, pauses and resumes a campaign to the SMTP sink; its funnel numbers move; its workflow links to the Temporal UI', async () => {
-    await seedContacts(stack.db.pool, 'camp-web', [{ email: 'c1@camp.example' }, { email: 'c2@camp.example' }, { email: 'c3@camp.example' }]);
+    const seeded = await seedContacts(stack.db.pool, 'camp-web', [{ email: 'c1@camp.example', first_name: 'Cleo' }, { email: 'c2@camp.example' }, { email: 'c3@camp.example' }]);
     const template = await stack.http.template({ subject: 'Hi {{ contact.first_name }}', text_body: 'Hello from Barton' });
     const campaignId = await stack.http.campaign({ name: 'Web launch', steps: [{ template_id: template }, { template_id: template, delay: { days: 3 } }], criteria: { sources: ['camp-web'] }, rate_per_minute: 600 });
     await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
     await page.getByRole('link', { name: 'Web launch' }).click();
     await page.waitForURL(new RegExp(`/campaigns/${campaignId}$`));
+    await page.getByLabel('Contact id').fill(String(seeded.get('c1@camp.example')));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByRole('region', { name: 'Preview' }).getByText('Subject: Hi Cleo').waitFor();
     await checkA11y('campaign-detail');
     await page.getByRole('button', { name: 'Start' }).click();
     await waitUntil(async () => (await page.getByTestId('sent-1').textContent()) === '3', 60_000, 'three sent in the funnel');

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
 import { get, request } from '../api';
@@ -39,6 +39,7 @@ export default function CampaignDetail() {
         ))}
       </div>
       {error && <p role="alert" className="error">{error}</p>}
+      <TemplatePreview templateIds={camp.steps.map((s) => s.template_id)} />
       <h2>Funnel per step</h2>
       {m.isPending ? <Skeleton rows={3} /> : m.isError ? <p role="alert" className="error">{m.error.message}</p> : (
         <div className="table-wrap">
@@ -60,5 +61,40 @@ export default function CampaignDetail() {
         </div>
       )}
     </section>
+  );
+}
+
+/** A step's template rendered for one contact (POST /api/templates/:id/preview): unknown variables come back as the API's message. */
+function TemplatePreview({ templateIds }: { templateIds: number[] }) {
+  const [contactId, setContactId] = useState('');
+  const [step, setStep] = useState(0);
+  const [out, setOut] = useState<{ subject: string; html: string | null; text: string | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const preview = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setOut(null);
+    try {
+      const { data } = await request<{ subject: string; html: string | null; text: string | null }>('POST', `/api/templates/${templateIds[step]}/preview`, { body: { contact_id: Number(contactId) } });
+      setOut(data);
+    } catch (err) { setError((err as Error).message); }
+  };
+  if (!templateIds.length) return null;
+  return (
+    <div className="card">
+      <h2>Preview a step for a contact</h2>
+      <form className="filters" onSubmit={(e) => void preview(e)}>
+        <label>Step <select value={step} onChange={(e) => setStep(Number(e.target.value))}>{templateIds.map((_, i) => <option key={i} value={i}>{i + 1}</option>)}</select></label>
+        <label>Contact id <input type="number" min={1} value={contactId} onChange={(e) => setContactId(e.target.value)} required /></label>
+        <button type="submit">Preview</button>
+      </form>
+      {error && <p role="alert" className="error">{error}</p>}
+      {out && (
+        <div aria-label="Preview" role="region">
+          <p><strong>Subject:</strong> {out.subject}</p>
+          {out.text && <pre className="preview-text">{out.text}</pre>}
+        </div>
+      )}
+    </div>
   );
 }
