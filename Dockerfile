@@ -4,5 +4,6 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts=false
 COPY . .
+RUN npm run build:web
 ENV NODE_ENV=production
 CMD ["npm", "run", "api"]

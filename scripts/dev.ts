@@ -18,6 +18,7 @@ import { mcpPlugin } from '../mcp/http';
 import { createDatabase, devPostgresDataDir, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
 import { localTrackingSecret } from './tracking-secret';
+import { ensureWebBuild } from './web-build';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = path.join(root, '.data');
@@ -36,6 +37,7 @@ process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
 try {
+  ensureWebBuild(root);
   const env = { ...process.env };
   if (!env.DATABASE_URL) {
     const port = Number(env.EMBEDDED_PG_PORT ?? 54329);

@@ -1,0 +1,138 @@
+// npm run bench:web [-- --contacts 1000000 --tries 50 --keep-db NAME]
+// The web app in Chromium over N contacts: navigation to the first contact rows, a search
+// keystroke to updated rows (p95 over --tries each), the first route's JavaScript (gzip), and
+// the DOM rows while scrolling 10,000 rows. Baseline in the same run: the API's own latency for
+// the same requests (fetch from Node), so the browser's share is the difference.
+import { gzipSync } from 'node:zlib';
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { chromium, type Page } from 'playwright-core';
+import { createApiKey } from '../db/api-keys';
+import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
+import { startTemporalDevServer } from '../scripts/temporal-server';
+import { freePort } from '../scripts/ports';
+import { startWebServer } from '../test/support/web-server';
+
+const { values } = parseArgs({ options: { contacts: { type: 'string', default: '1000000' }, tries: { type: 'string', default: '50' }, 'keep-db': { type: 'string' } } });
+const N = Number(values.contacts);
+const TRIES = Math.max(50, Number(values.tries));
+const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const cleanups: Cleanups = [];
+
+try {
+  const { pool, url: dbUrl } = await startBenchDatabase('web', cleanups, 10, values['keep-db']);
+  const existing = (await pool.query('select count(*)::int as n from vault.contacts')).rows[0].n;
+  const t0 = performance.now();
+  for (let from = 1; !existing && from <= N; from += 100_000) {
+    // set-based, as bench/contacts-search.ts: one statement per 100k contacts
+    await pool.query(
+      `insert into vault.contacts (email, first_name, last_name, title, company_name, company_domain, source, status, created_at, updated_at)
+       select 'user' || g || '@dom' || (g % 20000) || '.com',
+              (array['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances','Ken'])[1 + g % 8],
+              (array['Lovelace','Hopper','Turing','Dijkstra','Liskov','Knuth','Allen','Thompson','Ritchie','Hamilton'])[1 + g % 10] || (g % 997),
+              (array['Software Engineer','Sales Manager','Director of Sales','CEO','Data Analyst','VP Marketing'])[1 + g % 6],
+              'Company ' || (g % 20000), 'dom' || (g % 20000) || '.com', (array['apollo','apify','manual'])[1 + g % 3], 'active',
+              now() - make_interval(secs => g * 3), now() - make_interval(secs => (g::bigint * 7919) % 10000000)
+       from generate_series($1::int, $2::int) g`,
+      [from, Math.min(N, from + 99_999)],
+    );
+  }
+  if (!existing) await pool.query('vacuum analyze vault.contacts');
+  console.log(existing ? `reusing ${existing} contacts` : `generated ${N.toLocaleString('en-US')} contacts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const temporal = await startTemporalDevServer({ port: await freePort() });
+  cleanups.push(() => temporal.stop());
+  const { key } = await createApiKey(pool, { name: 'bench-web', scopes: ['read'], rateLimitPerMinute: 10_000_000 });
+  const port = await freePort();
+  const api = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+    env: { ...process.env, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  cleanups.push(async () => { api.kill('SIGTERM'); await new Promise((r) => api.once('exit', r)); });
+  const apiUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; !(await fetch(`${apiUrl}/health`).then((r) => r.ok, () => false)); i++) {
+    if (i > 150) throw new Error('the API did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const web = await startWebServer(apiUrl);
+  cleanups.push(() => web.close());
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  cleanups.push(() => browser.close());
+
+  const signedIn = async (): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${web.url}/`);
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    return page;
+  };
+
+  // initial JS: what the sign-in route loads (the first route a visitor sees)
+  const probe = await browser.newContext();
+  const probePage = await probe.newPage();
+  let initialJs = 0;
+  const bodies: Promise<void>[] = [];
+  probePage.on('response', (r) => { if (r.url().endsWith('.js')) bodies.push(r.body().then((b) => { initialJs += gzipSync(b, { level: 9 }).length; })); });
+  await probePage.goto(`${web.url}/`, { waitUntil: 'networkidle' });
+  await Promise.all(bodies);
+  await probe.close();
+
+  const firstRows: number[] = [];
+  const typing: number[] = [];
+  const apiFirst: number[] = [];
+  const apiSearch: number[] = [];
+  const headers = { authorization: `Bearer ${key}` };
+  for (let i = 0; i < TRIES; i++) {
+    // navigation (Dashboard → Contacts) to the first rows, in a fresh browser context each try (nothing cached)
+    const page = await signedIn();
+    const t = performance.now();
+    await page.getByRole('link', { name: 'Contacts', exact: true }).click();
+    await page.locator('[role=grid] [role=row][aria-rowindex="2"]').waitFor();
+    firstRows.push(performance.now() - t);
+    // the keystroke: "lovelace1" → "lovelace1N" (a word prefix the API completes)
+    const box = page.getByRole('searchbox', { name: 'Search contacts' });
+    const base = `${['lovelace', 'hopper', 'turing', 'knuth', 'liskov'][i % 5]}${1 + (i % 9)}`;
+    await box.fill(base);
+    await page.locator(`[role=grid][data-q="${base}"]`).waitFor();
+    const next = `${base}${i % 10}`;
+    const t2 = performance.now();
+    await box.press(String(i % 10));
+    await page.locator(`[role=grid][data-q="${next}"]`).waitFor();
+    typing.push(performance.now() - t2);
+    await page.context().close();
+    const a = performance.now();
+    await fetch(`${apiUrl}/api/contacts?limit=200&r=${i}`, { headers }).then((r) => r.text());
+    apiFirst.push(performance.now() - a);
+    const b = performance.now();
+    await fetch(`${apiUrl}/api/contacts?limit=200&q=${encodeURIComponent(next)}`, { headers }).then((r) => r.text());
+    apiSearch.push(performance.now() - b);
+  }
+
+  // DOM rows while scrolling 10,000 rows
+  const page = await signedIn();
+  await page.getByRole('link', { name: 'Contacts', exact: true }).click();
+  await page.locator('[role=grid] [role=row][aria-rowindex="2"]').waitFor();
+  let maxRows = 0;
+  let loaded = 0;
+  const scrollStart = performance.now();
+  while (loaded < 10_000 && performance.now() - scrollStart < 300_000) {
+    await page.locator('.grid-body').evaluate((el) => { el.scrollTop += 4000; });
+    await page.waitForTimeout(20);
+    maxRows = Math.max(maxRows, await page.locator('[role=grid] [role=row]').count());
+    loaded = Number(((await page.locator('.status-line').textContent()) ?? '').match(/^[\d,]+/)?.[0].replace(/,/g, '') ?? 0);
+  }
+
+  console.log(`\n${N.toLocaleString('en-US')} contacts, ${TRIES} tries each; load average ${load()}\n`);
+  console.log('| measure | figure | goal | the API alone (same requests) |');
+  console.log('|---|---|---|---|');
+  console.log(`| navigation to first contact rows, p95 | ${p95(firstRows).toFixed(0)} ms | ≤ 300 ms | ${p95(apiFirst).toFixed(0)} ms |`);
+  console.log(`| search keystroke to updated rows, p95 | ${p95(typing).toFixed(0)} ms | ≤ 150 ms | ${p95(apiSearch).toFixed(0)} ms |`);
+  console.log(`| initial JS (gzip -9 of the first route's scripts) | ${(initialJs / 1024).toFixed(1)} KB | ≤ 200 KB | - |`);
+  console.log(`| DOM rows while scrolling ${loaded.toLocaleString('en-US')} rows (max) | ${maxRows} | ≤ 150 | - |`);
+} finally {
+  await runCleanups(cleanups);
+}

@@ -1,0 +1,227 @@
+// The web app end to end: Debian's Chromium (playwright-core, nothing downloaded) on the built
+// web/dist, against the real stack (Postgres, Temporal, worker, SMTP sink). Every view is checked
+// with axe (0 serious or critical violations) and photographed (docs/screenshots with UPDATE_SCREENSHOTS=1).
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { seedContacts, startCampaignStack, waitUntil, type CampaignStack } from './support/campaign-fixtures';
+import { bearer } from './support/harness';
+import { startWebServer, type WebServer } from './support/web-server';
+import { apolloCsv, SPECIAL_ROWS } from './fixtures/apollo-export';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const shots = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'barton-shots-'));
+
+let stack: CampaignStack;
+let web: WebServer;
+let browser: Browser;
+let page: Page;
+let apiKey: string;
+
+beforeAll(async () => {
+  stack = await startCampaignStack({ name: 'web-e2e', config: { TEMPORAL_UI_URL: 'http://temporal-ui.test:8233' } });
+  await stack.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = stack.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no API address');
+  web = await startWebServer(`http://127.0.0.1:${address.port}`);
+  apiKey = (await bearer(stack.db.pool, ['read', 'write'], 100_000, 'web-user')).authorization.slice('Bearer '.length);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  mkdirSync(shots, { recursive: true });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await stack?.close();
+});
+
+/** axe on the current view: no serious or critical violation. */
+async function checkA11y(view: string) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${view}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+const shoot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) });
+
+describe('web app', () => {
+  it('signs in with an API key and shows the navigation', async () => {
+    await page.goto(`${web.url}/`);
+    await page.getByLabel('API key').waitFor();
+    await checkA11y('sign-in');
+    await shoot('sign-in');
+    await page.getByLabel('API key').fill('not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/key/i);
+
+    await page.getByLabel('API key').fill(apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    for (const name of ['Dashboard', 'Contacts', 'Imports', 'Campaigns', 'Analytics', 'Workflows']) {
+      await page.getByRole('link', { name, exact: true }).waitFor();
+    }
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await checkA11y('dashboard');
+    await shoot('dashboard');
+  });
+
+  it('uploads an Apollo CSV, recognises it, shows progress to done and promotes it', async () => {
+    await page.getByRole('link', { name: 'Imports', exact: true }).click();
+    await page.getByRole('heading', { name: 'Imports' }).waitFor();
+    await checkA11y('imports');
+    await page.locator('input[type=file]').setInputFiles({ name: 'apollo.csv', mimeType: 'text/csv', buffer: Buffer.from(apolloCsv(SPECIAL_ROWS)) });
+    await page.getByText('Detected: Apollo export').waitFor();
+    expect(await page.getByLabel('Field for column Person Linkedin Url').inputValue()).toBe('linkedin_url');
+    await checkA11y('imports-mapping');
+    await shoot('imports-mapping');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByRole('button', { name: 'Promote' }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#ingest-progress').evaluate((p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max)).toBe(true);
+    await page.getByRole('button', { name: 'Promote' }).click();
+    await page.getByText(/Promotion completed/).waitFor({ timeout: 60_000 });
+    await checkA11y('imports-done');
+    await shoot('imports');
+  });
+
+  it('finds a contact by a word of its name as you type and opens it', async () => {
+    await page.getByRole('link', { name: 'Contacts', exact: true }).click();
+    await page.getByRole('grid').waitFor();
+    await checkA11y('contacts');
+    await shoot('contacts');
+    await page.getByRole('searchbox', { name: 'Search contacts' }).pressSequentially('lovelace');
+    await waitUntil(async () => (await page.getByRole('grid').getByRole('row').count()) === 2, 15_000, 'one matching row');
+    const row = page.getByRole('grid').getByRole('row').nth(1);
+    expect(await row.textContent()).toContain('ada.lovelace');
+    await row.getByRole('link').click();
+    await page.waitForURL(/\/contacts\/\d+$/);
+    await page.getByRole('heading', { name: /Ada Lovelace/ }).waitFor();
+    await checkA11y('contact-detail');
+    await shoot('contact-detail');
+  });
+
+  it('edits a field, then handles a concurrent edit (412): shows what changed and re-applies', async () => {
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    await page.getByLabel('Title', { exact: true }).fill('Chief Technology Officer');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+
+    await page.getByLabel('City', { exact: true }).fill('Cambridge');
+    // someone else saves meanwhile
+    const current = await stack.app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: { authorization: `Bearer ${apiKey}` } });
+    const theirs = await stack.app.inject({
+      method: 'PATCH', url: `/api/contacts/${id}`, headers: { authorization: `Bearer ${apiKey}`, 'if-match': String(current.headers.etag) }, payload: { city: 'Oxford' },
+    });
+    expect(theirs.statusCode).toBe(200);
+    await page.getByRole('button', { name: 'Save' }).click();
+    const conflict = page.getByRole('alert').filter({ hasText: 'changed this contact' });
+    await conflict.waitFor();
+    expect(await conflict.textContent()).toContain('Oxford');
+    expect(await conflict.textContent()).toContain('Cambridge');
+    await checkA11y('contact-conflict');
+    await shoot('contact-conflict');
+    await page.getByRole('button', { name: 'Re-apply my changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    const after = JSON.parse((await stack.app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: { authorization: `Bearer ${apiKey}` } })).body);
+    expect(after).toMatchObject({ title: 'Chief Technology Officer', city: 'Cambridge' });
+  });
+
+  it('shows API validation messages next to the field and stores nothing', async () => {
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    await page.getByLabel('Phone', { exact: true }).fill('x'.repeat(80));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#e-phone').waitFor();
+    const after = JSON.parse((await stack.app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: { authorization: `Bearer ${apiKey}` } })).body);
+    expect(after.phone).not.toBe('x'.repeat(80));
+  });
+
+  it('keeps at most ~150 rows in the DOM and scrolls to the end of a long list', async () => {
+    const source = 'bulk-web';
+    await seedContacts(stack.db.pool, source, Array.from({ length: 3000 }, (_, i) => ({ email: `bulk${String(i).padStart(5, '0')}@scroll.example`, first_name: 'Bulk' })));
+    await page.getByRole('link', { name: 'Contacts', exact: true }).click();
+    await page.getByRole('searchbox', { name: 'Search contacts' }).fill('');
+    await page.getByLabel('Source').fill(source);
+    await page.getByLabel('Sort').selectOption('last_name');
+    await page.getByRole('grid').waitFor();
+    const body = page.locator('.grid-body');
+    for (let i = 0; i < 60; i++) {
+      await body.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+      await page.waitForTimeout(50);
+      const done = await page.getByText('3,000 loaded.').count();
+      expect(await page.getByRole('grid').getByRole('row').count()).toBeLessThanOrEqual(150);
+      if (done) break;
+    }
+    await page.getByText('3,000 loaded.').waitFor();
+    await body.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    const emails = await page.getByRole('grid').getByRole('row').allTextContents();
+    expect(emails.some((t) => t.includes('@scroll.example'))).toBe(true);
+    expect(await page.locator('.grid-body > div').evaluate((el) => el.getBoundingClientRect().height)).toBeLessThanOrEqual(1_000_000);
+    // the keyboard moves through the grid
+    await page.getByRole('grid').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.getByRole('grid').getAttribute('aria-activedescendant')).toMatch(/^contact-row-\d+$/);
+  });
+
+  it('starts, pauses and resumes a campaign to the SMTP sink; its funnel numbers move; its workflow links to the Temporal UI', async () => {
+    const seeded = await seedContacts(stack.db.pool, 'camp-web', [{ email: 'c1@camp.example', first_name: 'Cleo' }, { email: 'c2@camp.example' }, { email: 'c3@camp.example' }]);
+    const template = await stack.http.template({ subject: 'Hi {{ contact.first_name }}', text_body: 'Hello from Barton' });
+    const campaignId = await stack.http.campaign({ name: 'Web launch', steps: [{ template_id: template }, { template_id: template, delay: { days: 3 } }], criteria: { sources: ['camp-web'] }, rate_per_minute: 600 });
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    await page.getByRole('link', { name: 'Web launch' }).click();
+    await page.waitForURL(new RegExp(`/campaigns/${campaignId}$`));
+    await page.getByLabel('Contact id').fill(String(seeded.get('c1@camp.example')));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByRole('region', { name: 'Preview' }).getByText('Subject: Hi Cleo').waitFor();
+    await checkA11y('campaign-detail');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await waitUntil(async () => (await page.getByTestId('sent-1').textContent()) === '3', 60_000, 'three sent in the funnel');
+    expect(stack.sink.messages.filter((m) => m.to.some((t) => t.endsWith('@camp.example')))).toHaveLength(3);
+    await shoot('campaign-detail');
+
+    // step 2 waits three days: the run is still going, so it pauses and resumes
+    expect(await page.getByTestId('campaign-status').textContent()).toBe('running');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await waitUntil(async () => (await page.getByTestId('campaign-status').textContent()) === 'paused', 30_000, 'paused');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await waitUntil(async () => (await page.getByTestId('campaign-status').textContent()) !== 'paused', 30_000, 'resumed');
+
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    await page.getByRole('table').waitFor();
+    await checkA11y('campaigns');
+    await shoot('campaigns');
+
+    await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+    const link = page.getByRole('link', { name: `Open campaign:${campaignId} in Temporal UI` });
+    await link.waitFor();
+    expect(await link.getAttribute('href')).toMatch(new RegExp(`^http://temporal-ui\\.test:8233/namespaces/default/workflows/campaign(:|%3A)${campaignId}(/|$)`));
+    await checkA11y('workflows');
+    await shoot('workflows');
+
+    await page.getByRole('link', { name: 'Analytics', exact: true }).click();
+    await page.getByRole('heading', { name: 'Analytics' }).waitFor();
+    await checkA11y('analytics');
+    await shoot('analytics');
+  });
+
+  it('suppresses an address from Settings and lists it; says why keys are not listed for a non-admin key', async () => {
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'admin' }).waitFor();
+    await page.getByLabel('Email to suppress').fill('stop@camp.example');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    await page.getByRole('status').filter({ hasText: 'Suppressed stop@camp.example' }).waitFor();
+    await page.getByRole('table', { name: 'Suppressions' }).getByText('stop@camp.example').waitFor();
+    const { rows } = await stack.db.pool.query("select count(*)::int as n from marketing.suppressions where email = 'stop@camp.example'");
+    expect(rows[0].n).toBe(1);
+    await checkA11y('settings');
+    await shoot('settings');
+  });
+});
+
+// keep the temp dir's name visible when a screenshot is wanted from a CI log
+if (process.env.UPDATE_SCREENSHOTS !== '1') writeFileSync(path.join(shots, 'README.txt'), 'screenshots of the last web-e2e run\n');
