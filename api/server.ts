@@ -4,6 +4,7 @@ import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { connectClient } from '../clients/temporal';
 import { mcpPlugin } from '../mcp/http';
+import { webAppPlugin } from './plugins/web-app';
 import { buildApp } from './app';
 import { startTracing } from '../clients/telemetry';
 
@@ -23,6 +24,7 @@ const app = await buildApp({
   logger: { level: config.LOG_LEVEL },
 });
 await app.register(mcpPlugin);
+await app.register(webAppPlugin); // web/dist at /, beside /api, /docs and /mcp
 await app.listen({ host: config.HOST, port: config.PORT });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void app.close().then(() => tracing?.shutdown()).then(() => process.exit(0)));

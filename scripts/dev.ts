@@ -15,6 +15,7 @@ import { startTracing } from '../clients/telemetry';
 import { ensureMailboxReaders } from '../worker/mailbox-readers';
 import { buildApp } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
+import { webAppPlugin } from '../api/plugins/web-app';
 import { createDatabase, devPostgresDataDir, startEmbeddedPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal-server';
 import { localTrackingSecret } from './tracking-secret';
@@ -77,6 +78,7 @@ try {
     await app.temporal.connection.close();
   });
   await app.register(mcpPlugin);
+  await app.register(webAppPlugin); // web/dist at /, beside /api, /docs and /mcp
   await app.listen({ host: config.HOST, port: config.PORT });
   if (config.ENRICH_REFRESH_SCHEDULE === 'on') await ensureEnrichRefreshSchedule(app.temporal, config);
   const mailboxReaders = await ensureMailboxReaders(app.temporal, config);
