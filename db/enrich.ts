@@ -4,6 +4,7 @@
 import type { PoolClient } from 'pg';
 import { withTransaction, type Pool } from './pool';
 import { resolveGoldenRecords } from './master-data';
+import { addDailyCount } from './metrics';
 import {
   PROVIDERS,
   type EnrichInput,
@@ -78,6 +79,11 @@ export function createEnrichRepository(pool: Pool) {
   }
 
   return {
+    /** A provider answered 429 (rate limited): /metrics' count of them, by provider. */
+    async recordRateLimited(provider: string): Promise<void> {
+      await addDailyCount(pool, 'enrich_rate_limited', provider);
+    },
+
     /**
      * Records the request and who it covers; people whose intelligence has not expired are marked
      * skipped unless forced. Idempotent: a repeat returns what the first one stored.

@@ -2,6 +2,7 @@
 // before SMTP, confirmations after it, and what is left to send. Every statement is one call of
 // a marketing.f_* function or one small query: this runs at a thousand messages a second.
 import { CONTACT_FIELDS, type ContactVars } from '../common/templates';
+import { addDailyCount } from './metrics';
 import type { Pool } from './pool';
 
 /** What the sender needs of the campaign row. */
@@ -61,6 +62,11 @@ export function createOutreachRepository(pool: Pool) {
     async takeTokens(keys: string[], ratesPerMinute: number[], want: number): Promise<{ granted: number; wait_ms: number }> {
       const { rows: [grant] } = await pool.query('select * from marketing.f_take_send_tokens($1, $2, $3)', [keys, ratesPerMinute, want]);
       return grant;
+    },
+
+    /** A sender found no token and waits `ms` for the next one: /metrics' throttle-wait counters, by sending domain. */
+    async recordThrottleWait(domain: string, ms: number): Promise<void> {
+      await addDailyCount(pool, 'send_throttle_waits', domain, 1, ms / 1000);
     },
 
     async returnTokens(keys: string[], count: number): Promise<void> {

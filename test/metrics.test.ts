@@ -2,8 +2,13 @@
 // promotion and campaign send (real Temporal, Postgres and SMTP). They come from the database's
 // rollups, so a second API process (a restart, another replica) answers the same numbers.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { bearer, testApp, uniqueId } from './support/harness';
 import { result, startCampaignStack, waitUntil, type CampaignStack } from './support/campaign-fixtures';
+import { startApolloFake } from './fakes/apollo';
+import { createApolloClient } from '../clients/apollo';
+import { createEnrichActivities } from '../activities/enrich';
+import { parseWaterfall } from '../contracts/enrich';
 import type { App } from '../api/app';
 
 let stack: CampaignStack;
@@ -104,4 +109,40 @@ it('reports how long the slowest running statement has been running, for the slo
     await sleeping;
   }
   expect(sample(await scrape(stack.app), 'barton_db_slowest_query_seconds')).toBeLessThan(0.5);
+});
+
+it('counts provider 429s by provider and send-throttle waits by sending domain', async () => {
+  const apollo = await startApolloFake();
+  try {
+    const acts = createEnrichActivities({ pool: stack.db.pool, apollo: createApolloClient({ baseUrl: apollo.baseUrl, apiKey: apollo.apiKey }) });
+    const env = new MockActivityEnvironment();
+    const requestId = uniqueId('rl');
+    const { rows } = await stack.db.pool.query(`insert into vault.contacts (email, source) values ($1, 'test') returning contact_id`, [`${requestId}@acme.example`]);
+    await env.run(acts.createEnrichRequest, {
+      requestId, target: { contactIds: [rows[0].contact_id] }, providers: ['apollo' as const], force: false,
+      waterfall: parseWaterfall('title:apollo'), ttlDays: 30, workflowId: `enrich:${requestId}`,
+    });
+    await env.run(acts.planEnrichmentRound, { requestId, round: 1 });
+    const ref = { requestId, provider: 'apollo' as const, round: 1, chunkNo: 0 };
+    for (let i = 0; i < 2; i++) {
+      apollo.script('people/bulk_match', { status: 429, headers: { 'retry-after': '1' }, body: { message: 'rate limited' } });
+      await expect(env.run(acts.callApollo, ref)).rejects.toMatchObject({ type: 'ProviderRateLimited' });
+    }
+    await env.run(acts.callApollo, ref); // the retry that gets through counts nothing
+  } finally {
+    await apollo.close();
+  }
+
+  // 120 a minute = 2 tokens a second with a burst of 2: the third recipient waits for its token
+  const template = await stack.http.template({ subject: 'Again', text_body: 'hello' });
+  const campaignId = await stack.http.campaign({ criteria: { sources: ['apollo'] }, rate_per_minute: 120, steps: [{ template_id: template }] });
+  expect(await result(stack.temporal, await stack.http.start(campaignId))).toMatchObject({ phase: 'completed', sent: 3 });
+
+  const text = await scrape(stack.app);
+  expect(sample(text, 'barton_enrichment_rate_limited_total', { provider: 'apollo' })).toBe(2);
+  const waits = sample(text, 'barton_send_throttle_waits_total', { domain: 'sender.example' }) ?? 0;
+  expect(waits).toBeGreaterThanOrEqual(1);
+  const waited = sample(text, 'barton_send_throttle_wait_seconds_total', { domain: 'sender.example' }) ?? 0;
+  expect(waited).toBeGreaterThan(0.1);
+  expect(waited).toBeLessThan(10);
 });

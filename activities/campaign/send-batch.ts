@@ -113,6 +113,8 @@ export function createBatchSender(deps: SenderDeps) {
         const want = Math.min(input.limit - state.processed, CHUNK);
         const grant = await deps.outreach.takeTokens(batch.bucketKeys, batch.bucketRates, want);
         if (grant.granted === 0) {
+          // best effort: a lost metric write must not fail the batch
+          await deps.outreach.recordThrottleWait(batch.domain, grant.wait_ms).catch(() => undefined);
           if (Date.now() + grant.wait_ms > batch.deadline) {
             state.tokenWaitMs = grant.wait_ms;
             break;

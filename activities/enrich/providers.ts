@@ -36,6 +36,12 @@ export function createProviderCallActivities({ requests, apollo, apify, settings
     return reserved === 'ok';
   }
 
+  /** The provider's error as a Temporal failure, after counting a 429 (best effort: the metric never fails the call's retry). */
+  async function failed(err: unknown): Promise<unknown> {
+    if (err instanceof ProviderRateLimitedError) await requests.recordRateLimited(err.provider).catch(() => undefined);
+    return providerFailure(err);
+  }
+
   return {
     /** One Apollo people/bulk_match (≤ 10 people) for a planned call; runs on the Apollo task queue. */
     async callApollo(ref: ProviderCallRef): Promise<ProviderCallResult> {
@@ -48,7 +54,7 @@ export function createProviderCallActivities({ requests, apollo, apify, settings
           email: c.email, first_name: c.first_name, last_name: c.last_name, domain: c.company_domain, linkedin_url: c.linkedin_url,
         })));
       } catch (err) {
-        throw providerFailure(err);
+        throw await failed(err);
       }
       return requests.recordAnswers(ref, contacts.map((c, i) => {
         const person = answer.matches[i];
@@ -69,7 +75,7 @@ export function createProviderCallActivities({ requests, apollo, apify, settings
         const startedRunId = (activityInfo().heartbeatDetails as { runId?: string } | undefined)?.runId;
         ({ items } = await apify.runToCompletion(settings.apifyActor, input, { pollSecs: 30, startedRunId, onWait: (run) => heartbeat({ runId: run.id }) }));
       } catch (err) {
-        throw providerFailure(err);
+        throw await failed(err);
       }
       const byKey = new Map<string, DatasetItem>();
       for (const item of items) {

@@ -14,7 +14,14 @@ import { pendingMigrations } from '../../db/migrate';
 // reset to rate()) and says so with barton_business_metrics_up 0.
 
 /** daily_counts metric → exported counter (and the label its dimension becomes). */
-const COUNTERS: { name: string; help: string; from: Record<string, Record<string, string>>; dimLabel?: string }[] = [
+const COUNTERS: {
+  name: string;
+  help: string;
+  from: Record<string, Record<string, string>>;
+  dimLabel?: string;
+  /** export the summed amount (seconds) instead of the count */
+  amount?: true;
+}[] = [
   { name: 'barton_rows_staged_total', help: 'Rows staged into intake.raw_loads (duplicates included)', from: { staged: {} } },
   { name: 'barton_rows_duplicate_total', help: 'Rows staged as duplicates of the same source within 30 days', from: { duplicates: {} } },
   { name: 'barton_rows_promoted_total', help: 'Staged rows promoted into the contact vault', from: { promoted: {} } },
@@ -30,11 +37,30 @@ const COUNTERS: { name: string; help: string; from: Record<string, Record<string
     from: { people_merged: { kind: 'person' }, companies_merged: { kind: 'company' } },
   },
   { name: 'barton_enrichment_calls_total', help: 'Enrichment lookups sent to a provider, by provider', from: { enrich_lookups: {} }, dimLabel: 'provider' },
+  {
+    name: 'barton_enrichment_rate_limited_total',
+    help: 'Provider calls answered 429 (rate limited), by provider; each is retried after the provider\'s delay',
+    from: { enrich_rate_limited: {} },
+    dimLabel: 'provider',
+  },
   { name: 'barton_emails_sent_total', help: 'Campaign emails sent', from: { sent: {} } },
   { name: 'barton_emails_bounced_total', help: 'Sent emails that bounced (hard or soft)', from: { bounced: {} } },
   { name: 'barton_replies_total', help: 'Human replies to campaign emails', from: { replies: {} } },
   { name: 'barton_unsubscribes_total', help: 'Unsubscribes from campaign emails', from: { unsubscribes: {} } },
   { name: 'barton_complaints_total', help: 'Spam complaints about campaign emails', from: { complaints: {} } },
+  {
+    name: 'barton_send_throttle_waits_total',
+    help: 'Times a sender found no send token (campaign or sending-domain throttle) and waited, by sending domain',
+    from: { send_throttle_waits: {} },
+    dimLabel: 'domain',
+  },
+  {
+    name: 'barton_send_throttle_wait_seconds_total',
+    help: 'Seconds senders were told to wait for a send token, by sending domain',
+    from: { send_throttle_waits: {} },
+    dimLabel: 'domain',
+    amount: true,
+  },
 ];
 
 /** GET /metrics in Prometheus text format: process metrics, request durations per route, business counters, pool and migration gauges. */
@@ -86,7 +112,7 @@ export const metricsPlugin = fp(async (app) => {
         for (const labels of Object.values(c.from)) if (!c.dimLabel) c.metric.inc(labels, 0);
         for (const t of totals) {
           const labels = c.from[t.metric];
-          if (labels) c.metric.inc(c.dimLabel ? { ...labels, [c.dimLabel]: t.dim } : labels, t.n);
+          if (labels) c.metric.inc(c.dimLabel ? { ...labels, [c.dimLabel]: t.dim } : labels, c.amount ? t.amount : t.n);
         }
       }
       up.set(1);
