@@ -66,6 +66,14 @@ describe('web app', () => {
       await page.getByRole('link', { name, exact: true }).waitFor();
     }
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    // signed in by the session cookie: HttpOnly (script cannot read it), SameSite=Strict, not Secure over http to 127.0.0.1
+    const cookies = await page.context().cookies();
+    expect(cookies.filter((c) => c.name.endsWith('bo_session'))).toMatchObject([{ name: 'bo_session', httpOnly: true, sameSite: 'Strict', path: '/', secure: false }]);
+    expect(await page.evaluate(() => document.cookie)).not.toContain('bo_session');
+    // a reload keeps the session (nothing was held in the tab's memory)
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    expect(await page.getByLabel('API key').count()).toBe(0);
     await checkA11y('dashboard');
     await shoot('dashboard');
   });
@@ -220,6 +228,17 @@ describe('web app', () => {
     expect(rows[0].n).toBe(1);
     await checkA11y('settings');
     await shoot('settings');
+  });
+
+  it('signs out: the session is revoked, the cookie cleared, and a reload asks for the key again', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect((await page.context().cookies()).filter((c) => c.name.endsWith('bo_session'))).toEqual([]);
+    const { rows } = await stack.db.pool.query(`select s.revoked_at from auth.sessions s join auth.api_keys k using (key_id) where k.name = 'web-user'`);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.revoked_at instanceof Date)).toBe(true);
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
   });
 });
 

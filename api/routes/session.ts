@@ -49,7 +49,7 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { public: true }, // answers 401 itself: "not signed in" is this route's answer, not a failure
     schema: {
       summary: 'The current session: who, scopes, expiry, CSRF token',
-      tags, security, response: { 200: SessionInfo, 401: ErrorResponse.describe('no live session cookie') },
+      tags, security, response: { 200: SessionInfo, 401: ErrorResponse.describe('no live session cookie'), 503: ErrorResponse.describe('the database is unreachable') },
     },
   }, async (request, reply) => {
     const token = sessionTokenOf(request);
@@ -63,7 +63,7 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       summary: 'Sign out: revoke the session and clear its cookie',
       description: 'Needs X-CSRF-Token when the session is live. Without a live session it only clears the cookie.',
-      tags, security, response: { 204: NoContent, 403: ErrorResponse.describe('X-CSRF-Token missing or wrong') },
+      tags, security, response: { 204: NoContent, 403: ErrorResponse.describe('X-CSRF-Token missing or wrong'), 503: ErrorResponse.describe('the database is unreachable; the session is not revoked') },
     },
   }, async (request, reply) => {
     const token = sessionTokenOf(request);
