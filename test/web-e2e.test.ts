@@ -82,7 +82,9 @@ describe('web app', () => {
     await page.getByRole('link', { name: 'Imports', exact: true }).click();
     await page.getByRole('heading', { name: 'Imports' }).waitFor();
     await checkA11y('imports');
-    await page.locator('input[type=file]').setInputFiles({ name: 'apollo.csv', mimeType: 'text/csv', buffer: Buffer.from(apolloCsv(SPECIAL_ROWS)) });
+    // one row promotion refuses, for the failed-rows download
+    const rows = [...SPECIAL_ROWS, { 'First Name': '=Bad', 'Last Name': 'Address', Email: 'not-an-email', 'Apollo Contact Id': 'c-bad' }];
+    await page.locator('input[type=file]').setInputFiles({ name: 'apollo.csv', mimeType: 'text/csv', buffer: Buffer.from(apolloCsv(rows)) });
     await page.getByText('Detected: Apollo export').waitFor();
     expect(await page.getByLabel('Field for column Person Linkedin Url').inputValue()).toBe('linkedin_url');
     await checkA11y('imports-mapping');
@@ -92,6 +94,15 @@ describe('web app', () => {
     expect(await page.locator('#ingest-progress').evaluate((p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max)).toBe(true);
     await page.getByRole('button', { name: 'Promote' }).click();
     await page.getByText(/Promotion completed/).waitFor({ timeout: 60_000 });
+    const failedLink = page.getByRole('link', { name: 'Download failed rows' });
+    await failedLink.waitFor();
+    // the browser's own request, with the session cookie
+    const failedCsv = await page.request.get(new URL((await failedLink.getAttribute('href'))!, web.url).toString());
+    expect(failedCsv.status()).toBe(200);
+    const [header, ...failedRows] = (await failedCsv.text()).trimEnd().split('\r\n');
+    expect(header.split(',').slice(0, 3)).toEqual(['row_no', 'failure_reason', 'email']);
+    expect(failedRows).toHaveLength(1);
+    expect(failedRows[0]).toMatch(/^8,invalid_email_syntax,not-an-email,/);
     await checkA11y('imports-done');
     await shoot('imports');
   });
