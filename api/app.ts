@@ -30,6 +30,7 @@ import apiKeyRoutes from './routes/api-keys';
 import conversionRoutes from './routes/conversions';
 import analyticsRoutes from './routes/analytics';
 import sessionRoutes from './routes/session';
+import totalsRoutes from './routes/totals';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -120,6 +121,7 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(conversionRoutes);
   await app.register(analyticsRoutes);
   await app.register(sessionRoutes);
+  await app.register(totalsRoutes);
   return app;
 }
 

@@ -107,6 +107,23 @@ describe('web app', () => {
     await shoot('imports');
   });
 
+  it('shows the totals on the Dashboard: contacts, golden people and companies, campaigns running', async () => {
+    await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+    const { rows: [want] } = await stack.db.pool.query(`select
+        (select count(*) from vault.contacts)::int as contacts,
+        (select count(*) from people.master where merged_into is null)::int as people,
+        (select count(*) from company.master where merged_into is null)::int as companies,
+        (select count(*) from marketing.campaigns where status = 'running')::int as running`);
+    expect(want.contacts).toBe(SPECIAL_ROWS.length);
+    expect(want.people).toBeGreaterThan(0);
+    expect(want.companies).toBeGreaterThan(0);
+    const shown = async (id: string) => (await page.getByTestId(`total-${id}`).textContent())?.replace(/\D/g, '');
+    await waitUntil(async () => (await shown('contacts')) === String(want.contacts), 15_000, 'the contacts total');
+    expect(await shown('golden-people')).toBe(String(want.people));
+    expect(await shown('golden-companies')).toBe(String(want.companies));
+    expect(await shown('campaigns-running')).toBe(String(want.running));
+  });
+
   it('finds a contact by a word of its name as you type and opens it', async () => {
     await page.getByRole('link', { name: 'Contacts', exact: true }).click();
     await page.getByRole('grid').waitFor();
