@@ -175,6 +175,49 @@ describe('web app', () => {
     expect(after.phone).not.toBe('x'.repeat(80));
   });
 
+  it('merges a duplicate person and a duplicate company into the contact\'s golden records', async () => {
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    // the same Ada from another source, under another email and company: a second person and company
+    const headers = { authorization: `Bearer ${apiKey}` };
+    const batch = `dup-${Date.now()}`;
+    const staged = await stack.app.inject({ method: 'POST', url: '/api/ingest?wait=true', headers, payload: {
+      source: 'dup-source', batch_id: batch,
+      rows: [{ email: 'ada@analytical.example', first_name: 'Ada', last_name: 'Lovelace', company_name: 'Analytical Engines', company_domain: 'analytical.example' }],
+    } });
+    expect(staged.statusCode).toBe(200);
+    expect((await stack.app.inject({ method: 'POST', url: '/api/promote?wait=true', headers, payload: { batch_id: batch } })).statusCode).toBe(200);
+    const golden = async (email: string) => (await stack.db.pool.query(
+      `select p.person_id, p.merged_into as person_merged_into, k.company_id, k.merged_into as company_merged_into
+         from vault.contacts c join people.slot s using (contact_id) join people.master p using (person_id) left join company.master k on k.company_id = p.company_id
+        where c.email = $1 limit 1`, [email])).rows[0];
+    const ada = await golden('ada.lovelace+conf@acme.com');
+    const dup = await golden('ada@analytical.example');
+    expect(dup.person_id).not.toBe(ada.person_id);
+    expect(dup.company_id).not.toBe(ada.company_id);
+
+    await page.getByText('Merge a duplicate person').click();
+    await page.getByLabel('Find duplicate person').fill('lovelace');
+    await page.getByRole('search', { name: 'Find a duplicate person' }).getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('button', { name: 'Pick Ada Lovelace <ada@analytical.example>' }).click();
+    await page.getByRole('button', { name: 'Merge into this person' }).click();
+    await page.getByRole('status').filter({ hasText: `Merged person ${dup.person_id}` }).waitFor();
+    expect((await golden('ada@analytical.example')).person_merged_into).toBe(ada.person_id);
+    // the golden person now lists the duplicate's source
+    await page.getByRole('cell', { name: 'dup-source' }).first().waitFor();
+
+    await page.getByText('Merge a duplicate company').click();
+    await page.getByLabel('Find duplicate company').fill('Analytical');
+    await page.getByRole('search', { name: 'Find a duplicate company' }).getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('button', { name: 'Pick Analytical Engines (analytical.example)' }).click();
+    await page.getByRole('button', { name: 'Merge into this company' }).click();
+    await page.getByRole('status').filter({ hasText: `Merged company ${dup.company_id}` }).waitFor();
+    const { rows: [company] } = await stack.db.pool.query('select merged_into from company.master where company_id = $1', [dup.company_id]);
+    expect(company.merged_into).toBe(ada.company_id);
+    await checkA11y('contact-merge');
+    await shoot('contact-merge');
+    expect(Number(new URL(page.url()).pathname.split('/').pop())).toBe(id);
+  });
+
   it('keeps at most ~150 rows in the DOM and scrolls to the end of a long list', async () => {
     const source = 'bulk-web';
     await seedContacts(stack.db.pool, source, Array.from({ length: 3000 }, (_, i) => ({ email: `bulk${String(i).padStart(5, '0')}@scroll.example`, first_name: 'Bulk' })));

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, request, type Contact } from '../api';
 import { Skeleton } from '../App';
+import { MergeDuplicate } from './MergeDuplicate';
 
 const EDITABLE = ['first_name', 'last_name', 'full_name', 'title', 'company_name', 'company_domain', 'phone', 'linkedin_url', 'city', 'state', 'country'] as const;
 type Field = (typeof EDITABLE)[number];
@@ -83,6 +84,8 @@ export default function ContactDetail() {
     void save(body, etag);
   };
 
+  // the golden records gained the duplicate's sources and history
+  const merged = () => { void queryClient.invalidateQueries({ queryKey: key }); };
   const name = contact.full_name ?? [contact.first_name, contact.last_name].filter(Boolean).join(' ');
   return (
     <section className="detail">
@@ -129,10 +132,25 @@ export default function ContactDetail() {
         <div className="card">
           <h2>Golden person</h2>
           {contact.master ? <KeyValues data={contact.master} /> : <p className="muted">Not promoted yet: promote its import batch from Imports.</p>}
+          {contact.master && (
+            <details>
+              <summary>Merge a duplicate person</summary>
+              <MergeDuplicate kind="person" survivorId={contact.master.person_id as number} survivorLabel={name || contact.email}
+                contactId={contact.contact_id} onMerged={merged} />
+            </details>
+          )}
         </div>
         <div className="card">
           <h2>Company</h2>
           {contact.company ? <KeyValues data={contact.company} /> : <p className="muted">No company resolved.</p>}
+          {contact.company && (
+            <details>
+              <summary>Merge a duplicate company</summary>
+              <MergeDuplicate kind="company" survivorId={contact.company.company_id as number}
+                survivorLabel={String(contact.company.name ?? contact.company.domain ?? contact.company.company_id)}
+                contactId={contact.contact_id} onMerged={merged} />
+            </details>
+          )}
         </div>
         <div className="card">
           <h2>LinkedIn intelligence</h2>
