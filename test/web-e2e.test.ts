@@ -187,7 +187,7 @@ describe('web app', () => {
     expect(staged.statusCode).toBe(200);
     expect((await stack.app.inject({ method: 'POST', url: '/api/promote?wait=true', headers, payload: { batch_id: batch } })).statusCode).toBe(200);
     const golden = async (email: string) => (await stack.db.pool.query(
-      `select p.person_id, p.merged_into as person_merged_into, k.company_id, k.merged_into as company_merged_into
+      `select p.person_id, k.company_id
          from vault.contacts c join people.slot s using (contact_id) join people.master p using (person_id) left join company.master k on k.company_id = p.company_id
         where c.email = $1 limit 1`, [email])).rows[0];
     const ada = await golden('ada.lovelace+conf@acme.com');
@@ -201,7 +201,10 @@ describe('web app', () => {
     await page.getByRole('button', { name: 'Pick Ada Lovelace <ada@analytical.example>' }).click();
     await page.getByRole('button', { name: 'Merge into this person' }).click();
     await page.getByRole('status').filter({ hasText: `Merged person ${dup.person_id}` }).waitFor();
-    expect((await golden('ada@analytical.example')).person_merged_into).toBe(ada.person_id);
+    const { rows: [person] } = await stack.db.pool.query('select merged_into from people.master where person_id = $1', [dup.person_id]);
+    expect(person.merged_into).toBe(ada.person_id);
+    // the duplicate's contact now resolves to the survivor
+    expect((await golden('ada@analytical.example')).person_id).toBe(ada.person_id);
     // the golden person now lists the duplicate's source
     await page.getByRole('cell', { name: 'dup-source' }).first().waitFor();
 

@@ -159,11 +159,11 @@ export default function ContactDetail() {
       </div>
       <div className="card">
         <h2>Sources</h2>
-        <RecordTable rows={contact.sources} empty="No source records yet." />
+        <RecordTable label="Sources" rows={contact.sources} empty="No source records yet." />
       </div>
       <div className="card">
         <h2>History</h2>
-        <RecordTable rows={contact.history} empty="No field changes recorded yet." />
+        <RecordTable label="History" rows={contact.history} empty="No field changes recorded yet." />
       </div>
     </section>
   );
@@ -175,11 +175,12 @@ function KeyValues({ data }: { data: Record<string, unknown> }) {
   return <dl className="kv">{Object.entries(data).map(([k, v]) => <div key={k}><dt>{label(k)}</dt><dd>{show(v)}</dd></div>)}</dl>;
 }
 
-export function RecordTable({ rows, empty }: { rows: Record<string, unknown>[]; empty: string }) {
+export function RecordTable({ label: name, rows, empty }: { label: string; rows: Record<string, unknown>[]; empty: string }) {
   if (!rows.length) return <p className="muted">{empty}</p>;
   const cols = Object.keys(rows[0]);
   return (
-    <div className="table-wrap">
+    // a wide table scrolls sideways: focusable, so the keyboard can scroll it too
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={name}>
       <table>
         <thead><tr>{cols.map((c) => <th key={c} scope="col">{label(c)}</th>)}</tr></thead>
         <tbody>{rows.map((r, i) => <tr key={i}>{cols.map((c) => <td key={c}>{show(r[c])}</td>)}</tr>)}</tbody>
