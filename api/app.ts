@@ -1,4 +1,5 @@
 import Fastify, { type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -28,6 +29,8 @@ import auditRoutes from './routes/audit';
 import apiKeyRoutes from './routes/api-keys';
 import conversionRoutes from './routes/conversions';
 import analyticsRoutes from './routes/analytics';
+import sessionRoutes from './routes/session';
+import totalsRoutes from './routes/totals';
 
 export interface AppOptions extends Services {
   logger?: FastifyServerOptions['logger'];
@@ -75,8 +78,17 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(swagger, {
     openapi: {
       info: { title: 'Barton Outreach API', version: '0.1.0' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: [{ apiKey: [] }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer' },
+          session: {
+            type: 'apiKey', in: 'cookie', name: 'bo_session',
+            description: 'The web app\'s session (POST /api/session), on /api routes only; named __Host-bo_session when Secure. ' +
+              'Writes (POST, PUT, PATCH, DELETE) made with it must send X-CSRF-Token: the session\'s csrf_token (else 403).',
+          },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
   });
@@ -84,9 +96,10 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   // document (`security: []`), whose default asks for a key.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
-    if (route.config?.public) route.schema = { ...route.schema, security: [] };
+    if (route.config?.public) route.schema = { ...route.schema, security: route.schema?.security ?? [] };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+  await app.register(cookie); // parses cookies onRequest, before the auth hook reads the session's
   await app.register(authPlugin);
   await app.register(metricsPlugin);
 
@@ -107,6 +120,8 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
   await app.register(apiKeyRoutes);
   await app.register(conversionRoutes);
   await app.register(analyticsRoutes);
+  await app.register(sessionRoutes);
+  await app.register(totalsRoutes);
   return app;
 }
 

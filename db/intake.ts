@@ -109,6 +109,43 @@ export function createIntakeRepository(pool: Pool) {
       return counts;
     },
 
+    /** The keys of a batch's failed rows' payloads (the columns of their export), in no particular order. */
+    async failedRowKeys(batchId: string): Promise<string[]> {
+      const { rows } = await pool.query(
+        `select distinct k from intake.raw_loads, jsonb_object_keys(raw) k where batch_id = $1 and status = 'failed'`,
+        [batchId],
+      );
+      return rows.map((r) => r.k);
+    },
+
+    /**
+     * A batch's failed rows in row order (row_no, failure_reason, raw), in pages read from one
+     * cursor of a read-only transaction: memory holds one page whatever the batch's size.
+     */
+    async *failedRows(batchId: string, pageSize = 1000): AsyncGenerator<{ row_no: number; failure_reason: string | null; raw: Record<string, unknown> }[]> {
+      const client = await pool.connect();
+      client.on('error', () => undefined); // a dropped connection fails the next query instead of the process
+      try {
+        await client.query('begin read only');
+        await client.query(
+          `declare failed no scroll cursor for
+           select row_no, failure_reason, raw from intake.raw_loads where batch_id = $1 and status = 'failed' order by row_no`,
+          [batchId],
+        );
+        for (;;) {
+          const { rows } = await client.query(`fetch ${pageSize} from failed`);
+          if (!rows.length) break;
+          yield rows;
+        }
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
     /** Moves one chunk of staged rows into intake.raw_loads; exactly once (the chunk ledger is in f_ingest_chunk). */
     async ingestChunk(chunk: IngestChunk): Promise<IngestCounts & { rowCount: number }> {
       const { rows: [row] } = await pool.query('select * from intake.f_ingest_chunk($1, $2, $3, $4, $5)', [

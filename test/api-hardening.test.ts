@@ -139,13 +139,15 @@ describe('CORS', () => {
 describe('OpenAPI document', () => {
   it('marks the open routes `security: []` and leaves the others under the API key', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
-    expect(doc.security).toEqual([{ apiKey: [] }]);
-    const open = [['/health', 'get'], ['/ready', 'get'], ['/t/o/{token}', 'get'], ['/t/c/{token}', 'get'], ['/u/{token}', 'get'], ['/u/{token}', 'post']];
+    expect(doc.security).toEqual([{ apiKey: [] }, { session: [] }]);
+    const open = [['/health', 'get'], ['/ready', 'get'], ['/t/o/{token}', 'get'], ['/t/c/{token}', 'get'], ['/u/{token}', 'get'], ['/u/{token}', 'post'], ['/api/session', 'post']];
+    // the session's own answer and sign-out take only the session
+    for (const method of ['get', 'delete']) expect(doc.paths['/api/session'][method].security).toEqual([{ session: [] }]);
     for (const [path, method] of open) expect(doc.paths[path]?.[method]?.security, `${method} ${path}`).toEqual([]);
     // every documented operation that is not open inherits the document's key requirement
     const keyed = Object.entries(doc.paths as Record<string, Record<string, { security?: unknown }>>)
       .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ at: `${method} ${path}`, security: op.security })))
-      .filter((op) => !open.some(([path, method]) => op.at === `${method} ${path}`));
+      .filter((op) => !open.some(([path, method]) => op.at === `${method} ${path}`) && !['get /api/session', 'delete /api/session'].includes(op.at));
     expect(keyed.length).toBeGreaterThan(20);
     expect(keyed.filter((op) => op.security !== undefined)).toEqual([]);
   });

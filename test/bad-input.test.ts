@@ -191,7 +191,8 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents the errors every keyed operation can answer', () => {
-    const keyed = operations.filter(([name]) => name.includes(' /api/'));
+    // sign-in takes the key in its body; the session's answer and sign-out answer 401 themselves (test/session.test.ts)
+    const keyed = operations.filter(([name]) => name.includes(' /api/') && !name.endsWith(' /api/session'));
     expect(keyed.length).toBeGreaterThan(30);
     for (const [name, op] of keyed) {
       expect(Object.keys(op.responses), name).toEqual(expect.arrayContaining(['401', '403', '429', '503']));

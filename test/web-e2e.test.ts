@@ -66,6 +66,14 @@ describe('web app', () => {
       await page.getByRole('link', { name, exact: true }).waitFor();
     }
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    // signed in by the session cookie: HttpOnly (script cannot read it), SameSite=Strict, not Secure over http to 127.0.0.1
+    const cookies = await page.context().cookies();
+    expect(cookies.filter((c) => c.name.endsWith('bo_session'))).toMatchObject([{ name: 'bo_session', httpOnly: true, sameSite: 'Strict', path: '/', secure: false }]);
+    expect(await page.evaluate('document.cookie')).not.toContain('bo_session');
+    // a reload keeps the session (nothing was held in the tab's memory)
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    expect(await page.getByLabel('API key').count()).toBe(0);
     await checkA11y('dashboard');
     await shoot('dashboard');
   });
@@ -74,7 +82,9 @@ describe('web app', () => {
     await page.getByRole('link', { name: 'Imports', exact: true }).click();
     await page.getByRole('heading', { name: 'Imports' }).waitFor();
     await checkA11y('imports');
-    await page.locator('input[type=file]').setInputFiles({ name: 'apollo.csv', mimeType: 'text/csv', buffer: Buffer.from(apolloCsv(SPECIAL_ROWS)) });
+    // one row promotion refuses, for the failed-rows download
+    const rows = [...SPECIAL_ROWS, { 'First Name': '=Bad', 'Last Name': 'Address', Email: 'not-an-email', 'Apollo Contact Id': 'c-bad' }];
+    await page.locator('input[type=file]').setInputFiles({ name: 'apollo.csv', mimeType: 'text/csv', buffer: Buffer.from(apolloCsv(rows)) });
     await page.getByText('Detected: Apollo export').waitFor();
     expect(await page.getByLabel('Field for column Person Linkedin Url').inputValue()).toBe('linkedin_url');
     await checkA11y('imports-mapping');
@@ -84,8 +94,34 @@ describe('web app', () => {
     expect(await page.locator('#ingest-progress').evaluate((p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max)).toBe(true);
     await page.getByRole('button', { name: 'Promote' }).click();
     await page.getByText(/Promotion completed/).waitFor({ timeout: 60_000 });
+    const failedLink = page.getByRole('link', { name: 'Download failed rows' });
+    await failedLink.waitFor();
+    // the browser's own request, with the session cookie
+    const failedCsv = await page.request.get(new URL((await failedLink.getAttribute('href'))!, web.url).toString());
+    expect(failedCsv.status()).toBe(200);
+    const [header, ...failedRows] = (await failedCsv.text()).trimEnd().split('\r\n');
+    expect(header.split(',').slice(0, 3)).toEqual(['row_no', 'failure_reason', 'email']);
+    expect(failedRows).toHaveLength(1);
+    expect(failedRows[0]).toMatch(/^8,invalid_email_syntax,not-an-email,/);
     await checkA11y('imports-done');
     await shoot('imports');
+  });
+
+  it('shows the totals on the Dashboard: contacts, golden people and companies, campaigns running', async () => {
+    await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+    const { rows: [want] } = await stack.db.pool.query(`select
+        (select count(*) from vault.contacts)::int as contacts,
+        (select count(*) from people.master where merged_into is null)::int as people,
+        (select count(*) from company.master where merged_into is null)::int as companies,
+        (select count(*) from marketing.campaigns where status = 'running')::int as running`);
+    expect(want.contacts).toBe(SPECIAL_ROWS.length);
+    expect(want.people).toBeGreaterThan(0);
+    expect(want.companies).toBeGreaterThan(0);
+    const shown = async (id: string) => (await page.getByTestId(`total-${id}`).textContent())?.replace(/\D/g, '');
+    await waitUntil(async () => (await shown('contacts')) === String(want.contacts), 15_000, 'the contacts total');
+    expect(await shown('golden-people')).toBe(String(want.people));
+    expect(await shown('golden-companies')).toBe(String(want.companies));
+    expect(await shown('campaigns-running')).toBe(String(want.running));
   });
 
   it('finds a contact by a word of its name as you type and opens it', async () => {
@@ -137,6 +173,52 @@ describe('web app', () => {
     await page.locator('#e-phone').waitFor();
     const after = JSON.parse((await stack.app.inject({ method: 'GET', url: `/api/contacts/${id}`, headers: { authorization: `Bearer ${apiKey}` } })).body);
     expect(after.phone).not.toBe('x'.repeat(80));
+  });
+
+  it('merges a duplicate person and a duplicate company into the contact\'s golden records', async () => {
+    const id = Number(new URL(page.url()).pathname.split('/').pop());
+    // the same Ada from another source, under another email and company: a second person and company
+    const headers = { authorization: `Bearer ${apiKey}` };
+    const batch = `dup-${Date.now()}`;
+    const staged = await stack.app.inject({ method: 'POST', url: '/api/ingest?wait=true', headers, payload: {
+      source: 'dup-source', batch_id: batch,
+      rows: [{ email: 'ada@analytical.example', first_name: 'Ada', last_name: 'Lovelace', company_name: 'Analytical Engines', company_domain: 'analytical.example' }],
+    } });
+    expect(staged.statusCode).toBe(200);
+    expect((await stack.app.inject({ method: 'POST', url: '/api/promote?wait=true', headers, payload: { batch_id: batch } })).statusCode).toBe(200);
+    const golden = async (email: string) => (await stack.db.pool.query(
+      `select p.person_id, k.company_id
+         from vault.contacts c join people.slot s using (contact_id) join people.master p using (person_id) left join company.master k on k.company_id = p.company_id
+        where c.email = $1 limit 1`, [email])).rows[0];
+    const ada = await golden('ada.lovelace+conf@acme.com');
+    const dup = await golden('ada@analytical.example');
+    expect(dup.person_id).not.toBe(ada.person_id);
+    expect(dup.company_id).not.toBe(ada.company_id);
+
+    await page.getByText('Merge a duplicate person').click();
+    await page.getByLabel('Find duplicate person').fill('lovelace');
+    await page.getByRole('search', { name: 'Find a duplicate person' }).getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('button', { name: 'Pick Ada Lovelace <ada@analytical.example>' }).click();
+    await page.getByRole('button', { name: 'Merge into this person' }).click();
+    await page.getByRole('status').filter({ hasText: `Merged person ${dup.person_id}` }).waitFor();
+    const { rows: [person] } = await stack.db.pool.query('select merged_into from people.master where person_id = $1', [dup.person_id]);
+    expect(person.merged_into).toBe(ada.person_id);
+    // the duplicate's contact now resolves to the survivor
+    expect((await golden('ada@analytical.example')).person_id).toBe(ada.person_id);
+    // the golden person now lists the duplicate's source
+    await page.getByRole('cell', { name: 'dup-source' }).first().waitFor();
+
+    await page.getByText('Merge a duplicate company').click();
+    await page.getByLabel('Find duplicate company').fill('Analytical');
+    await page.getByRole('search', { name: 'Find a duplicate company' }).getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('button', { name: 'Pick Analytical Engines (analytical.example)' }).click();
+    await page.getByRole('button', { name: 'Merge into this company' }).click();
+    await page.getByRole('status').filter({ hasText: `Merged company ${dup.company_id}` }).waitFor();
+    const { rows: [company] } = await stack.db.pool.query('select merged_into from company.master where company_id = $1', [dup.company_id]);
+    expect(company.merged_into).toBe(ada.company_id);
+    await checkA11y('contact-merge');
+    await shoot('contact-merge');
+    expect(Number(new URL(page.url()).pathname.split('/').pop())).toBe(id);
   });
 
   it('keeps at most ~150 rows in the DOM and scrolls to the end of a long list', async () => {
@@ -220,6 +302,17 @@ describe('web app', () => {
     expect(rows[0].n).toBe(1);
     await checkA11y('settings');
     await shoot('settings');
+  });
+
+  it('signs out: the session is revoked, the cookie cleared, and a reload asks for the key again', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect((await page.context().cookies()).filter((c) => c.name.endsWith('bo_session'))).toEqual([]);
+    const { rows } = await stack.db.pool.query(`select s.revoked_at from auth.sessions s join auth.api_keys k using (key_id) where k.name = 'web-user'`);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.revoked_at instanceof Date)).toBe(true);
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
   });
 });
 

@@ -2,6 +2,8 @@ import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { findApiKey, type ApiKey, type Scope } from '../../db/api-keys';
+import { csrfTokenMatches, findSession, type Session } from '../../db/sessions';
+import { sessionTokenOf } from '../session-cookie';
 import { HttpError } from '../errors';
 import { createRateLimitRepository } from '../../db/rate-limits';
 import { postgresRateLimitStore } from './rate-limit-store';
@@ -9,6 +11,12 @@ import { postgresRateLimitStore } from './rate-limit-store';
 declare module 'fastify' {
   interface FastifyRequest {
     apiKey?: ApiKey;
+    /** Set when the request was authenticated by the session cookie rather than a Bearer key. */
+    webSession?: Session;
+  }
+  interface FastifyInstance {
+    /** The failures-per-address guard, for routes that check a key themselves (sign-in). */
+    authGuard: { isOver(request: FastifyRequest): boolean; refuse(request: FastifyRequest, message: string): never };
   }
   interface FastifyContextConfig {
     /** Routes open without a key (/health, /ready, docs). */
@@ -48,8 +56,12 @@ function authFailureCounter(limit: number) {
   };
 }
 
+/** Writes: with the session cookie they need the session's X-CSRF-Token (a cross-site page cannot set it). */
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /**
- * Seed "Security & Access Control", API layer: Bearer API key → 401, scope → 403,
+ * Seed "Security & Access Control", API layer: Bearer API key (or, on /api routes, the session
+ * cookie of a sign-in with one, plus X-CSRF-Token on writes) → 401, scope → 403,
  * per-key rate limit (100/min unless the key says otherwise, counted in Postgres across API
  * processes) → 429 with Retry-After in seconds.
  * Every request looks its key up (one indexed query), so a revoked key stops at once. Requests
@@ -64,6 +76,21 @@ export const authPlugin = fp(async (app) => {
       throw new HttpError(429, `too many requests without a valid API key from this address; retry in ${retryAfter} s`, undefined, { 'retry-after': String(retryAfter) });
     }
     throw new HttpError(401, message, undefined, { 'www-authenticate': 'Bearer' });
+  }
+  app.decorate('authGuard', { isOver: (request: FastifyRequest) => failures.isOver(request.ip), refuse });
+
+  /** The key behind the request's session cookie (only /api routes take it: /mcp and /metrics want Bearer). */
+  async function keyOfSession(request: FastifyRequest): Promise<ApiKey> {
+    const token = request.routeOptions.url!.startsWith('/api/') ? sessionTokenOf(request) : undefined;
+    if (!token) refuse(request, 'missing API key: send Authorization: Bearer <key>' + (request.routeOptions.url!.startsWith('/api/') ? ', or sign in (POST /api/session)' : ''));
+    const session = await findSession(app.pg, token);
+    if (!session) refuse(request, 'session signed out, expired, or its API key revoked: sign in again');
+    if (WRITES.has(request.method) && !csrfTokenMatches(token, request.headers['x-csrf-token'] as string | undefined)) {
+      throw new HttpError(403, 'missing or wrong X-CSRF-Token header: a write made with the session cookie must send the csrf_token that POST or GET /api/session answered',
+        { issues: [{ field: 'x-csrf-token', message: 'must equal the session\'s csrf_token' }] });
+    }
+    request.webSession = session;
+    return session.apiKey;
   }
 
   app.addHook('onRequest', async (request) => {
@@ -85,9 +112,13 @@ export const authPlugin = fp(async (app) => {
       else failures.fail(request.ip);
       return;
     }
-    if (!match) refuse(request, 'missing API key: send Authorization: Bearer <key>');
-    const key = await findApiKey(app.pg, match[1]);
-    if (!key) refuse(request, 'invalid, revoked or expired API key');
+    let key: ApiKey | null;
+    if (match) {
+      key = await findApiKey(app.pg, match[1]);
+      if (!key) refuse(request, 'invalid, revoked or expired API key');
+    } else {
+      key = await keyOfSession(request);
+    }
     request.apiKey = key;
     const scope = config.scope ?? 'read';
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {

@@ -5,7 +5,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { identifies, mapRecord, payloadOf, type SourceFormat } from '../../common/source-mappings';
+import { CANONICAL_FIELDS, identifies, mapRecord, payloadOf, type SourceFormat } from '../../common/source-mappings';
+import { csvLine } from '../../common/csv';
 import { stageCsv } from '../csv-staging';
 import { createIntakeRepository, type StagedBatch } from '../../db/intake';
 import type { ingestBatchWorkflow } from '../../workflows/ingest';
@@ -174,6 +175,34 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       result,
       counts,
     };
+  });
+
+  app.get('/api/ingest/:batchId/failed.csv', {
+    schema: {
+      summary: 'The failed rows of a batch with their reasons, as CSV',
+      description: 'Columns: row_no, failure_reason, then every field of the rows as staged (the canonical fields first, then the ' +
+        'others by name). RFC 4180 quoting; text cells a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) ' +
+        'get a leading single quote. Streamed; only the header line when no row failed.',
+      tags: ['ingest'],
+      params: BatchParams,
+      response: { 200: { description: 'the failed rows', content: { 'text/csv': { schema: z.string() } } }, 404: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    const { batchId } = request.params;
+    if (!(await intake.findBatch(batchId))) throw new HttpError(404, `no batch "${batchId}"`);
+    const canonical = new Map<string, number>(CANONICAL_FIELDS.map((f, i) => [f, i]));
+    const keys = (await intake.failedRowKeys(batchId)).sort((a, b) =>
+      (canonical.get(a) ?? Infinity) - (canonical.get(b) ?? Infinity) || (a < b ? -1 : a > b ? 1 : 0));
+    const cell = (v: unknown) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
+    const pages = intake.failedRows(batchId);
+    const lines = async function* () {
+      yield csvLine(['row_no', 'failure_reason', ...keys]);
+      for await (const page of pages) yield page.map((r) => csvLine([r.row_no, r.failure_reason, ...keys.map((k) => cell(r.raw[k]))])).join('');
+    };
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="failed-rows-${batchId.replace(/[^\w.-]/g, '_')}.csv"`)
+      .send(Readable.from(lines()) as never);
   });
 };
 

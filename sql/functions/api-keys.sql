@@ -31,6 +31,7 @@ declare
 begin
   update auth.api_keys set revoked_at = now() where prefix = p_prefix and revoked_at is null returning * into k;
   if not found then return null; end if;
+  perform auth.f_revoke_key_sessions(k.key_id, 'api_key_revoked');
   perform intake.f_audit('api_key_revoked', 'api_key', k.prefix, jsonb_build_object('revoked_at', null),
                          jsonb_build_object('revoked_at', k.revoked_at));
   return k;
@@ -48,6 +49,7 @@ begin
    where prefix = p_prefix and revoked_at is null and (expires_at is null or expires_at > now())
   returning * into old;
   if not found then return null; end if;
+  perform auth.f_revoke_key_sessions(old.key_id, 'api_key_rotated');
   insert into auth.api_keys (name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at, rotated_from)
   values (old.name, p_new_prefix, p_new_secret_hash, old.scopes, old.rate_limit_per_minute, old.expires_at, old.key_id)
   returning * into k;

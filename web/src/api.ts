@@ -1,5 +1,7 @@
-// The API client: the session cookie (POST /api/session) carries auth; writes add X-CSRF-Token.
+// The API client: the session cookie (POST /api/session, HttpOnly: script never sees it) carries
+// auth; writes add the session's X-CSRF-Token. The API key is sent once, to sign in, and not kept.
 export interface Session { name: string; scopes: string[]; expiresAt: string; csrfToken: string }
+interface SessionAnswer { name: string; scopes: string[]; expires_at: string; csrf_token: string }
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly body: any) {
@@ -15,19 +17,14 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
-/**
- * Only when the API has no session endpoint (an API older than sessions): the key, held in this
- * tab's memory (never in storage) and sent as a Bearer token. With sessions the key is never kept.
- */
-let bearerKey: string | null = null;
 let onUnauthorized: () => void = () => {};
 export const setUnauthorizedHandler = (fn: () => void) => { onUnauthorized = fn; };
-/** The header a cookie-authenticated write must carry. */
-export const csrfHeaders = (): Record<string, string> => ({
-  ...(csrfToken ? { 'x-csrf-token': csrfToken } : {}),
-  ...(bearerKey ? { authorization: `Bearer ${bearerKey}` } : {}),
-});
-export const setSessionToken = (s: Session | null) => { csrfToken = s?.csrfToken ?? null; };
+/** The header a cookie-authenticated write must carry (for requests not made through request()). */
+export const csrfHeaders = (): Record<string, string> => (csrfToken ? { 'x-csrf-token': csrfToken } : {});
+const setSession = (a: SessionAnswer | null): Session | null => {
+  csrfToken = a?.csrf_token ?? null;
+  return a && { name: a.name, scopes: a.scopes, expiresAt: a.expires_at, csrfToken: a.csrf_token };
+};
 
 export interface Response2<T> { data: T; headers: Headers }
 
@@ -35,7 +32,6 @@ export async function request<T>(method: string, url: string, opts: { body?: unk
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  if (bearerKey) headers.authorization = `Bearer ${bearerKey}`;
   const res = await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), credentials: 'same-origin', signal: opts.signal });
   const text = await res.text();
   let data: any = null;
@@ -51,37 +47,21 @@ export async function request<T>(method: string, url: string, opts: { body?: unk
 export const get = async <T>(url: string, signal?: AbortSignal) => (await request<T>('GET', url, { signal })).data;
 
 export async function signIn(apiKey: string): Promise<Session> {
-  try {
-    const { data } = await request<Session>('POST', '/api/session', { body: { apiKey } });
-    setSessionToken(data);
-    return data;
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 404)) throw err;
-  }
-  // no session endpoint: check the key on a read and keep it for this tab only
-  bearerKey = apiKey;
-  try {
-    await request('GET', '/api/campaigns?limit=1');
-  } catch (err) {
-    bearerKey = null;
-    throw err instanceof ApiError && err.status === 401 ? new ApiError(401, 'that API key is not valid (unknown, revoked or expired)', err.body) : err;
-  }
-  return { name: 'API key', scopes: [], expiresAt: '', csrfToken: '' };
+  const { data } = await request<SessionAnswer>('POST', '/api/session', { body: { apiKey } });
+  return setSession(data)!;
 }
+/** The session the browser's cookie holds, or null when signed out (or it expired). */
 export async function currentSession(): Promise<Session | null> {
   try {
-    const { data } = await request<Session>('GET', '/api/session');
-    setSessionToken(data);
-    return data;
+    return setSession((await request<SessionAnswer>('GET', '/api/session')).data);
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 401 || err.status === 404)) return null;
+    if (err instanceof ApiError && err.status === 401) return setSession(null);
     throw err;
   }
 }
 export async function signOut() {
-  if (!bearerKey) await request('DELETE', '/api/session').catch(() => undefined);
-  bearerKey = null;
-  setSessionToken(null);
+  await request('DELETE', '/api/session').catch(() => undefined);
+  setSession(null);
 }
 
 export const qs = (params: Record<string, string | number | undefined | null>) => {

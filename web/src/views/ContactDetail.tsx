@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, request, type Contact } from '../api';
 import { Skeleton } from '../App';
+import { MergeDuplicate } from './MergeDuplicate';
 
 const EDITABLE = ['first_name', 'last_name', 'full_name', 'title', 'company_name', 'company_domain', 'phone', 'linkedin_url', 'city', 'state', 'country'] as const;
 type Field = (typeof EDITABLE)[number];
@@ -83,6 +84,8 @@ export default function ContactDetail() {
     void save(body, etag);
   };
 
+  // the golden records gained the duplicate's sources and history
+  const merged = () => { void queryClient.invalidateQueries({ queryKey: key }); };
   const name = contact.full_name ?? [contact.first_name, contact.last_name].filter(Boolean).join(' ');
   return (
     <section className="detail">
@@ -129,10 +132,25 @@ export default function ContactDetail() {
         <div className="card">
           <h2>Golden person</h2>
           {contact.master ? <KeyValues data={contact.master} /> : <p className="muted">Not promoted yet: promote its import batch from Imports.</p>}
+          {contact.master && (
+            <details>
+              <summary>Merge a duplicate person</summary>
+              <MergeDuplicate kind="person" survivorId={contact.master.person_id as number} survivorLabel={name || contact.email}
+                contactId={contact.contact_id} onMerged={merged} />
+            </details>
+          )}
         </div>
         <div className="card">
           <h2>Company</h2>
           {contact.company ? <KeyValues data={contact.company} /> : <p className="muted">No company resolved.</p>}
+          {contact.company && (
+            <details>
+              <summary>Merge a duplicate company</summary>
+              <MergeDuplicate kind="company" survivorId={contact.company.company_id as number}
+                survivorLabel={String(contact.company.name ?? contact.company.domain ?? contact.company.company_id)}
+                contactId={contact.contact_id} onMerged={merged} />
+            </details>
+          )}
         </div>
         <div className="card">
           <h2>LinkedIn intelligence</h2>
@@ -141,11 +159,11 @@ export default function ContactDetail() {
       </div>
       <div className="card">
         <h2>Sources</h2>
-        <RecordTable rows={contact.sources} empty="No source records yet." />
+        <RecordTable label="Sources" rows={contact.sources} empty="No source records yet." />
       </div>
       <div className="card">
         <h2>History</h2>
-        <RecordTable rows={contact.history} empty="No field changes recorded yet." />
+        <RecordTable label="History" rows={contact.history} empty="No field changes recorded yet." />
       </div>
     </section>
   );
@@ -157,11 +175,12 @@ function KeyValues({ data }: { data: Record<string, unknown> }) {
   return <dl className="kv">{Object.entries(data).map(([k, v]) => <div key={k}><dt>{label(k)}</dt><dd>{show(v)}</dd></div>)}</dl>;
 }
 
-export function RecordTable({ rows, empty }: { rows: Record<string, unknown>[]; empty: string }) {
+export function RecordTable({ label: name, rows, empty }: { label: string; rows: Record<string, unknown>[]; empty: string }) {
   if (!rows.length) return <p className="muted">{empty}</p>;
   const cols = Object.keys(rows[0]);
   return (
-    <div className="table-wrap">
+    // a wide table scrolls sideways: focusable, so the keyboard can scroll it too
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={name}>
       <table>
         <thead><tr>{cols.map((c) => <th key={c} scope="col">{label(c)}</th>)}</tr></thead>
         <tbody>{rows.map((r, i) => <tr key={i}>{cols.map((c) => <td key={c}>{show(r[c])}</td>)}</tr>)}</tbody>

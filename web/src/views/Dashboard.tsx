@@ -5,6 +5,7 @@ import { Skeleton } from '../App';
 import { num } from '../format';
 import type { Campaign } from './Campaigns';
 
+interface Totals { contacts: number; golden_people: number; golden_companies: number; campaigns_running: number }
 interface DashboardData {
   totals: Record<string, unknown>;
   enrichment: { contacts: number; contacts_enriched: number; coverage: number };
@@ -12,18 +13,25 @@ interface DashboardData {
 }
 
 export default function Dashboard() {
+  const t = useQuery({ queryKey: ['totals'], queryFn: ({ signal }) => get<Totals>('/api/totals', signal), refetchInterval: 5000 });
   const d = useQuery({ queryKey: ['analytics-dashboard'], queryFn: ({ signal }) => get<DashboardData>('/api/analytics/dashboard', signal), refetchInterval: 10_000 });
   const c = useQuery({ queryKey: ['campaigns'], queryFn: ({ signal }) => get<{ campaigns: Campaign[] }>('/api/campaigns?limit=100', signal), refetchInterval: 5000 });
   const inFlight = c.data?.campaigns.filter((x) => x.status === 'running' || x.status === 'paused') ?? [];
   return (
     <section>
       <h1>Dashboard</h1>
-      {d.isError && <p role="alert" className="error">{d.error.message}</p>}
-      {d.isPending ? <Skeleton rows={4} /> : d.data && (
+      {(t.isError || d.isError) && <p role="alert" className="error">{(t.error ?? d.error)!.message}</p>}
+      {t.isPending ? <Skeleton rows={2} /> : t.data && (
+        <div className="tiles" aria-label="Totals" role="group">
+          <Tile id="contacts" label="Contacts" value={num(t.data.contacts)} to="/contacts" />
+          <Tile id="golden-people" label="Golden people" value={num(t.data.golden_people)} to="/contacts" />
+          <Tile id="golden-companies" label="Golden companies" value={num(t.data.golden_companies)} to="/contacts" />
+          <Tile id="campaigns-running" label="Campaigns running" value={num(t.data.campaigns_running)} to="/campaigns" />
+        </div>
+      )}
+      {d.isPending ? <Skeleton rows={2} /> : d.data && (
         <div className="tiles">
-          <Tile label="Contacts" value={num(d.data.enrichment.contacts)} to="/contacts" />
           <Tile label="Enriched contacts" value={num(d.data.enrichment.contacts_enriched)} to="/contacts" />
-          <Tile label="Campaigns running" value={num(c.data?.campaigns.filter((x) => x.status === 'running').length)} to="/campaigns" />
           <Tile label="Workflows running" value={d.data.pipeline.available ? num(d.data.pipeline.running) : 'Temporal unavailable'} to="/workflows" />
           <Tile label="Workflows failed" value={d.data.pipeline.available ? num(d.data.pipeline.failed) : '—'} to="/workflows" />
         </div>
@@ -36,6 +44,6 @@ export default function Dashboard() {
   );
 }
 
-function Tile({ label, value, to }: { label: string; value: string; to: string }) {
-  return <Link className="tile" to={to}><span className="tile-value">{value}</span><span className="tile-label">{label}</span></Link>;
+function Tile({ id, label, value, to }: { id?: string; label: string; value: string; to: string }) {
+  return <Link className="tile" to={to}><span className="tile-value" data-testid={id && `total-${id}`}>{value}</span> <span className="tile-label">{label}</span></Link>;
 }

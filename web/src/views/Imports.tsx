@@ -1,4 +1,4 @@
-import { useState, type DragEvent } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import Papa from 'papaparse';
 import { Link } from 'react-router-dom';
@@ -85,6 +85,10 @@ export default function Imports() {
     queryFn: ({ signal }) => get<Wf>(`/api/workflows/${encodeURIComponent(promoteId!)}`, signal),
     refetchInterval: (q) => (q.state.data && isClosed(q.state.data.status) ? false : 1000),
   });
+  // the batch's counts (promoted, failed) settle when its promotion ends: read them once more then
+  const promotionClosed = !!promotion.data && isClosed(promotion.data.status);
+  const refetchBatch = batch.refetch;
+  useEffect(() => { if (promotionClosed) void refetchBatch(); }, [promotionClosed, refetchBatch]);
   const promote = async () => {
     try {
       const { data } = await request<{ workflow_id: string }>('POST', '/api/promote', { body: { batch_id: batchId } });
@@ -145,7 +149,7 @@ export default function Imports() {
             <div><dt>Failed</dt><dd>{b.counts.failed}</dd></div>
             <div><dt>Promoted</dt><dd>{b.counts.promoted}</dd></div>
           </dl>
-          {b.counts.failed > 0 && <p><a href={`/api/ingest/${encodeURIComponent(b.batch_id)}/failed.csv`} download>Download failed rows</a></p>}
+          {b.counts.failed > 0 && <p><a href={`/api/ingest/${encodeURIComponent(b.batch_id)}/failed.csv`} download>Download failed rows</a> ({b.counts.failed}, with the reason of each)</p>}
           {staged && !promoteId && <button type="button" onClick={() => void promote()}>Promote</button>}
           {promotion.data && (
             <>
