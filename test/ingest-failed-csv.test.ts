@@ -54,7 +54,8 @@ describe('GET /api/ingest/:batchId/failed.csv', () => {
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(res.headers['content-disposition']).toBe(`attachment; filename="failed-rows-${batch}.csv"`);
     expect(res.body).toMatch(/\r\n$/);
-    const [header, ...rows] = parse(res.body, { relax_quotes: false }) as string[][];
+    const records: string[][] = parse(res.body, { relax_quotes: false });
+    const [header, ...rows] = records;
     // reasons first, the canonical fields in their order, then the others by name
     expect(header.slice(0, 2)).toEqual(['row_no', 'failure_reason']);
     expect(header.indexOf('email')).toBe(2);
@@ -82,7 +83,8 @@ describe('GET /api/ingest/:batchId/failed.csv', () => {
     const res = await fetch(`${address}/api/ingest/${batch}/failed.csv`, { headers: writer });
     expect(res.status).toBe(200);
     expect(res.headers.get('transfer-encoding')).toBe('chunked'); // streamed, not sized up front
-    const [, ...rows] = parse(await res.text()) as string[][];
+    const records: string[][] = parse(await res.text());
+    const [, ...rows] = records;
     expect(rows).toHaveLength(n);
     expect(rows.map((r) => Number(r[0]))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   });
