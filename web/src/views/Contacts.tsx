@@ -1,12 +1,35 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
+import { createColumnHelper, rowSortingFeature, tableFeatures, useTable, type SortingState, type Updater } from '@tanstack/react-table';
+import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
-import { get, qs, type ContactPage } from '../api';
+import { get, qs, type Contact, type ContactPage } from '../api';
 import { Skeleton } from '../App';
-import { ROW_H, windowOf } from '../grid-window';
+import { OVERSCAN, ROW_H, scaledScroller, scrollTopFor, windowOf } from '../grid-window';
 
 const PAGE = 200;
 const FILTERS = ['q', 'status', 'score_min', 'score_max', 'source', 'company_domain', 'title', 'sort'] as const;
+
+// Columns, sorting state and the row model are TanStack Table's; sorting itself is the API's
+// (a keyset per sort), so a sortable column names the API sort it stands for.
+const features = tableFeatures({ rowSortingFeature });
+const column = createColumnHelper<typeof features, Contact>();
+const columns = column.columns([
+  column.accessor('email', { header: 'Email', enableSorting: false, cell: (c) => <Link to={`/contacts/${c.row.original.contact_id}`} tabIndex={-1}>{c.getValue()}</Link> }),
+  column.accessor((c) => c.full_name ?? [c.first_name, c.last_name].filter(Boolean).join(' '), { id: 'name', header: 'Name', sortDescFirst: false }),
+  column.accessor('title', { header: 'Title', enableSorting: false }),
+  column.accessor((c) => c.company_name ?? c.company_domain, { id: 'company', header: 'Company', enableSorting: false }),
+  column.accessor('status', { header: 'Status', enableSorting: false }),
+  column.accessor('score', { header: 'Score', sortDescFirst: true }),
+  column.accessor('source', { header: 'Source', enableSorting: false }),
+]);
+/** Column → the API sort it shows, and back. */
+const COLUMN_SORTS: Record<string, { sort: string; desc: boolean }> = { name: { sort: 'last_name', desc: false }, score: { sort: '-score', desc: true } };
+const sortingOf = (sort: string): SortingState => {
+  const id = Object.keys(COLUMN_SORTS).find((k) => COLUMN_SORTS[k].sort === sort);
+  return id ? [{ id, desc: COLUMN_SORTS[id].desc }] : [];
+};
+const emptyRows: Contact[] = [];
 
 export default function Contacts() {
   const [params, setParams] = useSearchParams();
@@ -32,37 +55,68 @@ export default function Contacts() {
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     placeholderData: keepPreviousData,
   });
-  const rows = useMemo(() => query.data?.pages.flatMap((p) => p.data) ?? [], [query.data]);
+  const rows = useMemo(() => query.data?.pages.flatMap((p) => p.data) ?? emptyRows, [query.data]);
   const count = rows.length + (query.hasNextPage ? 1 : 0);
 
-  const scroller = useRef<HTMLDivElement>(null);
-  const [scrollTop, setScrollTop] = useState(0);
-  const [viewportH, setViewportH] = useState(600);
-  const [active, setActive] = useState(0);
+  const sorting = useMemo(() => sortingOf(filters.sort), [filters.sort]);
+  const table = useTable({
+    features, columns, data: rows, manualSorting: true, enableMultiSort: false,
+    getRowId: (c) => String(c.contact_id),
+    state: { sorting },
+    onSortingChange: (updater: Updater<SortingState>) => {
+      const next = typeof updater === 'function' ? updater(sorting) : updater;
+      // the API sorts one way per column: a second click (the other direction) goes back to the default
+      const pick = next[0] && next[0].id !== sorting[0]?.id ? COLUMN_SORTS[next[0].id]?.sort : undefined;
+      setFilter('sort', pick ?? '');
+    },
+  });
+  const tableRows = table.getRowModel().rows;
+
+  // TanStack Virtual computes the range in row coordinates over a view of the capped scroller
+  // (grid-window.ts): the real element stays at most MAX_SCROLL_H tall, whatever the count.
+  const [scrollEl, setScrollEl] = useState<HTMLDivElement | null>(null);
+  const countRef = useRef(count);
+  countRef.current = count;
+  const scroller = useMemo(() => (scrollEl ? scaledScroller(scrollEl, () => countRef.current) : null), [scrollEl]);
+  const virtualizer = useVirtualizer({
+    count,
+    getScrollElement: () => scroller as unknown as HTMLDivElement | null,
+    estimateSize: () => ROW_H,
+    overscan: OVERSCAN,
+    getItemKey: (i) => (rows[i] ? rows[i].contact_id : 'more'),
+    observeElementRect: useCallback((_: Virtualizer<HTMLDivElement, Element>, cb: (rect: { width: number; height: number }) => void) => {
+      if (!scrollEl) return;
+      const report = () => cb({ width: scrollEl.clientWidth, height: scrollEl.clientHeight });
+      const ro = new ResizeObserver(report);
+      ro.observe(scrollEl);
+      report();
+      return () => ro.disconnect();
+    }, [scrollEl]),
+  });
+  const viewportH = scrollEl?.clientHeight || 600;
+  const offset = virtualizer.scrollOffset ?? 0;
+  // more rows change the scale: keep the same rows at the top of the viewport
+  const shownCount = useRef(count);
   useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setViewportH(el.clientHeight || 600));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, [query.isPending]);
+    if (scrollEl && shownCount.current !== count && scrollEl.scrollTop > 0) scrollEl.scrollTop = scrollTopFor(offset, scrollEl.clientHeight, count);
+    shownCount.current = count;
+  }, [count, scrollEl, offset]);
+  const [active, setActive] = useState(0);
   // a new search starts at the top
   const filterKey = JSON.stringify(apiFilters);
-  useEffect(() => { setActive(0); if (scroller.current) scroller.current.scrollTop = 0; setScrollTop(0); }, [filterKey]);
+  useEffect(() => { setActive(0); if (scrollEl) scrollEl.scrollTop = 0; }, [filterKey, scrollEl]);
 
-  const win = windowOf(scrollTop, viewportH, count);
+  const items = virtualizer.getVirtualItems();
+  const lastShown = items.length ? items[items.length - 1].index : 0;
   useEffect(() => {
-    if (win.last >= rows.length - 50 && query.hasNextPage && !query.isFetchingNextPage) void query.fetchNextPage();
-  }, [win.last, rows.length, query.hasNextPage, query.isFetchingNextPage, query]);
+    if (lastShown >= rows.length - 50 && query.hasNextPage && !query.isFetchingNextPage) void query.fetchNextPage();
+  }, [lastShown, rows.length, query.hasNextPage, query.isFetchingNextPage, query]);
 
   const scrollToIndex = (i: number) => {
-    const el = scroller.current;
-    if (!el) return;
-    const w = windowOf(el.scrollTop, viewportH, count);
-    const denom = Math.max(1, count - w.rowsInView);
-    const topFor = (exact: number) => (w.maxTop * Math.max(0, exact)) / denom;
-    if (i < w.exact) el.scrollTop = topFor(i);
-    else if (i + 1 > w.exact + w.rowsInView) el.scrollTop = topFor(i + 1 - w.rowsInView);
+    if (!scrollEl) return;
+    const w = windowOf(scrollEl.scrollTop, viewportH, count);
+    if (i < w.exact) scrollEl.scrollTop = scrollTopFor(i * ROW_H, viewportH, count);
+    else if (i + 1 > w.exact + w.rowsInView) scrollEl.scrollTop = scrollTopFor((i + 1 - w.rowsInView) * ROW_H, viewportH, count);
   };
   const onKeyDown = (e: KeyboardEvent) => {
     if (!rows.length) return;
@@ -77,9 +131,8 @@ export default function Contacts() {
       navigate(`/contacts/${rows[active].contact_id}`);
     }
   };
-
-  const visible = [];
-  for (let i = win.first; i <= win.last; i++) visible.push(i);
+  // rows sit at the real scroll position plus their distance from the virtualizer's offset
+  const realTop = scrollTopFor(offset, viewportH, count);
 
   return (
     <section className="contacts">
@@ -124,28 +177,35 @@ export default function Contacts() {
           data-q={query.isPlaceholderData ? undefined : apiFilters.q}
         >
           <div role="rowgroup" className="grid-head">
-            <div role="row" aria-rowindex={1} className="grid-row">
-              {['Email', 'Name', 'Title', 'Company', 'Status', 'Score', 'Source'].map((h) => <div role="columnheader" key={h}>{h}</div>)}
-            </div>
+            {table.getHeaderGroups().map((group) => (
+              <div role="row" aria-rowindex={1} className="grid-row" key={group.id}>
+                {group.headers.map((h) => {
+                  const sorted = h.column.getIsSorted();
+                  return (
+                    <div role="columnheader" key={h.id} aria-sort={sorted ? (sorted === 'desc' ? 'descending' : 'ascending') : undefined}>
+                      {h.column.getCanSort()
+                        ? <button type="button" className="sort" onClick={h.column.getToggleSortingHandler()}><table.FlexRender header={h} />{sorted ? (sorted === 'desc' ? ' ↓' : ' ↑') : ''}</button>
+                        : <table.FlexRender header={h} />}
+                    </div>
+                  );
+                })}
+              </div>
+            ))}
           </div>
-          <div role="rowgroup" className="grid-body" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
-            <div style={{ height: win.scrollH, position: 'relative' }}>
-              {visible.map((i) => {
-                const top = Math.min(scrollTop, win.maxTop) + (i - win.exact) * ROW_H;
-                const c = rows[i];
-                if (!c) return <div key="more" role="row" aria-rowindex={i + 2} className="grid-row loading" style={{ top }}><div role="gridcell">Loading more…</div></div>;
+          <div role="rowgroup" className="grid-body" ref={setScrollEl}>
+            <div style={{ height: windowOf(0, viewportH, count).scrollH, position: 'relative' }}>
+              {items.map((item) => {
+                const top = realTop + item.start - offset;
+                const row = tableRows[item.index];
+                if (!row) return <div key="more" role="row" aria-rowindex={item.index + 2} className="grid-row loading" style={{ top }}><div role="gridcell">Loading more…</div></div>;
+                const c = row.original;
+                const i = item.index;
                 return (
                   <div
-                    key={c.contact_id} id={`contact-row-${c.contact_id}`} role="row" aria-rowindex={i + 2} aria-selected={i === active}
+                    key={row.id} id={`contact-row-${c.contact_id}`} role="row" aria-rowindex={i + 2} aria-selected={i === active}
                     className={`grid-row${i === active ? ' active' : ''}`} style={{ top }} onClick={() => setActive(i)}
                   >
-                    <div role="gridcell"><Link to={`/contacts/${c.contact_id}`} tabIndex={-1}>{c.email}</Link></div>
-                    <div role="gridcell">{c.full_name ?? [c.first_name, c.last_name].filter(Boolean).join(' ')}</div>
-                    <div role="gridcell">{c.title}</div>
-                    <div role="gridcell">{c.company_name ?? c.company_domain}</div>
-                    <div role="gridcell">{c.status}</div>
-                    <div role="gridcell">{c.score}</div>
-                    <div role="gridcell">{c.source}</div>
+                    {row.getAllCells().map((cell) => <div role="gridcell" key={cell.id}><table.FlexRender cell={cell} /></div>)}
                   </div>
                 );
               })}
