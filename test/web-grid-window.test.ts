@@ -59,9 +59,9 @@ describe('TanStack Virtual over the capped scroller', () => {
     const n = 1_000_000;
     const real = fakeElement(viewport, () => n);
     const view = scaledScroller(real, () => n);
-    const v = new Virtualizer<Element, Element>({
+    const v = new Virtualizer({
       count: n,
-      getScrollElement: () => view as unknown as Element,
+      getScrollElement: () => view as never,
       estimateSize: () => ROW_H,
       overscan: OVERSCAN,
       scrollToFn: elementScroll,
