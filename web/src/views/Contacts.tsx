@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, type QueryClient } from '@tanstack/react-query';
 import { createColumnHelper, rowSortingFeature, tableFeatures, useTable, type SortingState, type Updater } from '@tanstack/react-table';
 import { useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
-import { get, qs, type Contact, type ContactPage } from '../api';
+import { get, qs, request, type Contact, type ContactPage } from '../api';
 import { Skeleton } from '../App';
 import { OVERSCAN, ROW_H, scaledScroller, scrollTopFor, windowOf } from '../grid-window';
 
@@ -31,6 +31,82 @@ const sortingOf = (sort: string): SortingState => {
 };
 const emptyRows: Contact[] = [];
 
+/** The filters as the API takes them: it searches from 3 characters on (and titles likewise). */
+const apiFiltersOf = (filters: Record<(typeof FILTERS)[number], string>) => ({
+  ...filters,
+  q: filters.q.trim().length >= 3 ? filters.q.trim() : '',
+  title: filters.title.trim().length >= 3 ? filters.title.trim() : '',
+});
+const pageQuery = (apiFilters: Record<string, string>) => ({
+  queryKey: ['contacts', apiFilters],
+  queryFn: ({ pageParam, signal }: { pageParam: string | undefined; signal: AbortSignal }) =>
+    get<ContactPage>(`/api/contacts${qs({ ...apiFilters, limit: PAGE, cursor: pageParam })}`, signal),
+  initialPageParam: undefined as string | undefined,
+  getNextPageParam: (last: ContactPage) => last.next_cursor ?? undefined,
+});
+/** The first page of the default view, fetched ahead (App does, once signed in): the view opens on cached rows. */
+export const prefetchContacts = (client: QueryClient) =>
+  client.prefetchInfiniteQuery(pageQuery(apiFiltersOf(Object.fromEntries(FILTERS.map((k) => [k, ''])) as Record<(typeof FILTERS)[number], string>)));
+
+interface BulkResult { bulk_id: number; action: string; matched: number; affected: number; workflow_id: string | null; repeated: boolean }
+const BULK_LABELS: Record<string, string> = { suppress: 'Suppress', enrich: 'Enrich', add_to_campaign: 'Add to campaign' };
+
+/** "Select all matching": the server counts and acts on the filter, not on the loaded rows. */
+function SelectAllMatching({ filter }: { filter: Record<string, string> }) {
+  const body = useMemo(() => Object.fromEntries(Object.entries(filter).filter(([k, v]) => v && k !== 'sort').map(([k, v]) => [k, k.startsWith('score_') ? Number(v) : v])), [filter]);
+  const filterKey = JSON.stringify(body);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [action, setAction] = useState('suppress');
+  const [campaignId, setCampaignId] = useState('');
+  // one key per intended action: a double click or a retry acts once
+  const key = useRef<string>(crypto.randomUUID());
+  useEffect(() => { setSelected(null); key.current = crypto.randomUUID(); }, [filterKey]);
+  const count = useQuery({
+    queryKey: ['contacts-count', body], enabled: selected === filterKey,
+    queryFn: ({ signal }) => get<{ matched: number }>(`/api/contacts/count${qs(body as Record<string, string>)}`, signal),
+  });
+  const campaigns = useQuery({
+    queryKey: ['campaigns-for-bulk'], enabled: selected === filterKey && action === 'add_to_campaign',
+    queryFn: ({ signal }) => get<{ campaigns: { campaign_id: number; name: string; status: string }[] }>('/api/campaigns?limit=100', signal),
+  });
+  const act = useMutation({
+    mutationFn: async () => (await request<BulkResult>('POST', '/api/contacts/bulk', {
+      body: { idempotency_key: key.current, action, filter: body, ...(action === 'add_to_campaign' ? { campaign_id: Number(campaignId) } : {}) },
+    })).data,
+    onSuccess: () => { key.current = crypto.randomUUID(); },
+  });
+  if (selected !== filterKey) {
+    return <div className="bulk"><button type="button" onClick={() => { setSelected(filterKey); act.reset(); }}>Select all matching</button></div>;
+  }
+  const n = count.data?.matched;
+  return (
+    <div className="bulk" role="group" aria-label="Bulk action">
+      <span>{n === undefined ? 'Counting…' : `All ${n.toLocaleString()} matching contacts selected.`}</span>
+      <label>Action
+        <select value={action} onChange={(e) => { setAction(e.target.value); key.current = crypto.randomUUID(); }}>
+          {Object.entries(BULK_LABELS).map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+        </select>
+      </label>
+      {action === 'add_to_campaign' && (
+        <label>Campaign
+          <select value={campaignId} onChange={(e) => { setCampaignId(e.target.value); key.current = crypto.randomUUID(); }}>
+            <option value="">choose…</option>
+            {campaigns.data?.campaigns.filter((k) => k.status !== 'cancelled' && k.status !== 'completed').map((k) => <option key={k.campaign_id} value={k.campaign_id}>{k.name}</option>)}
+          </select>
+        </label>
+      )}
+      <button type="button" disabled={!n || act.isPending || (action === 'add_to_campaign' && !campaignId)} onClick={() => act.mutate()}>
+        {BULK_LABELS[action]} {n === undefined ? '' : n.toLocaleString()}
+      </button>
+      <button type="button" onClick={() => setSelected(null)}>Clear selection</button>
+      <span role="status">
+        {act.data && `${BULK_LABELS[act.data.action]}: ${act.data.affected.toLocaleString()} of ${act.data.matched.toLocaleString()} matching contacts${act.data.action === 'enrich' ? ' requested' : ''}${act.data.affected < act.data.matched && act.data.action !== 'enrich' ? ' (the others already were)' : ''}.`}
+      </span>
+      {act.isError && <p role="alert" className="error">{act.error.message}</p>}
+    </div>
+  );
+}
+
 export default function Contacts() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
@@ -41,20 +117,8 @@ export default function Contacts() {
     if (v) next.set(k, v); else next.delete(k);
     setParams(next, { replace: true });
   };
-  // the API searches from 3 characters on (and titles likewise)
-  const apiFilters = {
-    ...filters,
-    q: filters.q.trim().length >= 3 ? filters.q.trim() : '',
-    title: filters.title.trim().length >= 3 ? filters.title.trim() : '',
-  };
-
-  const query = useInfiniteQuery({
-    queryKey: ['contacts', apiFilters],
-    queryFn: ({ pageParam, signal }) => get<ContactPage>(`/api/contacts${qs({ ...apiFilters, limit: PAGE, cursor: pageParam })}`, signal),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-    placeholderData: keepPreviousData,
-  });
+  const apiFilters = apiFiltersOf(filters);
+  const query = useInfiniteQuery({ ...pageQuery(apiFilters), placeholderData: keepPreviousData });
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.data) ?? emptyRows, [query.data]);
   const count = rows.length + (query.hasNextPage ? 1 : 0);
 
@@ -162,6 +226,7 @@ export default function Contacts() {
           </select>
         </label>
       </div>
+      <SelectAllMatching filter={apiFilters} />
       {filters.q.trim().length > 0 && filters.q.trim().length < 3 && <p className="hint">Type at least 3 characters to search.</p>}
       {query.isError && <p role="alert" className="error">{query.error.message}</p>}
       {query.isPending ? <Skeleton rows={10} /> : rows.length === 0 && !query.isError ? (
