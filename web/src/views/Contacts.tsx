@@ -257,7 +257,8 @@ export default function Contacts() {
               </div>
             ))}
           </div>
-          <div role="rowgroup" className="grid-body" ref={setScrollEl}>
+          {/* focusable: a keyboard scrolls the rows too (axe: scrollable-region-focusable) */}
+          <div role="rowgroup" className="grid-body" ref={setScrollEl} tabIndex={0} aria-label="Contact rows">
             <div style={{ height: windowOf(0, viewportH, count).scrollH, position: 'relative' }}>
               {items.map((item) => {
                 const top = realTop + item.start - offset;
