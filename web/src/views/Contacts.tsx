@@ -118,7 +118,8 @@ export default function Contacts() {
     setParams(next, { replace: true });
   };
   const apiFilters = apiFiltersOf(filters);
-  const query = useInfiniteQuery({ ...pageQuery(apiFilters), placeholderData: keepPreviousData });
+  // staleTime 0: rows prefetched at sign-in show at once and are refreshed behind them
+  const query = useInfiniteQuery({ ...pageQuery(apiFilters), placeholderData: keepPreviousData, staleTime: 0 });
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.data) ?? emptyRows, [query.data]);
   const count = rows.length + (query.hasNextPage ? 1 : 0);
 
