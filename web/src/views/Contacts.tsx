@@ -118,8 +118,11 @@ export default function Contacts() {
     setParams(next, { replace: true });
   };
   const apiFilters = apiFiltersOf(filters);
-  // staleTime 0: rows prefetched at sign-in show at once and are refreshed behind them
-  const query = useInfiniteQuery({ ...pageQuery(apiFilters), placeholderData: keepPreviousData, staleTime: 0 });
+  // an empty page (prefetched before any import, say) is asked again on mount; rows stay fresh 10 s
+  const query = useInfiniteQuery({
+    ...pageQuery(apiFilters), placeholderData: keepPreviousData,
+    staleTime: (q) => (q.state.data?.pages[0]?.data.length ? 10_000 : 0),
+  });
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.data) ?? emptyRows, [query.data]);
   const count = rows.length + (query.hasNextPage ? 1 : 0);
 
