@@ -6,25 +6,26 @@ import { buildEnrichInput } from '../common/enrich';
 import type { enrichContactsWorkflow } from '../workflows/enrich';
 import { workflowIds, workflowTypes } from '../contracts/ids';
 import { searchAttributes } from '../contracts/search-attributes';
-import { enrichProgressQuery, type EnrichResult, type Waterfall } from '../contracts/enrich';
+import { enrichProgressQuery, type EnrichResult, type EnrichTarget, type Waterfall } from '../contracts/enrich';
 import type { EnrichBody } from './schemas/enrich';
 import { startOrFind, statusOf, type StartedRun } from './workflow-runs';
 import { queryWorkflow } from '../clients/temporal';
 
-export async function startEnrichment(temporal: Client, config: Config, body: EnrichBody, actor?: string): Promise<StartedRun & { requestId: string }> {
+/** `target` overrides the body's (the Contacts view's bulk action passes GET /api/contacts's filters). */
+export async function startEnrichment(temporal: Client, config: Config, body: EnrichBody, actor?: string, target?: EnrichTarget): Promise<StartedRun & { requestId: string }> {
   const requestId = body.request_id ?? randomUUID();
   const waterfall: Waterfall | undefined = body.waterfall
     ? Object.entries(body.waterfall).map(([field, providers]) => ({ field, providers }) as Waterfall[number])
     : undefined;
   const input = buildEnrichInput(config, {
     requestId,
-    target: body.contact_ids
+    target: target ?? (body.contact_ids
       ? { contactIds: [...new Set(body.contact_ids)] }
       : body.person_ids
         ? { personIds: [...new Set(body.person_ids)] }
         : body.company_ids
           ? { companyIds: [...new Set(body.company_ids)] }
-          : { filter: { source: body.filter?.source, companyDomain: body.filter?.company_domain, status: body.filter?.status, limit: body.filter?.limit } },
+          : { filter: { source: body.filter?.source, companyDomain: body.filter?.company_domain, status: body.filter?.status, limit: body.filter?.limit } }),
     providers: body.providers,
     force: body.force,
     creditBudget: body.credit_budget,

@@ -1,4 +1,4 @@
-// npm run bench:contacts-search [-- --contacts 1000000 --rate 2000 --duration 20 --keep-db NAME]
+// npm run bench:contacts-search [-- --contacts 1000000 --rate 2000 --duration 20 --keep-db NAME --cpu-prof DIR]
 // GET /api/contacts under concurrent load through the real API (a separate `npm run api`
 // process), with a realistic mix: common and rare search terms, filters, sorts and deep pages.
 // Baseline in the same run: the very same SQL sent straight to Postgres (no HTTP, no API).
@@ -21,6 +21,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '20' },
     connections: { type: 'string', default: '64' },
     'keep-db': { type: 'string' },
+    /** A folder: the API process writes a V8 CPU profile there (node --cpu-prof) when it exits. */
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.contacts);
@@ -64,7 +66,8 @@ try {
   cleanups.push(() => temporal.stop());
   const { key } = await createApiKey(pool, { name: 'bench-search', scopes: ['read'], rateLimitPerMinute: 10_000_000 });
   const port = await freePort();
-  const api = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+  const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const api = spawn(process.execPath, [...profile, '--import', 'tsx', 'api/server.ts'], {
     env: { ...process.env, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

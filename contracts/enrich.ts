@@ -46,6 +46,8 @@ export interface EnrichTarget {
   personIds?: number[];
   companyIds?: number[];
   filter?: { source?: string; companyDomain?: string; status?: string; limit?: number };
+  /** GET /api/contacts's filters ("select all matching" in the Contacts view, db/contact-bulk.ts). */
+  contactFilter?: { q?: string; status?: string; score_min?: number; score_max?: number; source?: string; company_domain?: string; title?: string; updated_since?: string };
   /** The TTL refresh: people whose intelligence expires within this many days. */
   expiringWithinDays?: number;
 }

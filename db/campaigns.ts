@@ -302,6 +302,13 @@ export function createCampaignsRepository(pool: Pool) {
                 audience as (
                   select c.contact_id, c.email, c.country from vault.contacts c, k
                    where ${filter}
+                     and not exists (select 1 from marketing.outreach_history h where h.campaign_id = $1 and h.contact_id = c.contact_id)
+                  -- contacts added by hand (a bulk action in the Contacts view), while active and not suppressed
+                  union
+                  select c.contact_id, c.email, c.country
+                    from marketing.campaign_members m join vault.contacts c on c.contact_id = m.contact_id
+                   where m.campaign_id = $1 and c.status = 'active'
+                     and not exists (select 1 from marketing.suppressions s where s.email = c.email)
                      and not exists (select 1 from marketing.outreach_history h where h.campaign_id = $1 and h.contact_id = c.contact_id))
            insert into marketing.outreach_history (campaign_id, contact_id, step_no, email, time_zone, due_at)
            select $1, a.contact_id, s.step_no, a.email, marketing.f_country_time_zone(a.country),

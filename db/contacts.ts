@@ -124,6 +124,30 @@ export function searchTsquery(q: string): string | null {
   return terms.map((t, i) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}'${i === terms.length - 1 ? ':*' : ''}`).join(' & ');
 }
 
+/** A selection of contacts by GET /api/contacts's filters (no sort, no cursor): "select all matching". */
+export type ContactFilter = Pick<ContactSearch, 'q' | 'status' | 'score_min' | 'score_max' | 'source' | 'company_domain' | 'title' | 'updated_since'>;
+
+/**
+ * The filter's conditions over vault.contacts' columns (unqualified), values pushed onto params:
+ * the same selection GET /api/contacts pages through. No condition: every contact.
+ */
+export function contactFilterConditions(filter: ContactFilter, params: unknown[]): string[] {
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const conditions: string[] = [];
+  if (filter.q) {
+    const tsquery = searchTsquery(filter.q);
+    conditions.push(tsquery ? `search_words @@ ${p(tsquery)}::tsquery` : 'false');
+  }
+  if (filter.status) conditions.push(`status = ${p(filter.status)}`);
+  if (filter.score_min !== undefined) conditions.push(`score >= ${p(filter.score_min)}`);
+  if (filter.score_max !== undefined) conditions.push(`score <= ${p(filter.score_max)}`);
+  if (filter.source) conditions.push(`source = ${p(filter.source)}`);
+  if (filter.company_domain) conditions.push(`company_domain = ${p(filter.company_domain)}`);
+  if (filter.title) conditions.push(`lower(title) like ${p(likePattern(filter.title))}`);
+  if (filter.updated_since) conditions.push(`updated_at >= ${p(filter.updated_since)}`);
+  return conditions;
+}
+
 /**
  * The SQL of one page: filters as $n parameters, keyset after the cursor, limit + 1 rows to see
  * if more follow; k0, k1 are the sort keys as text for the next cursor. Throws InvalidCursorError.

@@ -5,6 +5,7 @@ import type { PoolClient } from 'pg';
 import { withTransaction, type Pool } from './pool';
 import { resolveGoldenRecords } from './master-data';
 import { addDailyCount } from './metrics';
+import { contactFilterConditions } from './contacts';
 import {
   PROVIDERS,
   type EnrichInput,
@@ -117,6 +118,7 @@ export function createEnrichRepository(pool: Pool) {
         if (t.filter?.source) add('c.source = ?', t.filter.source);
         if (t.filter?.companyDomain) add('c.company_domain = lower(?)', t.filter.companyDomain);
         if (t.filter?.status) add('c.status = ?', t.filter.status);
+        if (t.contactFilter) where.push(...contactFilterConditions(t.contactFilter, params));
         if (t.expiringWithinDays !== undefined) {
           add(`exists (select 1 from people.intelligence i where i.contact_id = c.contact_id and i.provider = any($2)
                  and i.expires_at < now() + make_interval(days => ?::int))`, t.expiringWithinDays);

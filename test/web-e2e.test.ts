@@ -247,6 +247,21 @@ describe('web app', () => {
     await page.keyboard.press('Home');
     await page.keyboard.press('ArrowDown');
     expect(await page.getByRole('grid').getAttribute('aria-activedescendant')).toMatch(/^contact-row-\d+$/);
+
+    // select all matching: the server counts the filter (not the loaded rows) and suppresses them
+    await page.getByRole('searchbox', { name: 'Search contacts' }).fill('bulk00');
+    await page.locator('[role=grid][data-q="bulk00"]').waitFor();
+    await page.getByRole('button', { name: 'Select all matching' }).click();
+    await page.getByText('All 1,000 matching contacts selected.').waitFor();
+    await checkA11y('contacts-bulk');
+    await page.getByRole('group', { name: 'Bulk action' }).getByLabel('Action').selectOption('suppress');
+    await page.getByRole('button', { name: 'Suppress 1,000' }).click();
+    await page.getByText('Suppress: 1,000 of 1,000 matching contacts.').waitFor();
+    const { rows: [s] } = await stack.db.pool.query(`select count(*)::int as n from marketing.suppressions where email like 'bulk00%@scroll.example'`);
+    expect(s.n).toBe(1000);
+    await page.getByRole('button', { name: 'Clear selection' }).click();
+    // later steps read the suppression list's first page
+    await stack.db.pool.query(`delete from marketing.suppressions where email like 'bulk00%@scroll.example'`);
   });
 
   it('starts, pauses and resumes a campaign to the SMTP sink; its funnel numbers move; its workflow links to the Temporal UI', async () => {

@@ -4,8 +4,15 @@ import { createContactsRepository } from '../../db/contacts';
 import { InvalidCursorError } from '../../db/cursor';
 import { createMasterDataRepository } from '../../db/master-data';
 import { ErrorResponse } from '../schemas/common';
-import { Contact, ContactDetail, ContactListQuery, ContactPage, ContactParams, ContactPatch, PatchHeaders } from '../schemas/contacts';
+import { Contact, ContactBulkBody, ContactBulkResult, ContactCount, ContactDetail, ContactFilter, ContactListQuery, ContactPage, ContactParams, ContactPatch, PatchHeaders } from '../schemas/contacts';
 import { HttpError } from '../errors';
+import { createContactBulkRepository } from '../../db/contact-bulk';
+import { auditContext } from '../audit-context';
+import { startEnrichment } from '../enrich-runs';
+import { workflowIds } from '../../contracts/ids';
+
+/** The enrichment request a bulk enrich starts: enrich:bulk-<bulk_id>. */
+const bulkEnrichRequest = (bulkId: number) => `bulk-${bulkId}`;
 
 // mcp/contacts.ts reads the page query from here until the MCP search goes through the API
 export { contactPage } from '../../db/contacts';
@@ -39,6 +46,52 @@ const contactRoutes: FastifyPluginAsyncZod = async (app) => {
     const body = `{"data":${JSON.stringify(page.rows, CONTACT_FIELDS)},"next_cursor":${JSON.stringify(page.next_cursor)}${total}}`;
     // a string with a JSON content type is sent as is
     return reply.type('application/json; charset=utf-8').send(body as never);
+  });
+
+  const bulk = createContactBulkRepository(app.pg);
+
+  app.get('/api/contacts/count', {
+    schema: {
+      summary: 'How many contacts a filter selects (exact): the count of "select all matching"',
+      tags: ['contacts'],
+      querystring: ContactFilter,
+      response: { 200: ContactCount, 400: ErrorResponse },
+    },
+  }, async (request) => ({ matched: await bulk.count(request.query) }));
+
+  app.post('/api/contacts/bulk', {
+    config: { scope: 'write' },
+    schema: {
+      summary: 'Act on every contact a filter selects: enrich, add to a campaign audience, suppress',
+      description:
+        'The selection is the filter of GET /api/contacts (not a list of ids), applied in the database when the action runs. ' +
+        'Once per idempotency_key: a retry answers the first action (repeated: true) and changes nothing; the same key with ' +
+        'another request is 409. suppress puts the addresses on the suppression list (manual); add_to_campaign adds the ' +
+        'contacts to the campaign\'s audience for its next run (active, unsuppressed ones are queued); enrich starts the ' +
+        'enrichment workflow enrich:bulk-<bulk_id> over the filter. Audited (contacts_bulk_<action>).',
+      tags: ['contacts'],
+      body: ContactBulkBody,
+      response: { 200: ContactBulkResult, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+    },
+  }, async (request) => {
+    const body = request.body;
+    const outcome = await bulk.act(body, (id) => (body.action === 'enrich' ? workflowIds.enrich(bulkEnrichRequest(id)) : null), auditContext(request));
+    if ('refused' in outcome) {
+      switch (outcome.refused) {
+        case 'key_reused':
+          throw new HttpError(409, 'idempotency_key: this key was used for another bulk request', { field: 'idempotency_key' });
+        case 'campaign_not_found':
+          throw new HttpError(404, `campaign_id: no campaign ${body.campaign_id}`, { field: 'campaign_id' });
+        case 'campaign_closed':
+          throw new HttpError(409, `campaign_id: campaign ${body.campaign_id} is ${outcome.status}`, { field: 'campaign_id' });
+      }
+    }
+    const done = outcome.done;
+    // started after the row commits, and again on a repeat: the workflow id makes that one run
+    if (done.action === 'enrich') {
+      await startEnrichment(app.temporal, app.config, { request_id: bulkEnrichRequest(done.bulk_id), force: false }, request.apiKey?.name, { contactFilter: body.filter });
+    }
+    return done;
   });
 
   app.get('/api/contacts/:id', {

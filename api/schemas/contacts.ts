@@ -34,6 +34,51 @@ export const ContactListQuery = z.object({
   path: ['score_min'],
 });
 
+/** GET /api/contacts's filters, as a selection ("select all matching"): no sort, no cursor. */
+export const ContactFilter = z.strictObject({
+  q: trimmedText(3, 200).optional(),
+  status: z.enum(CONTACT_STATUSES).optional(),
+  score_min: intParam(0, 100).optional(),
+  score_max: intParam(0, 100).optional(),
+  source: trimmedText(1, 64).optional(),
+  company_domain: trimmedText(1, 253).toLowerCase().optional(),
+  title: trimmedText(3, 200).optional(),
+  updated_since: IsoDateTime.optional(),
+}).refine((v) => v.score_min === undefined || v.score_max === undefined || v.score_min <= v.score_max, {
+  message: 'score_min must not exceed score_max',
+  path: ['score_min'],
+});
+
+export const ContactCount = z.object({ matched: z.number().int() });
+
+export const BULK_ACTIONS = ['enrich', 'add_to_campaign', 'suppress'] as const;
+export const ContactBulkBody = z.strictObject({
+  /** Any unique text per intended action (a UUID): a retry with the same key acts no second time. */
+  idempotency_key: z.string().trim().min(8).max(200),
+  action: z.enum(BULK_ACTIONS),
+  /** The selection: every contact GET /api/contacts would list with these filters ({} is all). */
+  filter: ContactFilter,
+  /** add_to_campaign: the campaign whose audience the selection joins. */
+  campaign_id: z.number().int().positive().optional(),
+}).refine((b) => (b.action === 'add_to_campaign') === (b.campaign_id !== undefined), {
+  message: 'campaign_id is required with add_to_campaign and only with it',
+  path: ['campaign_id'],
+});
+
+export const ContactBulkResult = z.object({
+  bulk_id: z.number().int(),
+  action: z.enum(BULK_ACTIONS),
+  /** How many contacts the filter selected when it acted. */
+  matched: z.number().int(),
+  /** How many changed: newly suppressed, newly in the audience, or requested for enrichment. */
+  affected: z.number().int(),
+  campaign_id: z.number().int().nullable(),
+  /** enrich: the enrichment workflow (GET /api/enrich/bulk-<bulk_id>). */
+  workflow_id: z.string().nullable(),
+  /** True when this key acted before: the answer is that action's, nothing was done again. */
+  repeated: z.boolean(),
+});
+
 export const Contact = z.object({
   contact_id: z.number().int(),
   email: z.string(),
