@@ -35,7 +35,9 @@ $$;
 
 -- The weak people key: "ada lovelace@acme.com" (name + company domain), when both are known.
 create or replace function people.f_name_domain_key(p_first text, p_last text, p_full text, p_domain text) returns text
-language sql immutable parallel safe as $$
+-- stable, as concat_ws is: a SQL function declared more constant than its body is never inlined
+-- (it ran as a function call per row, 8 µs each)
+language sql stable parallel safe as $$
   select lower(coalesce(nullif(btrim(concat_ws(' ', p_first, p_last)), ''), nullif(btrim(p_full), ''))) || '@' || lower(nullif(btrim(p_domain), ''))
 $$;
 
@@ -44,7 +46,9 @@ $$;
 create or replace function people.f_person_fields(p_email text, p_first_name text, p_last_name text, p_full_name text,
   p_title text, p_headline text, p_seniority text, p_departments text, p_phone text, p_linkedin_url text, p_city text,
   p_state text, p_country text, p_company_id bigint) returns jsonb
-language sql immutable parallel safe as $$
+-- stable, as jsonb_build_object is, so it is inlined (declared immutable it ran as a function call
+-- per row, 23 µs each, three times per new person)
+language sql stable parallel safe as $$
   select jsonb_strip_nulls(jsonb_build_object('email', p_email, 'first_name', p_first_name, 'last_name', p_last_name,
     'full_name', p_full_name, 'title', p_title, 'headline', p_headline, 'seniority', p_seniority, 'departments', p_departments,
     'phone', p_phone, 'linkedin_url', p_linkedin_url, 'city', p_city, 'state', p_state, 'country', p_country,
@@ -53,7 +57,8 @@ $$;
 
 create or replace function company.f_company_fields(p_name text, p_domain text, p_website text, p_linkedin_url text,
   p_industry text, p_employee_count integer, p_phone text, p_city text, p_state text, p_country text) returns jsonb
-language sql immutable parallel safe as $$
+-- stable: inlined (see people.f_person_fields)
+language sql stable parallel safe as $$
   select jsonb_strip_nulls(jsonb_build_object('name', p_name, 'domain', p_domain, 'website', p_website,
     'linkedin_url', p_linkedin_url, 'industry', p_industry, 'employee_count', p_employee_count, 'phone', p_phone,
     'city', p_city, 'state', p_state, 'country', p_country))
@@ -728,7 +733,9 @@ begin
   from pg_temp.resolve_people p
   cross join lateral (select jsonb_build_object('source', p.source, 'slot_id', p.slot_id, 'seen_at', p.seen_at) as origin,
                              people.f_person_fields(p.email, p.first_name, p.last_name, p.full_name, p.title, p.headline,
-                               p.seniority, p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id) as fields) o
+                               p.seniority, p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id) as fields
+                      -- offset 0: computed once per person (flattened, origin was built again for each field)
+                      offset 0) o
   where p.fresh;
   get diagnostics v_fresh_people = row_count;
 
