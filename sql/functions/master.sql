@@ -480,9 +480,10 @@ begin
          coalesce('id:' || x.source_company_id, 'domain:' || x.company_domain, 'li:' || x.company_linkedin_url,
                   'name:' || company.f_name_key(x.company_name)),
          null, null, x.*
-  -- one primary-key probe per load (= any(array) may be planned as a scan of every load)
+  -- one primary-key probe per load (offset 0: joined, it was planned as a hash of every load,
+  -- a scan of the whole table per chunk; see vault.f_promote_contacts)
   from unnest(p_load_ids) as ids(load_id)
-  join intake.raw_loads l on l.load_id = ids.load_id
+  cross join lateral (select r.* from intake.raw_loads r where r.load_id = ids.load_id offset 0) l
   cross join lateral people.f_canonical_fields(l.raw) x
   where l.status = 'promoted' and l.contact_id is not null;
 
