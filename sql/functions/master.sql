@@ -425,6 +425,25 @@ begin
 end
 $$;
 
+-- The creation records of the fresh people of the chunk being resolved (pg_temp.resolve_people,
+-- filled by people.f_resolve_loads): one history entry each, holding every first value. A function
+-- of its own so that its cost is measured apart (pg_stat_user_functions; bench:ingest's "history").
+create or replace function people.f_log_history(p_workflow_id text) returns integer
+language plpgsql set jit = off as $$
+declare
+  v_n integer;
+begin
+  insert into people.history_entries (person_id, action, field, old_value, new_value, source, slot_id, load_id, workflow_id)
+  select p.person_id, 'create', '*', null, f.fields, p.source, p.slot_id, p.load_id, p_workflow_id
+  from pg_temp.resolve_people p
+  cross join lateral (select people.f_person_fields(p.email, p.first_name, p.last_name, p.full_name, p.title, p.headline,
+                        p.seniority, p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id) as fields) f
+  where p.fresh and f.fields <> '{}';
+  get diagnostics v_n = row_count;
+  return v_n;
+end
+$$;
+
 -- Resolve the promoted loads of a chunk into slots and golden records. Runs in the promotion
 -- chunk's transaction (its ledger makes it exactly-once); a global transaction lock keeps two
 -- chunks from creating the same new master at once.
@@ -702,10 +721,14 @@ begin
       left join lateral (select cs.company_id from company.slot cs where cs.slot_id = r.company_slot_id offset 0) cs on true
     ) k
     left join pg_temp.resolve_pslots_before b on b.source = k.source and b.source_key = k.person_key
-    -- one index probe per key (as "not exists" the planner hashes every key of every master)
-    left join lateral (select true as taken from people.master_key m where m.kind = 'email' and m.value = k.email_key limit 1) e on true
-    left join lateral (select true as taken from people.master_key m where m.kind = 'linkedin' and m.value = k.linkedin_url limit 1) li on true
-    left join lateral (select true as taken from people.master_key m where m.kind = 'name_domain' and m.value = k.name_domain_key limit 1) nd on true
+    -- one index probe per key (as "not exists" the planner hashes every key of every master),
+    -- only for a person this source never sent (what "fresh" asks; a re-import probes nothing)
+    left join lateral (select true as taken from people.master_key m
+                       where b.slot_id is null and m.kind = 'email' and m.value = k.email_key limit 1) e on true
+    left join lateral (select true as taken from people.master_key m
+                       where b.slot_id is null and m.kind = 'linkedin' and m.value = k.linkedin_url limit 1) li on true
+    left join lateral (select true as taken from people.master_key m
+                       where b.slot_id is null and m.kind = 'name_domain' and m.value = k.name_domain_key limit 1) nd on true
   ) p;
   analyze pg_temp.resolve_people;
 
@@ -753,12 +776,7 @@ begin
   cross join lateral (values ('email', p.email_key), ('linkedin', p.linkedin_url), ('name_domain', p.name_domain_key)) k(kind, value)
   where p.fresh and k.value is not null;
 
-  insert into people.history_entries (person_id, action, field, old_value, new_value, source, slot_id, load_id, workflow_id)
-  select p.person_id, 'create', '*', null, f.fields, p.source, p.slot_id, p.load_id, p_workflow_id
-  from pg_temp.resolve_people p
-  cross join lateral (select people.f_person_fields(p.email, p.first_name, p.last_name, p.full_name, p.title, p.headline,
-                        p.seniority, p.departments, p.phone, p.linkedin_url, p.city, p.state, p.country, p.company_id) as fields) f
-  where p.fresh and f.fields <> '{}';
+  perform people.f_log_history(p_workflow_id);
 
   update people.slot s set last_seen_at = greatest(s.last_seen_at, p.seen_at), load_id = p.load_id
   from pg_temp.resolve_people p where p.unchanged and s.slot_id = p.known_slot_id;
