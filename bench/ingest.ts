@@ -236,7 +236,7 @@ function printStages(f: FunctionTimes, run: Pass, copySeconds: number) {
   const survivorship = ms(f, 'people.f_apply_survivorship') + ms(f, 'company.f_apply_survivorship');
   const merges = ms(f, 'people.f_merge', 'self') + ms(f, 'company.f_merge', 'self');
   const resolution = ms(f, 'people.f_resolve_loads');
-  const history = ms(f, 'people.f_log_history') + ms(f, 'company.f_log_history');
+  const history = ms(f, 'people.f_log_history');
   const stage = (name: string, msTotal: number, note = '') =>
     console.log(`  ${name.padEnd(40)} ${(msTotal / 1000).toFixed(1).padStart(7)} s ${(msTotal / 1000 / copySeconds).toFixed(2).padStart(6)}x COPY  ${note}`);
   console.log('per stage (time inside each stage\'s SQL functions, summed over chunks; pg_stat_user_functions):');
@@ -245,7 +245,7 @@ function printStages(f: FunctionTimes, run: Pass, copySeconds: number) {
   stage('promotion (vault.f_promote_contacts)', promotion);
   stage('resolution (people.f_resolve_loads)', resolution - survivorship - merges - history, 'slots, keys, matching, new masters: the function minus the rows below');
   stage('survivorship (*.f_apply_survivorship)', survivorship, 'winning values of masters with new or changed slots, their history');
-  stage('history (*.f_log_history)', history, 'creation records of new masters');
+  stage('history (people.f_log_history)', history, 'creation records of new people (of new companies: in survivorship)');
   stage('merges (*.f_merge, own statements)', merges);
   stage('end to end (wall)', run.totalSeconds * 1000, `promotion wall ${(run.totalSeconds - run.ingestSeconds).toFixed(1)} s`);
   console.log(`end to end: ${N.toLocaleString()} rows in ${run.totalSeconds.toFixed(1)} s = ${Math.round(N / run.totalSeconds).toLocaleString()} rows/s; `

@@ -364,11 +364,17 @@ begin
   return null;
 end $$;
 
+-- The joins of old_rows with new_rows run through EXECUTE: planned at each call, they see the
+-- transition tables' sizes. A plpgsql statement's cached plan keeps the sizes of its first call in
+-- the session (often 0 rows: promotion's update of failed loads), and its nested loop then
+-- compared every old row with every new one (5,000 × 5,000 per promotion chunk: 4 s).
 create or replace function analytics.t_loads_updated() returns trigger language plpgsql as $$
+declare
+  v_ids bigint[];
 begin
-  perform analytics.f_count_settled(array(
-    select n.load_id from new_rows n join old_rows o using (load_id)
-     where n.status in ('promoted', 'failed') and o.status not in ('promoted', 'failed')));
+  execute $q$select array(select n.load_id from new_rows n join old_rows o using (load_id)
+                          where n.status in ('promoted', 'failed') and o.status not in ('promoted', 'failed'))$q$ into v_ids;
+  perform analytics.f_count_settled(v_ids);
   return null;
 end $$;
 
@@ -383,13 +389,18 @@ begin
 end $$;
 
 create or replace function analytics.t_masters_updated() returns trigger language plpgsql as $$
+declare
+  v_ids bigint[];
 begin
+  -- planned at each call, as in t_loads_updated
   if tg_table_schema = 'people' then
-    perform analytics.f_count_masters('people', null, array(
-      select n.person_id from new_rows n join old_rows o using (person_id) where n.merged_into is not null and o.merged_into is null));
+    execute $q$select array(select n.person_id from new_rows n join old_rows o using (person_id)
+                            where n.merged_into is not null and o.merged_into is null)$q$ into v_ids;
+    perform analytics.f_count_masters('people', null, v_ids);
   else
-    perform analytics.f_count_masters('company', null, array(
-      select n.company_id from new_rows n join old_rows o using (company_id) where n.merged_into is not null and o.merged_into is null));
+    execute $q$select array(select n.company_id from new_rows n join old_rows o using (company_id)
+                            where n.merged_into is not null and o.merged_into is null)$q$ into v_ids;
+    perform analytics.f_count_masters('company', null, v_ids);
   end if;
   return null;
 end $$;

@@ -35,6 +35,7 @@ create or replace function vault.f_promote_contacts(
 language plpgsql set work_mem = '64MB' as $$
 declare
   v_failed integer;
+  v_valid bigint[];
 begin
   -- 1. Lock the chunk's pending loads; invalid ones fail with a reason; valid ones upsert
   --    vault.contacts, one row per email (the newest load of an email in the chunk wins).
@@ -45,12 +46,14 @@ begin
                when l.email is null then 'missing_email'
                when l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:].]{2,}$' then 'invalid_email_syntax'
              end) as reason
-    -- one primary-key probe per load (= any(array) may be planned as a scan of every pending load)
+    -- one primary-key probe per load, locked, then tested for 'pending' outside the probe (offset
+    -- 0). Joined or with the test inside, the planner, whose statistics lag a bulk import, reads
+    -- the partial index of pending loads as nearly empty and scans all of it for each chunk:
+    -- every load still pending, O(pending) per chunk, quadratic over an import.
     from unnest(p_load_ids) as ids(load_id)
-    join intake.raw_loads l on l.load_id = ids.load_id
+    cross join lateral (select r.* from intake.raw_loads r where r.load_id = ids.load_id offset 0 for update) l
     left join unnest(p_rejected_ids, p_rejected_reasons) as rj(load_id, reason) on rj.load_id = l.load_id
     where l.status = 'pending'
-    for update of l
   ),
   failed as (
     update intake.raw_loads l set status = 'failed', failure_reason = b.reason
@@ -97,17 +100,19 @@ begin
     returning 1
   )
   -- (data-modifying CTEs run whether or not the outer query reads them)
-  select count(*) into v_failed from failed;
+  select (select count(*) from failed), (select coalesce(array_agg(b.load_id), '{}') from batch b where b.reason is null)
+  into v_failed, v_valid;
 
-  -- 2. The chunk's loads still pending are the valid ones: mark them promoted, linked to their
-  --    contact through the email index (a join on the CTE above would be planned blind).
+  -- 2. The valid loads (pending, locked above and still ours) are marked promoted, linked to
+  --    their contact through the email index (a join on the CTE above would be planned blind),
+  --    each found by its primary key (no test of status here, for the reason in 1).
   --    A load "created" its contact when it is the contact's first load.
   return query
   with marked as (
     update intake.raw_loads l
     set status = 'promoted', promoted_at = now(), contact_id = c.contact_id
-    from unnest(p_load_ids) as ids(load_id), vault.contacts c
-    where l.load_id = ids.load_id and l.status = 'pending' and c.email = l.email
+    from unnest(v_valid) as ids(load_id), vault.contacts c
+    where l.load_id = ids.load_id and c.email = l.email
     returning l.load_id, c.contact_id, c.email, (c.first_load_id = l.load_id) as created
   ),
   audited as (
