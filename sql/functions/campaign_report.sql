@@ -1,8 +1,9 @@
 -- A campaign's report (GET /api/campaigns/:id/report, and marketing.feedback_reports at the
 -- end of a run), from the rollups of sql/functions/analytics.sql: its cost does not grow with
--- the campaign's sends, except the two medians, which read the campaign's replies and
--- attributed conversions. Rates are over delivered messages (sent minus bounced) and count
--- human events: unique human opens, unique human clicks, human replies. Null: no such campaign.
+-- the campaign's sends, except the company-domain breakdown (one rollup row per domain mailed)
+-- and the median time to conversion (the campaign's attributed conversions). Rates are over
+-- delivered messages (sent minus bounced) and count human events: unique human opens, unique
+-- human clicks, human replies. Null: no such campaign.
 
 create or replace function analytics.f_rate(p_n numeric, p_d numeric) returns numeric
 language sql immutable as $$ select case when coalesce(p_d, 0) = 0 then 0 else round(p_n / p_d, 4) end $$;
@@ -87,14 +88,11 @@ begin
                   where rank <= p_breakdown_limit) r on r.dimension = dim.dimension
      group by dim.dimension) d;
 
-  -- seconds from the contact's first send of this campaign to its first human reply
-  select percentile_cont(0.5) within group (order by extract(epoch from r.at - f.sent_at))::numeric
+  -- seconds from the contact's first send of this campaign to its first human reply (rollup: migration 0050)
+  select percentile_cont(0.5) within group (order by extract(epoch from first_reply_at - first_sent_at))::numeric
     into v_reply_median
-    from (select contact_id, min(occurred_at) as at from marketing.engagement_events
-           where campaign_id = p_campaign_id and kind = 'reply' and verdict = 'human' group by contact_id) r
-    cross join lateral (select min(h.sent_at) as sent_at from marketing.outreach_history h
-                         where h.campaign_id = p_campaign_id and h.contact_id = r.contact_id and h.status = 'sent') f
-   where f.sent_at is not null and f.sent_at <= r.at;
+    from analytics.campaign_reply_times
+   where campaign_id = p_campaign_id and first_sent_at <= first_reply_at;
 
   -- conversions this campaign touched, and seconds from its first touch of them to the conversion
   select jsonb_build_object('count', count(*),
