@@ -69,10 +69,14 @@ begin
     select s.campaign_id, d.dimension, d.value, count(*) as n
       from s join analytics.f_contact_segments(array(select distinct s.contact_id from s)) g on g.contact_id = s.contact_id
      cross join lateral (values ('company_domain', g.company_domain), ('seniority', g.seniority), ('industry', g.industry)) d(dimension, value)
-     group by 1, 2, 3)
-  insert into analytics.campaign_segments as t (campaign_id, dimension, value, shard, sent)
-  select campaign_id, dimension, value, v_shard, n from seg order by 1, 2, 3
-  on conflict (campaign_id, dimension, value, shard) do update set sent = t.sent + excluded.sent;
+     group by 1, 2, 3),
+  seg_up as (
+    insert into analytics.campaign_segments as t (campaign_id, dimension, value, shard, sent)
+    select campaign_id, dimension, value, v_shard, n from seg order by 1, 2, 3
+    on conflict (campaign_id, dimension, value, shard) do update set sent = t.sent + excluded.sent)
+  insert into analytics.campaign_segment_ranks as t (campaign_id, dimension, value, sent)
+  select campaign_id, dimension, value, n from seg order by 1, 2, 3
+  on conflict (campaign_id, dimension, value) do update set sent = t.sent + excluded.sent;
 end $$;
 
 -- Response events (marketing.engagement_events): event totals, and the "unique" counts of
@@ -202,6 +206,11 @@ begin
       bounced = t.bounced + excluded.bounced, unique_human_opens = t.unique_human_opens + excluded.unique_human_opens,
       unique_human_clicks = t.unique_human_clicks + excluded.unique_human_clicks, replies = t.replies + excluded.replies,
       unsubscribes = t.unsubscribes + excluded.unsubscribes),
+  -- a segment known only by its events still ranks (0 sent); an existing rank row is not locked
+  seg_rank as (
+    insert into analytics.campaign_segment_ranks (campaign_id, dimension, value)
+    select campaign_id, dimension, value from seg order by 1, 2, 3
+    on conflict do nothing),
   link_candidates as (
     select distinct ev.outreach_id, ev.url_hash, f.flag
       from ev cross join lateral (values ('click'), (case when ev.verdict = 'human' then 'human_click' end)) f(flag)
@@ -500,7 +509,8 @@ begin
   lock table marketing.outreach_history, marketing.engagement_events, marketing.attribution, marketing.conversions in share mode;
   truncate analytics.daily_counts, analytics.campaign_steps, analytics.campaign_daily, analytics.campaign_links,
            analytics.campaign_segments, analytics.attribution_daily, analytics.outreach_firsts,
-           analytics.outreach_link_firsts, analytics.enriched_contacts, analytics.campaign_reply_times;
+           analytics.outreach_link_firsts, analytics.enriched_contacts, analytics.campaign_reply_times,
+           analytics.campaign_segment_ranks;
   -- the grouped reads below hold millions of groups at the benchmark's size
   perform set_config('work_mem', '256MB', true);
 
@@ -606,6 +616,9 @@ begin
       on g.contact_id = x.contact_id
    cross join lateral (values ('company_domain', g.company_domain), ('seniority', g.seniority), ('industry', g.industry)) d(dimension, value)
    group by 1, 2, 3;
+
+  insert into analytics.campaign_segment_ranks (campaign_id, dimension, value, sent)
+  select campaign_id, dimension, value, sum(sent) from analytics.campaign_segments group by 1, 2, 3;
 
   -- links: click totals, and each message's first click (human click) per link
   insert into analytics.outreach_link_firsts (outreach_id, url_hash, flag)
