@@ -54,12 +54,33 @@ async function secondaryIndexes(client: PoolClient, tables: string[]) {
   return rows as { name: string; def: string }[];
 }
 
+/** Unique constraints of the tables that no foreign key relies on, as pg_get_constraintdef gives them. */
+async function deferrableUniques(client: PoolClient, tables: string[]) {
+  const { rows } = await client.query(
+    `select c.conrelid::regclass::text as "table", c.conname as name, pg_get_constraintdef(c.oid) as def
+       from pg_constraint c where c.conrelid = any($1::regclass[]) and c.contype = 'u'
+        and not exists (select from pg_constraint f where f.contype = 'f' and f.conindid = c.conindid) order by 1, 2`,
+    [tables],
+  );
+  return rows as { table: string; name: string; def: string }[];
+}
+
+/** Runs the jobs on the clients, each client taking the next job when it is free. */
+async function onClients<T>(clients: PoolClient[], jobs: T[], run: (client: PoolClient, job: T) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(clients.map(async (client) => {
+    while (next < jobs.length) await run(client, jobs[next++]);
+  }));
+}
+
 // The big tables are loaded as pg_restore loads a dump: their secondary indexes dropped and built
-// again afterwards from their own definitions, row triggers (foreign-key checks, the rollups'
+// again afterwards from their own definitions (so are unique constraints no foreign key needs),
+// on LOAD_CLIENTS sessions in parallel, row triggers (foreign-key checks, the rollups'
 // triggers) off for the load session, the foreign keys then checked set-based, the rollups built
 // by analytics.f_rebuild_rollups (the product's set-based recount into the tables the API reads).
 // The schema is the real one at the end: every constraint, index and trigger in place.
-const BULK_TABLES = ['vault.contacts', 'marketing.outreach_history', 'marketing.engagement_events'];
+const BULK_TABLES = ['vault.contacts', 'people.master', 'people.slot', 'marketing.outreach_history', 'marketing.engagement_events'];
+const LOAD_CLIENTS = 2;
 
 async function generate(pool: Pool, ownServer: boolean) {
   const phases: [string, number][] = [];
@@ -70,7 +91,8 @@ async function generate(pool: Pool, ownServer: boolean) {
     console.log(`  ${name}: ${s.toFixed(1)} s`);
     t = performance.now();
   };
-  const client = await pool.connect();
+  const clients = await Promise.all(Array.from({ length: LOAD_CLIENTS }, () => pool.connect()));
+  const [client] = clients;
   try {
     if (ownServer) {
       // a throwaway server of this run: fewer checkpoints while ~5 GB are written
@@ -78,23 +100,29 @@ async function generate(pool: Pool, ownServer: boolean) {
       await client.query(`alter system set checkpoint_timeout = '30min'`);
       await client.query('select pg_reload_conf()');
     }
-    await client.query(`set maintenance_work_mem = '512MB'`);
-    await client.query(`set work_mem = '128MB'`);
+    for (const c of clients) {
+      await c.query(`set maintenance_work_mem = '512MB'`);
+      await c.query(`set work_mem = '128MB'`);
+      await c.query('set session_replication_role = replica');
+    }
     const indexes = await secondaryIndexes(client, BULK_TABLES);
+    const uniques = await deferrableUniques(client, BULK_TABLES);
     for (const i of indexes) await client.query(`drop index ${i.name}`);
-    await client.query('set session_replication_role = replica');
+    for (const u of uniques) await client.query(`alter table ${u.table} drop constraint ${u.name}`);
 
     const step = Math.max(1, Math.ceil(CONTACTS / 4));
-    for (let from = 1; from <= CONTACTS; from += step) {
-      await client.query(
-        `insert into vault.contacts (email, first_name, last_name, title, company_name, company_domain, source)
-         select 'user' || g || '@dom' || (g % 20000) || '.com', 'Ada', 'Lovelace' || (g % 997),
-                (array['Software Engineer','Sales Manager','Director of Sales','CEO','Data Analyst','VP Marketing'])[1 + g % 6],
-                'Company ' || (g % 20000), 'dom' || (g % 20000) || '.com', 'bench'
-           from generate_series($1::int, $2::int) g`,
-        [from, Math.min(CONTACTS, from + step - 1)],
-      );
-    }
+    const contactChunks = Array.from({ length: Math.ceil(CONTACTS / step) }, (_, i) => 1 + i * step);
+    await onClients(clients, contactChunks, (c, from) => c.query(
+      `insert into vault.contacts (contact_id, email, first_name, last_name, title, company_name, company_domain, source)
+       overriding system value
+       select g, 'user' || g || '@dom' || (g % 20000) || '.com', 'Ada', 'Lovelace' || (g % 997),
+              (array['Software Engineer','Sales Manager','Director of Sales','CEO','Data Analyst','VP Marketing'])[1 + g % 6],
+              'Company ' || (g % 20000), 'dom' || (g % 20000) || '.com', 'bench'
+         from generate_series($1::int, $2::int) g`,
+      [from, Math.min(CONTACTS, from + step - 1)],
+    ));
+    // ids given explicitly (in parallel chunks): the identity goes on after them
+    await client.query(`select setval(pg_get_serial_sequence('vault.contacts', 'contact_id'), $1)`, [CONTACTS]);
     phase(`contacts: ${fmt(CONTACTS)}`);
 
     // golden records with their (statement-level, set-based) reference checks on: one company per
@@ -117,6 +145,7 @@ async function generate(pool: Pool, ownServer: boolean) {
        select 'bench', 'u' || g, g, now(), now(), g from generate_series(1, $1::int) g`,
       [CONTACTS],
     );
+    await client.query('set session_replication_role = replica');
     // the inserts above rely on identities starting at 1 in a fresh database
     const { rows: [aligned] } = await client.query(
       `select count(*)::int as n from vault.contacts c join people.master p on p.person_id = c.contact_id and p.email = c.email
@@ -141,21 +170,24 @@ async function generate(pool: Pool, ownServer: boolean) {
       [tpl.template_id],
     );
     const chunk = Math.max(1, Math.ceil(CAMPAIGNS / 10));
-    for (let c0 = 0; c0 < CAMPAIGNS; c0 += chunk) {
+    const campaignChunks = Array.from({ length: Math.ceil(CAMPAIGNS / chunk) }, (_, i) => i * chunk);
+    await onClients(clients, campaignChunks, (c, c0) => c.query(
       // step n sent to a shrinking share, 3 days apart
-      await client.query(
-        `insert into marketing.outreach_history (campaign_id, contact_id, step_no, email, status, sent_at, message_id)
-         select k.c + 1, g, s, 'user' || g || '@dom' || (g % 20000) || '.com',
-                case when s = 1 or (hashint4(g * 31 + s) & 1023) < 1023 - 200 * s then 'sent' else 'stopped' end,
-                case when s = 1 or (hashint4(g * 31 + s) & 1023) < 1023 - 200 * s
-                     then now() - make_interval(days => k.c % 90 + 10) + make_interval(days => 3 * (s - 1), secs => g % 36000) end,
-                '<bench.' || (k.c + 1) || '.' || g || '.' || s || '@sender.example>'
-           from generate_series($1::int, $2::int) k(c)
-          cross join lateral generate_series(1 + (k.c * $3::int) % $4::int, (k.c * $3::int) % $4::int + $3::int) g
-          cross join generate_series(1, ${STEPS}) s`,
-        [c0, Math.min(CAMPAIGNS, c0 + chunk) - 1, perCampaign, span],
-      );
-    }
+      `insert into marketing.outreach_history (outreach_id, campaign_id, contact_id, step_no, email, status, sent_at, message_id)
+       overriding system value
+       select (k.c * $3::int + g - k.lo) * ${STEPS} + s, k.c + 1, g, s, 'user' || g || '@dom' || (g % 20000) || '.com',
+              case when x.sent then 'sent' else 'stopped' end,
+              case when x.sent then k.first_send + (s - 1) * interval '3 days' + (g % 36000) * interval '1 second' end,
+              '<bench.' || (k.c + 1) || '.' || g || '.' || s || '@sender.example>'
+         from (select c, 1 + (c * $3::int) % $4::int as lo, now() - (c % 90 + 10) * interval '1 day' as first_send
+                 from generate_series($1::int, $2::int) c) k
+        cross join lateral generate_series(k.lo, k.lo + $3::int - 1) g
+        cross join generate_series(1, ${STEPS}) s
+        cross join lateral (select s = 1 or (hashint4(g * 31 + s) & 1023) < 1023 - 200 * s as sent) x`,
+      [c0, Math.min(CAMPAIGNS, c0 + chunk) - 1, perCampaign, span],
+    ));
+    // ids given explicitly (deterministic, whatever order the chunks ran in): the identity goes on after them
+    await client.query(`select setval(pg_get_serial_sequence('marketing.outreach_history', 'outreach_id'), $1)`, [CAMPAIGNS * perCampaign * STEPS]);
     phase(`outreach: ${fmt(perCampaign * STEPS * CAMPAIGNS)} rows over ${CAMPAIGNS} campaigns`);
 
     // responses, by a hash of the row (r in 0..1023): shares of sent messages. Which events each r
@@ -163,8 +195,9 @@ async function generate(pool: Pool, ownServer: boolean) {
     const { rows: [ids] } = await client.query('select min(outreach_id)::float8 as lo, max(outreach_id)::float8 as hi from marketing.outreach_history');
     const idStep = Math.ceil((ids.hi - ids.lo + 1) / 10);
     let events = 0;
-    for (let from = ids.lo; from <= ids.hi; from += idStep) {
-      const r = await client.query(
+    const idChunks = Array.from({ length: Math.ceil((ids.hi - ids.lo + 1) / idStep) }, (_, i) => ids.lo + i * idStep);
+    await onClients(clients, idChunks, async (c, from) => {
+      const r = await c.query(
         `with plan as materialized (
            select r, e.kind, e.verdict, e.agent, case when e.linked then 'https://example.org/' || (r % 4) end as url, e.secs
              from generate_series(0, 1023) r cross join lateral (values
@@ -181,18 +214,19 @@ async function generate(pool: Pool, ownServer: boolean) {
                ('complaint', 'human', null, false, 6000, r = 305)) e(kind, verdict, agent, linked, secs, happens)
             where e.happens)
          insert into marketing.engagement_events (outreach_id, campaign_id, step_no, contact_id, kind, verdict, agent_class, url, seconds_after_send, occurred_at)
-         select h.outreach_id, h.campaign_id, h.step_no, h.contact_id, p.kind, p.verdict, p.agent, p.url, p.secs, h.sent_at + make_interval(secs => p.secs)
+         select h.outreach_id, h.campaign_id, h.step_no, h.contact_id, p.kind, p.verdict, p.agent, p.url, p.secs, h.sent_at + p.secs * interval '1 second'
            from marketing.outreach_history h join plan p on p.r = hashint4(h.outreach_id::int) & 1023
           where h.outreach_id between $1 and $2 and h.status = 'sent'`,
         [from, from + idStep - 1],
       );
       events += r.rowCount ?? 0;
-    }
+    });
     phase(`events: ${fmt(events)}`);
 
-    await client.query('set session_replication_role = origin');
-    for (const i of indexes) await client.query(i.def);
-    phase(`secondary indexes built again: ${indexes.length}`);
+    for (const c of clients) await c.query('set session_replication_role = origin');
+    await onClients(clients, [...uniques.map((u) => `alter table ${u.table} add constraint ${u.name} ${u.def}`), ...indexes.map((i) => i.def)],
+      (c, ddl) => c.query(ddl));
+    phase(`unique constraints and secondary indexes built again: ${uniques.length} and ${indexes.length}`);
 
     // what the foreign-key triggers did not check row by row, checked set-based
     const { rows: [orphans] } = await client.query(
@@ -207,8 +241,10 @@ async function generate(pool: Pool, ownServer: boolean) {
     await client.query('select analytics.f_rebuild_rollups()');
     phase('rollups built (analytics.f_rebuild_rollups)');
   } finally {
-    await client.query('reset session_replication_role').catch(() => undefined);
-    client.release();
+    for (const c of clients) {
+      await c.query('reset session_replication_role').catch(() => undefined);
+      c.release();
+    }
   }
 
   // conversions through the product's path (attribution in SQL, rollups by their triggers):

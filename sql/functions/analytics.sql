@@ -618,7 +618,7 @@ begin
    group by 1, 2, 3;
 
   insert into analytics.campaign_segment_ranks (campaign_id, dimension, value, sent)
-  select campaign_id, dimension, value, sum(sent) from analytics.campaign_segments group by 1, 2, 3;
+  select campaign_id, dimension, value, sent from analytics.campaign_segments;   -- one shard here
 
   -- links: click totals, and each message's first click (human click) per link
   insert into analytics.outreach_link_firsts (outreach_id, url_hash, flag)
