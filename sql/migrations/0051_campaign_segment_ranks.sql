@@ -17,3 +17,8 @@ create index campaign_segment_ranks_top on analytics.campaign_segment_ranks (cam
 
 insert into analytics.campaign_segment_ranks (campaign_id, dimension, value, sent)
 select campaign_id, dimension, value, sum(sent) from analytics.campaign_segments group by 1, 2, 3;
+
+-- The report's median time to conversion groups the campaign's linear-model attribution rows by
+-- conversion: read in that order from this index alone, not from the heap.
+create index attribution_campaign_linear on marketing.attribution (campaign_id, conversion_id)
+  include (converted_at, touched_at) where model = 'linear';
