@@ -45,51 +45,55 @@ function addMoney(list: MoneyAmount[], currency: string, value: string) {
 export function createAnalyticsRepository(pool: Pool) {
   return {
     /**
-     * The dashboard for [from, to] (UTC dates, inclusive) in day or ISO-week buckets: one grouped
-     * read of analytics.daily_counts (days x metrics x shards rows), the totals over the whole
-     * range from the same rows, and two tops from the campaign rollups.
+     * The dashboard for [from, to] (UTC dates, inclusive) in day or ISO-week buckets, in two round
+     * trips of named (prepared once per connection, so planned once) statements: analytics.daily_counts
+     * grouped by bucket and over the whole range in one pass (grouping sets), with the coverage as of
+     * `to`; and the two tops from the campaign rollups.
      */
     async dashboard(from: string, to: string, granularity: Granularity, topLimit: number): Promise<DashboardData> {
-      const [series, totals, coverage, byReply, byValue] = await Promise.all([
-        pool.query(
-          `select to_char(date_trunc($3, day::timestamp), 'YYYY-MM-DD') as start, metric, dim, sum(n)::float8 as n, sum(amount)::text as amount
-             from analytics.daily_counts where day between $1::date and $2::date
-            group by 1, 2, 3 order by 1`,
-          [from, to, granularity],
-        ),
-        pool.query(
-          `select metric, dim, sum(n)::float8 as n, sum(amount)::text as amount
-             from analytics.daily_counts where day between $1::date and $2::date group by 1, 2`,
-          [from, to],
-        ),
-        // coverage as of the range's end: every contact created and enriched up to then
-        pool.query(
-          `select coalesce(sum(n) filter (where metric = 'contacts_created'), 0)::float8 as contacts,
-                  coalesce(sum(n) filter (where metric = 'contacts_enriched'), 0)::float8 as contacts_enriched
-             from analytics.daily_counts where metric in ('contacts_created', 'contacts_enriched') and day <= $1::date`,
-          [to],
-        ),
-        pool.query(
-          `select r.campaign_id::int, k.name, r.delivered::float8, r.replies::float8,
-                  round(r.replies::numeric / r.delivered, 4)::float8 as reply_rate
-             from (select campaign_id, sum(sent) - sum(bounced) as delivered, sum(replies) as replies
-                     from analytics.campaign_daily where day between $1::date and $2::date group by 1) r
-             join marketing.campaigns k using (campaign_id)
-            where r.delivered > 0
-            order by reply_rate desc, r.replies desc, r.campaign_id limit $3`,
-          [from, to, topLimit],
-        ),
-        pool.query(
-          `select v.campaign_id::int, k.name, v.model, v.currency, v.credit::text as value, v.conversions::int
-             from (select campaign_id, model, currency, sum(credit) as credit, sum(conversions) as conversions
-                     from analytics.attribution_daily where day between $1::date and $2::date and model = 'linear'
-                    group by 1, 2, 3) v
-             join marketing.campaigns k using (campaign_id)
-            where v.credit > 0
-            order by v.credit desc, v.campaign_id limit $3`,
-          [from, to, topLimit],
-        ),
+      const [counts, tops] = await Promise.all([
+        pool.query({
+          name: 'analytics-dashboard-counts',
+          text: `select 'series' as part, to_char(date_trunc($3, day::timestamp), 'YYYY-MM-DD') as start, metric, dim,
+                        sum(n)::float8 as n, sum(amount)::text as amount
+                   from analytics.daily_counts where day between $1::date and $2::date
+                  group by grouping sets ((to_char(date_trunc($3, day::timestamp), 'YYYY-MM-DD'), metric, dim), (metric, dim))
+                 union all
+                 -- coverage as of the range's end: every contact created and enriched up to then
+                 select 'coverage', null, metric, '', coalesce(sum(n), 0)::float8, null
+                   from analytics.daily_counts where metric in ('contacts_created', 'contacts_enriched') and day <= $2::date
+                  group by metric`,
+          values: [from, to, granularity],
+        }),
+        pool.query({
+          name: 'analytics-dashboard-tops',
+          text: `(select 'reply' as top, r.campaign_id::int, k.name, r.delivered::float8, r.replies::float8,
+                         round(r.replies::numeric / r.delivered, 4)::float8 as reply_rate,
+                         null as model, null as currency, null as value, null::int as conversions
+                    from (select campaign_id, sum(sent) - sum(bounced) as delivered, sum(replies) as replies
+                            from analytics.campaign_daily where day between $1::date and $2::date group by 1) r
+                    join marketing.campaigns k using (campaign_id)
+                   where r.delivered > 0
+                   order by reply_rate desc, r.replies desc, r.campaign_id limit $3)
+                 union all
+                 (select 'value', v.campaign_id::int, k.name, null, null, null, v.model, v.currency, v.credit::text, v.conversions::int
+                    from (select campaign_id, model, currency, sum(credit) as credit, sum(conversions) as conversions
+                            from analytics.attribution_daily where day between $1::date and $2::date and model = 'linear'
+                           group by 1, 2, 3) v
+                    join marketing.campaigns k using (campaign_id)
+                   where v.credit > 0
+                   order by v.credit desc, v.campaign_id limit $3)`,
+          values: [from, to, topLimit],
+        }),
       ]);
+      const series = counts.rows.filter((r) => r.part === 'series' && r.start !== null);
+      const totals = counts.rows.filter((r) => r.part === 'series' && r.start === null);
+      const covered = (metric: string) => counts.rows.find((r) => r.part === 'coverage' && r.metric === metric)?.n ?? 0;
+      const coverage = { contacts: covered('contacts_created'), contacts_enriched: covered('contacts_enriched') };
+      const topByReplyRate = tops.rows.filter((r) => r.top === 'reply')
+        .map(({ campaign_id, name, delivered, replies, reply_rate }) => ({ campaign_id, name, delivered, replies, reply_rate }));
+      const topByValue = tops.rows.filter((r) => r.top === 'value')
+        .map(({ campaign_id, name, model, currency, value, conversions }) => ({ campaign_id, name, model, currency, value, conversions }));
 
       const apply = (target: DashboardCounts, r: { metric: string; dim: string; n: number; amount: string }) => {
         if (r.metric.startsWith('attributed:')) {
@@ -104,16 +108,16 @@ export function createAnalyticsRepository(pool: Pool) {
       };
       const buckets = new Map<string, DashboardCounts & { start: string }>();
       for (const start of bucketStarts(from, to, granularity)) buckets.set(start, { start, ...emptyCounts() });
-      for (const r of series.rows) apply(buckets.get(r.start) ?? buckets.set(r.start, { start: r.start, ...emptyCounts() }).get(r.start)!, r);
+      for (const r of series) apply(buckets.get(r.start) ?? buckets.set(r.start, { start: r.start, ...emptyCounts() }).get(r.start)!, r);
       const total = emptyCounts();
-      for (const r of totals.rows) apply(total, r);
+      for (const r of totals) apply(total, r);
       for (const c of [total, ...buckets.values()]) c.delivered = c.sent - c.bounced;
       return {
         buckets: [...buckets.values()],
         totals: total,
-        coverage: coverage.rows[0],
-        topByReplyRate: byReply.rows,
-        topByValue: byValue.rows,
+        coverage,
+        topByReplyRate,
+        topByValue,
       };
     },
 

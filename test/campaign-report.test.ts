@@ -142,6 +142,39 @@ describe('the campaign report', () => {
     for (const line of lines) for (const cell of line) expect(cell, line.join(',')).not.toMatch(/^[=+\-@\t\r]/);
   });
 
+  it('breakdowns keep the most-sent segments; a rebuild of the rollups from history answers the same report', async () => {
+    const top = await stack.http.call('GET', `/api/campaigns/${campaignId}/report?breakdown_limit=1`);
+    expect(top.body.breakdowns.company_domain.map((s: { value: string }) => s.value)).toEqual(['acme.io']);
+    expect(top.body.breakdowns.seniority.map((s: { value: string }) => s.value)).toEqual(['vp']);
+    // ties (globex.com and initech.com: 1 sent each) go by value
+    const two = await stack.http.call('GET', `/api/campaigns/${campaignId}/report?breakdown_limit=2`);
+    expect(two.body.breakdowns.company_domain.map((s: { value: string }) => s.value)).toEqual(['acme.io', 'globex.com']);
+    const live = await stack.http.call('GET', `/api/campaigns/${campaignId}/report`);
+    await stack.db.pool.query('select analytics.f_rebuild_rollups()');
+    const rebuilt = await stack.http.call('GET', `/api/campaigns/${campaignId}/report`);
+    expect({ ...rebuilt.body, generated_at: null }).toEqual({ ...live.body, generated_at: null });
+  });
+
+  it('a reply recorded before its send was confirmed counts from that send', async () => {
+    const q = (sql: string, params: unknown[] = []) => stack.db.pool.query(sql, params);
+    const ids = await seedContacts(stack.db.pool, 'report-early-reply', [{ email: 'early@example.com' }]);
+    const { rows: [t] } = await q(`select template_id from marketing.templates limit 1`);
+    const { rows: [k] } = await q(`insert into marketing.campaigns (name, from_email, status) values ('Early', 'a@sender.example', 'running') returning campaign_id`);
+    await q('insert into marketing.campaign_steps (campaign_id, step_no, template_id, delay_seconds) values ($1, 1, $2, 0)', [k.campaign_id, t.template_id]);
+    const { rows: [h] } = await q(
+      `insert into marketing.outreach_history (campaign_id, contact_id, step_no, email, status) values ($1, $2, 1, 'early@example.com', 'sending')
+       returning outreach_id`,
+      [k.campaign_id, ids.get('early@example.com')],
+    );
+    await q(
+      `insert into marketing.engagement_events (outreach_id, campaign_id, step_no, contact_id, kind, verdict, occurred_at) values ($1, $2, 1, $3, 'reply', 'human', $4)`,
+      [h.outreach_id, k.campaign_id, ids.get('early@example.com'), at(2)],
+    );
+    await q(`update marketing.outreach_history set status = 'sent', sent_at = $2 where outreach_id = $1`, [h.outreach_id, at(0)]);
+    const r = await stack.http.call('GET', `/api/campaigns/${k.campaign_id}/report`);
+    expect(r.body.replies).toMatchObject({ human: 1, median_seconds_to_first_reply: 7200 });
+  });
+
   it('a run that completes writes its report to marketing.feedback_reports', async () => {
     await seedContacts(stack.db.pool, 'report-run', [{ email: 'run1@example.com' }, { email: 'run2@example.com' }]);
     const template = await stack.http.template({ subject: 'Hello {{ contact.first_name }}', text_body: 'hi' });

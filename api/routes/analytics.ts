@@ -12,8 +12,13 @@ const DAY_MS = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 const ratio = (n: number, d: number) => (d ? Math.round((n / d) * 10_000) / 10_000 : 0);
 
-/** How long the Temporal counts are reused: they are the one part not served from rollups. */
+/**
+ * How long a Temporal count is served as is; after that it is still served (with its `as_of`)
+ * while one refresh runs in the background, so no dashboard request waits on Temporal's
+ * visibility but the first of each query. A count older than PIPELINE_MAX_AGE_MS is not served.
+ */
 const PIPELINE_TTL_MS = 10_000;
+const PIPELINE_MAX_AGE_MS = 60_000;
 
 /** The report as `section,item,metric,value` rows: every figure of the JSON report, flattened. */
 function reportRows(report: Record<string, any>): unknown[][] {
@@ -43,17 +48,26 @@ const RECIPIENT_COLUMNS = [
 
 const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   const analytics = createAnalyticsRepository(app.pg);
-  // Temporal's counts, reused for PIPELINE_TTL_MS per query (running now; failed per range)
-  const counted = new Map<string, { at: number; count: Promise<{ n: number; at: number }> }>();
-  const count = (query: string) => {
-    const hit = counted.get(query);
-    if (hit && Date.now() - hit.at < PIPELINE_TTL_MS) return hit.count;
-    const at = Date.now();
-    const entry = { at, count: app.temporal.workflow.count(query).then((r) => ({ n: r.count, at })) };
-    entry.count.catch(() => counted.delete(query)); // a failure is not reused
-    if (counted.size > 1000) counted.clear();
-    counted.set(query, entry);
-    return entry.count;
+  // Temporal's counts per query: the last answer and the refresh under way, if any
+  const counted = new Map<string, { last?: { n: number; at: number }; refresh?: Promise<{ n: number; at: number }> }>();
+  const count = (query: string): Promise<{ n: number; at: number }> => {
+    const entry = counted.get(query) ?? {};
+    const now = Date.now();
+    if (entry.last && now - entry.last.at < PIPELINE_TTL_MS) return Promise.resolve(entry.last);
+    if (!entry.refresh) {
+      if (counted.size > 1000) counted.clear();
+      counted.set(query, entry);
+      entry.refresh = app.temporal.workflow.count(query).then(
+        (r) => (entry.last = { n: r.count, at: now }),
+        (err) => {
+          if (!entry.last) counted.delete(query); // a failure is not reused
+          throw err;
+        },
+      ).finally(() => (entry.refresh = undefined));
+      entry.refresh.catch(() => undefined); // awaited below, or by a later request
+    }
+    if (entry.last && now - entry.last.at < PIPELINE_MAX_AGE_MS) return Promise.resolve(entry.last);
+    return entry.refresh;
   };
 
   /** Workflows running now and failed (or timed out, or terminated) in the range, from Temporal's visibility. */
@@ -75,7 +89,7 @@ const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/analytics/dashboard', {
     schema: {
       summary: 'Series and tops for a date range (UTC days) by day or ISO week: intake, golden records, enrichment, sends and responses, conversions and attributed value, top campaigns, pipeline health',
-      description: 'Served from rollups kept in the same transactions as the events they count (freshness: live); the pipeline counts come from Temporal, reused for 10 s.',
+      description: 'Served from rollups kept in the same transactions as the events they count (freshness: live); the pipeline counts come from Temporal, reused for 10 s and then refreshed in the background (`pipeline.as_of`: when they were counted).',
       tags: ['analytics'], querystring: DashboardQuery, response: { 200: Dashboard, 400: ErrorResponse },
     },
   }, async (request) => {

@@ -45,8 +45,14 @@ declare
 begin
   if coalesce(cardinality(p_ids), 0) = 0 then return; end if;
   with s as materialized (
-    select h.campaign_id, h.step_no, h.contact_id, (coalesce(h.sent_at, now()) at time zone 'UTC')::date as day
+    select h.campaign_id, h.step_no, h.contact_id, h.sent_at, (coalesce(h.sent_at, now()) at time zone 'UTC')::date as day
       from marketing.outreach_history h where h.outreach_id = any(p_ids) and h.status = 'sent'),
+  -- a contact who replied before this send was confirmed: its first send may be this one
+  reply_times as (
+    update analytics.campaign_reply_times t set first_sent_at = least(t.first_sent_at, f.sent_at)
+      from (select campaign_id, contact_id, min(sent_at) as sent_at from s group by 1, 2) f
+     where t.campaign_id = f.campaign_id and t.contact_id = f.contact_id
+       and (t.first_sent_at is null or f.sent_at < t.first_sent_at)),
   steps as (
     insert into analytics.campaign_steps as t (campaign_id, step_no, shard, sent)
     select campaign_id, step_no, v_shard, count(*) from s group by 1, 2 order by 1, 2
@@ -63,10 +69,14 @@ begin
     select s.campaign_id, d.dimension, d.value, count(*) as n
       from s join analytics.f_contact_segments(array(select distinct s.contact_id from s)) g on g.contact_id = s.contact_id
      cross join lateral (values ('company_domain', g.company_domain), ('seniority', g.seniority), ('industry', g.industry)) d(dimension, value)
-     group by 1, 2, 3)
-  insert into analytics.campaign_segments as t (campaign_id, dimension, value, shard, sent)
-  select campaign_id, dimension, value, v_shard, n from seg order by 1, 2, 3
-  on conflict (campaign_id, dimension, value, shard) do update set sent = t.sent + excluded.sent;
+     group by 1, 2, 3),
+  seg_up as (
+    insert into analytics.campaign_segments as t (campaign_id, dimension, value, shard, sent)
+    select campaign_id, dimension, value, v_shard, n from seg order by 1, 2, 3
+    on conflict (campaign_id, dimension, value, shard) do update set sent = t.sent + excluded.sent)
+  insert into analytics.campaign_segment_ranks as t (campaign_id, dimension, value, sent)
+  select campaign_id, dimension, value, n from seg order by 1, 2, 3
+  on conflict (campaign_id, dimension, value) do update set sent = t.sent + excluded.sent;
 end $$;
 
 -- Response events (marketing.engagement_events): event totals, and the "unique" counts of
@@ -196,6 +206,11 @@ begin
       bounced = t.bounced + excluded.bounced, unique_human_opens = t.unique_human_opens + excluded.unique_human_opens,
       unique_human_clicks = t.unique_human_clicks + excluded.unique_human_clicks, replies = t.replies + excluded.replies,
       unsubscribes = t.unsubscribes + excluded.unsubscribes),
+  -- a segment known only by its events still ranks (0 sent); an existing rank row is not locked
+  seg_rank as (
+    insert into analytics.campaign_segment_ranks (campaign_id, dimension, value)
+    select campaign_id, dimension, value from seg order by 1, 2, 3
+    on conflict do nothing),
   link_candidates as (
     select distinct ev.outreach_id, ev.url_hash, f.flag
       from ev cross join lateral (values ('click'), (case when ev.verdict = 'human' then 'human_click' end)) f(flag)
@@ -217,7 +232,17 @@ begin
       from link_parts group by 1, 2 order by 1, 2
     on conflict (campaign_id, url_hash, shard) do update set
       clicks = t.clicks + excluded.clicks, human_clicks = t.human_clicks + excluded.human_clicks, bot_clicks = t.bot_clicks + excluded.bot_clicks,
-      unique_clicks = t.unique_clicks + excluded.unique_clicks, unique_human_clicks = t.unique_human_clicks + excluded.unique_human_clicks)
+      unique_clicks = t.unique_clicks + excluded.unique_clicks, unique_human_clicks = t.unique_human_clicks + excluded.unique_human_clicks),
+  -- each contact's first human reply in the campaign, and its first send then (the report's median)
+  reply_times as (
+    insert into analytics.campaign_reply_times as t (campaign_id, contact_id, first_reply_at, first_sent_at)
+    select r.campaign_id, r.contact_id, r.at,
+           (select min(h.sent_at) from marketing.outreach_history h
+             where h.campaign_id = r.campaign_id and h.contact_id = r.contact_id and h.status = 'sent')
+      from (select campaign_id, contact_id, min(occurred_at) as at from ev where kind = 'reply' and verdict = 'human' group by 1, 2) r
+     order by 1, 2
+    on conflict (campaign_id, contact_id) do update
+      set first_reply_at = least(t.first_reply_at, excluded.first_reply_at), first_sent_at = least(t.first_sent_at, excluded.first_sent_at))
   select array_agg(outreach_id) filter (where flag = 'reply') into v_replies from new_firsts;
 
   if p_conversions and v_replies is not null then
@@ -480,32 +505,150 @@ create or replace trigger analytics_attribution_inserted after insert on marketi
 create or replace trigger analytics_attribution_deleted after delete on marketing.attribution
   referencing old table as old_rows for each statement execute function analytics.t_attribution_changed();
 
--- Empties the rollups and counts all of history again with the same functions, in id order and
--- in chunks (a repair tool; also how existing data is counted when the rollups first appear).
+-- Empties the rollups and counts all of history again, set-based: one grouped INSERT ... SELECT
+-- per rollup over the raw tables, by the rules f_count_sends and f_count_events apply per
+-- statement (a message's "unique" event is its earliest; segments as f_contact_segments gives
+-- them). A repair tool, how existing data is counted when the rollups first appear, and how a
+-- bulk load (bench:analytics) fills them. p_chunk: the raw_loads chunk.
 create or replace function analytics.f_rebuild_rollups(p_chunk integer default 100000) returns void
 language plpgsql as $$
 declare
+  v_shard smallint := analytics.f_shard();
   v_from bigint;
   v_max bigint;
 begin
   lock table marketing.outreach_history, marketing.engagement_events, marketing.attribution, marketing.conversions in share mode;
   truncate analytics.daily_counts, analytics.campaign_steps, analytics.campaign_daily, analytics.campaign_links,
            analytics.campaign_segments, analytics.attribution_daily, analytics.outreach_firsts,
-           analytics.outreach_link_firsts, analytics.enriched_contacts;
-  select coalesce(max(outreach_id), 0) into v_max from marketing.outreach_history;
-  v_from := 0;
-  while v_from < v_max loop
-    perform analytics.f_count_sends(array(select outreach_id from marketing.outreach_history
-                                           where outreach_id > v_from and outreach_id <= v_from + p_chunk and status = 'sent'));
-    v_from := v_from + p_chunk;
-  end loop;
-  select coalesce(max(event_id), 0) into v_max from marketing.engagement_events;
-  v_from := 0;
-  while v_from < v_max loop
-    perform analytics.f_count_events(array(select event_id from marketing.engagement_events
-                                            where event_id > v_from and event_id <= v_from + p_chunk), false);
-    v_from := v_from + p_chunk;
-  end loop;
+           analytics.outreach_link_firsts, analytics.enriched_contacts, analytics.campaign_reply_times,
+           analytics.campaign_segment_ranks;
+  -- the grouped reads below hold millions of groups at the benchmark's size
+  perform set_config('work_mem', '256MB', true);
+
+  -- each message's first event of each flag (the flags of f_count_events): its day is its earliest event's
+  create temp table rebuild_firsts on commit drop as
+    select outreach_id, flag, min(campaign_id) as campaign_id, min(step_no) as step_no, min(contact_id) as contact_id,
+           (min(occurred_at) at time zone 'UTC')::date as day
+      from marketing.engagement_events cross join lateral unnest(case
+             when kind = 'open' and verdict = 'human' then '{open,human_open}'::text[]
+             when kind = 'open' then '{open}'
+             when kind = 'click' and verdict = 'human' then '{click,human_click}'
+             when kind = 'click' then '{click}'
+             when kind = 'reply' and verdict = 'human' then '{reply}'
+             when kind in ('reply', 'auto_reply') then '{auto_reply}'
+             when kind in ('hard_bounce', 'soft_bounce') then array['bounce', kind]
+             else array[kind] end) f(flag)   -- unsubscribe, complaint
+     group by 1, 2;
+  analyze rebuild_firsts;
+  insert into analytics.outreach_firsts (outreach_id, flag) select outreach_id, flag from rebuild_firsts;
+
+  -- every counter per (campaign, step, day): sends, event totals, first events
+  create temp table rebuild_counts on commit drop as
+    select campaign_id, step_no, day, sum(sent) as sent, sum(bounced) as bounced, sum(hard_bounces) as hard_bounces,
+           sum(soft_bounces) as soft_bounces, sum(opens) as opens, sum(human_opens) as human_opens, sum(machine_opens) as machine_opens,
+           sum(unique_opens) as unique_opens, sum(unique_human_opens) as unique_human_opens, sum(clicks) as clicks,
+           sum(human_clicks) as human_clicks, sum(bot_clicks) as bot_clicks, sum(unique_clicks) as unique_clicks,
+           sum(unique_human_clicks) as unique_human_clicks, sum(replies) as replies, sum(auto_replies) as auto_replies,
+           sum(unsubscribes) as unsubscribes, sum(complaints) as complaints
+      from (
+        select campaign_id, step_no, day, count(*) as sent, 0::bigint as bounced, 0::bigint as hard_bounces, 0::bigint as soft_bounces,
+               0::bigint as opens, 0::bigint as human_opens, 0::bigint as machine_opens, 0::bigint as unique_opens,
+               0::bigint as unique_human_opens, 0::bigint as clicks, 0::bigint as human_clicks, 0::bigint as bot_clicks,
+               0::bigint as unique_clicks, 0::bigint as unique_human_clicks, 0::bigint as replies, 0::bigint as auto_replies,
+               0::bigint as unsubscribes, 0::bigint as complaints
+          from (select campaign_id, step_no, (coalesce(sent_at, now()) at time zone 'UTC')::date as day
+                  from marketing.outreach_history where status = 'sent') s group by 1, 2, 3
+        union all
+        select campaign_id, step_no, day, 0, 0, 0, 0,
+               count(*) filter (where kind = 'open'), count(*) filter (where kind = 'open' and verdict = 'human'),
+               count(*) filter (where kind = 'open' and verdict <> 'human'), 0, 0,
+               count(*) filter (where kind = 'click'), count(*) filter (where kind = 'click' and verdict = 'human'),
+               count(*) filter (where kind = 'click' and verdict <> 'human'), 0, 0, 0, 0, 0, 0
+          from (select campaign_id, step_no, (occurred_at at time zone 'UTC')::date as day, kind, verdict
+                  from marketing.engagement_events where kind in ('open', 'click')) e group by 1, 2, 3
+        union all
+        select campaign_id, step_no, day, 0,
+               count(*) filter (where flag = 'bounce'), count(*) filter (where flag = 'hard_bounce'),
+               count(*) filter (where flag = 'soft_bounce'), 0, 0, 0,
+               count(*) filter (where flag = 'open'), count(*) filter (where flag = 'human_open'), 0, 0, 0,
+               count(*) filter (where flag = 'click'), count(*) filter (where flag = 'human_click'),
+               count(*) filter (where flag = 'reply'), count(*) filter (where flag = 'auto_reply'),
+               count(*) filter (where flag = 'unsubscribe'), count(*) filter (where flag = 'complaint')
+          from rebuild_firsts group by 1, 2, 3) parts
+     group by 1, 2, 3;
+  analyze rebuild_counts;
+  insert into analytics.campaign_steps (campaign_id, step_no, shard, sent, bounced, hard_bounces, soft_bounces, opens, human_opens,
+              machine_opens, unique_opens, unique_human_opens, clicks, human_clicks, bot_clicks, unique_clicks,
+              unique_human_clicks, replies, auto_replies, unsubscribes, complaints)
+  select campaign_id, step_no, v_shard, sum(sent), sum(bounced), sum(hard_bounces), sum(soft_bounces), sum(opens), sum(human_opens),
+         sum(machine_opens), sum(unique_opens), sum(unique_human_opens), sum(clicks), sum(human_clicks), sum(bot_clicks),
+         sum(unique_clicks), sum(unique_human_clicks), sum(replies), sum(auto_replies), sum(unsubscribes), sum(complaints)
+    from rebuild_counts group by 1, 2;
+  insert into analytics.campaign_daily (campaign_id, day, shard, sent, bounced, hard_bounces, soft_bounces, opens, human_opens,
+              machine_opens, unique_opens, unique_human_opens, clicks, human_clicks, bot_clicks, unique_clicks,
+              unique_human_clicks, replies, auto_replies, unsubscribes, complaints)
+  select campaign_id, day, v_shard, sum(sent), sum(bounced), sum(hard_bounces), sum(soft_bounces), sum(opens), sum(human_opens),
+         sum(machine_opens), sum(unique_opens), sum(unique_human_opens), sum(clicks), sum(human_clicks), sum(bot_clicks),
+         sum(unique_clicks), sum(unique_human_clicks), sum(replies), sum(auto_replies), sum(unsubscribes), sum(complaints)
+    from rebuild_counts group by 1, 2;
+  insert into analytics.daily_counts (day, metric, dim, shard, n)
+  select day, m.metric, '', v_shard, sum(m.n)
+    from rebuild_counts cross join lateral (values ('sent', sent), ('bounced', bounced), ('human_opens', unique_human_opens),
+           ('clicks', unique_clicks), ('human_clicks', unique_human_clicks), ('replies', replies),
+           ('auto_replies', auto_replies), ('unsubscribes', unsubscribes), ('complaints', complaints)) m(metric, n)
+   group by 1, 2 having sum(m.n) > 0;
+
+  -- segments: sends and first events per contact, then the contact's segments
+  insert into analytics.campaign_segments (campaign_id, dimension, value, shard, sent, bounced, unique_human_opens,
+              unique_human_clicks, replies, unsubscribes)
+  select x.campaign_id, d.dimension, d.value, v_shard, sum(x.sent), sum(x.bounced), sum(x.opens), sum(x.clicks), sum(x.replies),
+         sum(x.unsubscribes)
+    from (select campaign_id, contact_id, sum(sent) as sent, sum(bounced) as bounced, sum(opens) as opens, sum(clicks) as clicks,
+                 sum(replies) as replies, sum(unsubscribes) as unsubscribes
+            from (select campaign_id, contact_id, count(*) as sent, 0::bigint as bounced, 0::bigint as opens, 0::bigint as clicks,
+                         0::bigint as replies, 0::bigint as unsubscribes
+                    from marketing.outreach_history where status = 'sent' group by 1, 2
+                  union all
+                  select campaign_id, contact_id, 0, count(*) filter (where flag = 'bounce'), count(*) filter (where flag = 'human_open'),
+                         count(*) filter (where flag = 'human_click'), count(*) filter (where flag = 'reply'),
+                         count(*) filter (where flag = 'unsubscribe')
+                    from rebuild_firsts where flag in ('bounce', 'human_open', 'human_click', 'reply', 'unsubscribe') group by 1, 2) p
+           group by 1, 2) x
+    join (select c.contact_id,
+                 coalesce(nullif(lower(trim(c.company_domain)), ''), '(none)') as company_domain,
+                 coalesce(nullif(lower(trim(p.seniority)), ''), '(none)') as seniority,
+                 coalesce(nullif(lower(trim(p.industry)), ''), '(none)') as industry
+            from vault.contacts c
+            left join (select distinct on (ps.contact_id) ps.contact_id, pm.seniority, cm.industry
+                         from people.slot ps
+                         join people.master pm on pm.person_id = ps.person_id
+                         left join company.master cm on cm.company_id = pm.company_id
+                        order by ps.contact_id, pm.merged_into is not null, ps.slot_id) p on p.contact_id = c.contact_id) g
+      on g.contact_id = x.contact_id
+   cross join lateral (values ('company_domain', g.company_domain), ('seniority', g.seniority), ('industry', g.industry)) d(dimension, value)
+   group by 1, 2, 3;
+
+  insert into analytics.campaign_segment_ranks (campaign_id, dimension, value, sent)
+  select campaign_id, dimension, value, sent from analytics.campaign_segments;   -- one shard here
+
+  -- links: click totals, and each message's first click (human click) per link
+  insert into analytics.outreach_link_firsts (outreach_id, url_hash, flag)
+  select distinct e.outreach_id, md5(e.url), f.flag
+    from marketing.engagement_events e cross join lateral (values ('click'), (case when e.verdict = 'human' then 'human_click' end)) f(flag)
+   where e.kind = 'click' and e.url is not null and f.flag is not null;
+  insert into analytics.campaign_links (campaign_id, url_hash, shard, url, clicks, human_clicks, bot_clicks, unique_clicks, unique_human_clicks)
+  select campaign_id, md5(url), v_shard, min(url), count(*), count(*) filter (where verdict = 'human'),
+         count(*) filter (where verdict <> 'human'), count(distinct outreach_id),
+         count(distinct outreach_id) filter (where verdict = 'human')
+    from marketing.engagement_events where kind = 'click' and url is not null group by 1, 2;
+
+  insert into analytics.campaign_reply_times (campaign_id, contact_id, first_reply_at, first_sent_at)
+  select r.campaign_id, r.contact_id, r.at, s.sent_at
+    from (select campaign_id, contact_id, min(occurred_at) as at from marketing.engagement_events
+           where kind = 'reply' and verdict = 'human' group by 1, 2) r
+    cross join lateral (select min(h.sent_at) as sent_at from marketing.outreach_history h
+                         where h.campaign_id = r.campaign_id and h.contact_id = r.contact_id and h.status = 'sent') s;
+
   select coalesce(max(load_id), 0) into v_max from intake.raw_loads;
   v_from := 0;
   while v_from < v_max loop
@@ -520,6 +663,7 @@ begin
   perform analytics.f_count_contacts(array(select contact_id from vault.contacts));
   perform analytics.f_count_conversions((select coalesce(jsonb_agg(to_jsonb(c)), '[]') from marketing.conversions c), 1);
   perform analytics.f_count_attribution((select coalesce(jsonb_agg(to_jsonb(a)), '[]') from marketing.attribution a), 1);
+  drop table rebuild_firsts, rebuild_counts;
   update analytics.rollup_state set built_at = now();
 end $$;
 

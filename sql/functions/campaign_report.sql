@@ -1,8 +1,9 @@
 -- A campaign's report (GET /api/campaigns/:id/report, and marketing.feedback_reports at the
 -- end of a run), from the rollups of sql/functions/analytics.sql: its cost does not grow with
--- the campaign's sends, except the two medians, which read the campaign's replies and
--- attributed conversions. Rates are over delivered messages (sent minus bounced) and count
--- human events: unique human opens, unique human clicks, human replies. Null: no such campaign.
+-- the campaign's sends (breakdowns: the top N segments of campaign_segment_ranks, migration
+-- 0051), except the median time to conversion (the campaign's attributed conversions). Rates
+-- are over delivered messages (sent minus bounced) and count human events: unique human opens,
+-- unique human clicks, human replies. Null: no such campaign.
 
 create or replace function analytics.f_rate(p_n numeric, p_d numeric) returns numeric
 language sql immutable as $$ select case when coalesce(p_d, 0) = 0 then 0 else round(p_n / p_d, 4) end $$;
@@ -70,31 +71,30 @@ begin
                          from analytics.attribution_daily where campaign_id = p_campaign_id group by 1, 2) x
                 group by model) a on a.model = m.model;
 
-  select coalesce(jsonb_object_agg(d.dimension, d.rows), '{}') into v_breakdowns from (
-    select dim.dimension, coalesce(jsonb_agg(jsonb_build_object(
-             'value', r.value, 'sent', r.sent, 'delivered', r.sent - r.bounced, 'unique_human_opens', r.opens,
-             'unique_human_clicks', r.clicks, 'replies', r.replies, 'unsubscribes', r.unsubscribes,
-             'open_rate', analytics.f_rate(r.opens, r.sent - r.bounced), 'click_rate', analytics.f_rate(r.clicks, r.sent - r.bounced),
-             'reply_rate', analytics.f_rate(r.replies, r.sent - r.bounced)) order by r.sent desc, r.value)
-             filter (where r.value is not null), '[]') as rows
-      from (values ('company_domain'), ('seniority'), ('industry')) dim(dimension)
-      left join (select * from (
-                   select dimension, value, sent, bounced, opens, clicks, replies, unsubscribes,
-                          row_number() over (partition by dimension order by sent desc, value) as rank
-                     from (select dimension, value, sum(sent) as sent, sum(bounced) as bounced, sum(unique_human_opens) as opens,
-                                  sum(unique_human_clicks) as clicks, sum(replies) as replies, sum(unsubscribes) as unsubscribes
-                             from analytics.campaign_segments where campaign_id = p_campaign_id group by 1, 2) g) ranked
-                  where rank <= p_breakdown_limit) r on r.dimension = dim.dimension
-     group by dim.dimension) d;
+  -- per dimension: the top segments by an index scan of campaign_segment_ranks, then the shards of those only
+  select jsonb_object_agg(dim.dimension, b.rows) into v_breakdowns
+    from (values ('company_domain'), ('seniority'), ('industry')) dim(dimension)
+   cross join lateral (
+     select coalesce(jsonb_agg(jsonb_build_object(
+              'value', r.value, 'sent', r.sent, 'delivered', r.sent - r.bounced, 'unique_human_opens', r.opens,
+              'unique_human_clicks', r.clicks, 'replies', r.replies, 'unsubscribes', r.unsubscribes,
+              'open_rate', analytics.f_rate(r.opens, r.sent - r.bounced), 'click_rate', analytics.f_rate(r.clicks, r.sent - r.bounced),
+              'reply_rate', analytics.f_rate(r.replies, r.sent - r.bounced)) order by r.sent desc, r.value), '[]') as rows
+       from (select top.value, top.sent, coalesce(sum(g.bounced), 0) as bounced, coalesce(sum(g.unique_human_opens), 0) as opens,
+                    coalesce(sum(g.unique_human_clicks), 0) as clicks, coalesce(sum(g.replies), 0) as replies,
+                    coalesce(sum(g.unsubscribes), 0) as unsubscribes
+               from (select value, sent from analytics.campaign_segment_ranks
+                      where campaign_id = p_campaign_id and dimension = dim.dimension
+                      order by sent desc, value limit p_breakdown_limit) top
+               left join analytics.campaign_segments g
+                 on g.campaign_id = p_campaign_id and g.dimension = dim.dimension and g.value = top.value
+              group by top.value, top.sent) r) b;
 
-  -- seconds from the contact's first send of this campaign to its first human reply
-  select percentile_cont(0.5) within group (order by extract(epoch from r.at - f.sent_at))::numeric
+  -- seconds from the contact's first send of this campaign to its first human reply (rollup: migration 0050)
+  select percentile_cont(0.5) within group (order by extract(epoch from first_reply_at - first_sent_at))::numeric
     into v_reply_median
-    from (select contact_id, min(occurred_at) as at from marketing.engagement_events
-           where campaign_id = p_campaign_id and kind = 'reply' and verdict = 'human' group by contact_id) r
-    cross join lateral (select min(h.sent_at) as sent_at from marketing.outreach_history h
-                         where h.campaign_id = p_campaign_id and h.contact_id = r.contact_id and h.status = 'sent') f
-   where f.sent_at is not null and f.sent_at <= r.at;
+    from analytics.campaign_reply_times
+   where campaign_id = p_campaign_id and first_sent_at <= first_reply_at;
 
   -- conversions this campaign touched, and seconds from its first touch of them to the conversion
   select jsonb_build_object('count', count(*),
