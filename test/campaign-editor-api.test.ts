@@ -62,6 +62,9 @@ describe('POST /api/templates/preview (unsaved content)', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ subject: 'Hi Grace', html: null, text: 'How is Navy?' });
+    // no contact chosen yet: a sample one
+    const sample = await stack.http.call('POST', '/api/templates/preview', { subject: 'Hi {{ contact.first_name }}', text_body: 'x' });
+    expect(sample.body).toEqual({ subject: 'Hi Alexandra', html: null, text: 'x' });
   });
 
   it('answers 400 per field for unknown variables and syntax errors, 404 naming contact_id for a missing contact', async () => {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { checkTemplate, compileTemplate, renderTemplate, TEMPLATE_VARIABLES, type TemplateParts } from '../../common/templates';
+import { checkTemplate, compileTemplate, renderTemplate, SAMPLE_CONTEXT, TEMPLATE_VARIABLES, type TemplateParts } from '../../common/templates';
 import { ErrorResponse, NoContent } from '../schemas/common';
 import { DraftPreviewBody, Preview, PreviewBody, Template, TemplateBody, TemplateList, TemplateParams } from '../schemas/templates';
 import { HttpError } from '../errors';
@@ -71,12 +71,13 @@ const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/api/templates/preview', {
     config: { scope: 'read' },
     schema: {
-      summary: 'Render template content that is not saved (the editor\'s live preview) for one contact; problems a save would refuse are 400s per field',
+      summary: 'Render template content that is not saved (the editor\'s live preview) for one contact, or a sample contact without contact_id; problems a save would refuse are 400s per field',
       tags, body: DraftPreviewBody, response: { 200: Preview, 400: ErrorResponse, 404: ErrorResponse },
     },
   }, async (request) => {
     const { contact_id, ...parts } = request.body;
     assertValid(parts);
+    if (contact_id === undefined) return render(parts, SAMPLE_CONTEXT.contact);
     const contact = await templates.previewContact(contact_id);
     if (!contact) throw new HttpError(404, `contact ${contact_id} does not exist`, { field: 'contact_id', issues: [{ field: 'contact_id', message: `contact ${contact_id} does not exist` }] });
     return render(parts, contact);

@@ -19,7 +19,8 @@ export const DraftPreviewBody = z
     subject: TemplateBody.shape.subject,
     html: TemplateBody.shape.html,
     text_body: TemplateBody.shape.text_body,
-    contact_id: z.number().int().positive(),
+    /** Absent: a sample contact with every field filled. */
+    contact_id: z.number().int().positive().optional(),
   })
   .refine((t) => t.html != null || t.text_body != null, { message: 'give html, text_body or both', path: ['html'] });
 
