@@ -200,7 +200,7 @@ describe('campaign screens', () => {
     await waitUntil(async () => new URL(page.url()).search === '?event=opened&step=1', 5000, 'filter in the URL');
     await waitUntil(async () => (await grid.getByRole('row').count()) === 2, 15_000, 'one opened row');
     expect(await grid.getByRole('row').nth(1).textContent()).toContain('dan@ui.example');
-    await page.getByRole('status').filter({ hasText: '1 rows opened in step 1' }).waitFor();
+    await page.getByRole('status').filter({ hasText: '1 row opened in step 1' }).waitFor();
     await checkA11y('campaign-outreach');
     await shoot('campaign-outreach', true);
 
@@ -249,6 +249,37 @@ describe('campaign screens', () => {
     const csv = readFileSync(await download.path(), 'utf8');
     expect(csv.split(/\r?\n/)[0]).toBe('section,item,metric,value');
     expect(csv).toContain('funnel,step 1,sent,3');
+  }, 180_000);
+
+  it('edits a draft: loads its steps, saves a changed template as a new one, leaves the old one to campaigns sharing it', async () => {
+    const shared = await stack.http.template({ name: 'shared', subject: 'Shared {{ contact.first_name }}', text_body: 'Shared body' });
+    const draft = await stack.http.campaign({ name: 'Draft one', steps: [{ template_id: shared, delay: { hours: 2 } }], criteria: { sources: ['ui-camp'] } });
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    await page.getByRole('link', { name: 'Draft one' }).click();
+    await page.getByRole('heading', { name: 'Draft one' }).waitFor();
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.getByRole('heading', { name: 'Edit Draft one' }).waitFor();
+    const step1 = page.getByRole('group', { name: 'Step 1' });
+    expect(await step1.getByLabel('Subject').inputValue()).toBe('Shared {{ contact.first_name }}');
+    expect(await step1.getByRole('group', { name: 'Wait before step 1' }).getByLabel('hours').inputValue()).toBe('2');
+    await page.getByLabel('Name', { exact: true }).fill('Draft renamed');
+    await step1.getByLabel('Subject').fill('Own {{ contact.first_name }}');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { name: 'Draft renamed' }).waitFor();
+    const { rows: [s1] } = await stack.db.pool.query(
+      'select t.template_id, t.subject, s.delay_seconds from marketing.campaign_steps s join marketing.templates t using (template_id) where s.campaign_id = $1', [draft]);
+    expect(s1).toMatchObject({ subject: 'Own {{ contact.first_name }}', delay_seconds: 7200 });
+    expect(s1.template_id).not.toBe(shared);
+    expect((await stack.http.call('GET', `/api/templates/${shared}`)).body.subject).toBe('Shared {{ contact.first_name }}');
+
+    // a running campaign does not change: its edit page says so
+    // a running campaign does not change: it offers no Edit, and its edit address says why
+    await page.getByRole('link', { name: 'Campaigns', exact: true }).click();
+    await page.getByRole('link', { name: 'Autumn launch' }).click();
+    await page.getByRole('heading', { name: 'Autumn launch' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
+    await page.evaluate(`history.pushState({}, '', '/campaigns/${campaignId}/edit'); dispatchEvent(new PopStateEvent('popstate'))`);
+    await page.getByRole('alert').filter({ hasText: 'only draft or scheduled campaigns change' }).waitFor();
   }, 180_000);
 
   it('starts an enrichment for chosen contacts and lists it with its progress and outcome', async () => {

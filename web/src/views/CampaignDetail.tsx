@@ -86,7 +86,8 @@ interface OutreachRow {
 }
 const COLUMNS = ['Email', 'Step', 'Status', 'Sent', 'Opened', 'Clicked', 'Replied', 'Bounced', 'Unsubscribed'];
 const ROW_H = 36;
-const when = (t: string | null) => (t ? new Date(t).toLocaleString() : '');
+const stamp = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const when = (t: string | null) => (t ? stamp.format(new Date(t)) : '');
 
 /** The outreach history: keyset pages of GET /api/campaigns/:id/outreach, rows windowed by TanStack Virtual, filtered by event and step (in the URL). */
 function OutreachGrid({ campaignId, event, step, steps, live }: { campaignId: number; event?: OutreachEvent; step?: number; steps: number[]; live: boolean }) {
@@ -131,7 +132,7 @@ function OutreachGrid({ campaignId, event, step, steps, live }: { campaignId: nu
           </select>
         </div>
         <button type="button" className="secondary" onClick={() => void q.refetch()}>Refresh</button>
-        <span className="status-line" role="status">{q.isPending ? 'Loading…' : `${num(rows.length)}${q.hasNextPage ? '+' : ''} rows${event ? ` ${event}` : ''}${step ? ` in step ${step}` : ''}`}</span>
+        <span className="status-line" role="status">{q.isPending ? 'Loading…' : `${num(rows.length)}${q.hasNextPage ? '+' : ''} ${rows.length === 1 && !q.hasNextPage ? 'row' : 'rows'}${event ? ` ${event}` : ''}${step ? ` in step ${step}` : ''}`}</span>
       </div>
       {q.isError && <p role="alert" className="error">{q.error.message}</p>}
       {q.isPending ? <Skeleton rows={4} /> : rows.length === 0 ? (
@@ -141,7 +142,7 @@ function OutreachGrid({ campaignId, event, step, steps, live }: { campaignId: nu
           <div className="grid-head" role="rowgroup">
             <div className="grid-row" role="row" aria-rowindex={1}>{COLUMNS.map((h) => <div key={h} role="columnheader">{h}</div>)}</div>
           </div>
-          <div className="grid-body outreach-body" ref={body} role="rowgroup">
+          <div className="grid-body outreach-body" ref={body} role="rowgroup" style={{ height: Math.min(420, v.getTotalSize() + 2) }}>
             <div style={{ height: v.getTotalSize(), position: 'relative' }}>
               {items.map((it) => {
                 const r = rows[it.index];
@@ -151,7 +152,7 @@ function OutreachGrid({ campaignId, event, step, steps, live }: { campaignId: nu
                     <div role="gridcell"><Link to={`/contacts/${r.contact_id}`}>{r.email}</Link></div>
                     <div role="gridcell">{r.step_no}</div>
                     <div role="gridcell" title={r.failure_reason ?? undefined}>{r.status}</div>
-                    <div role="gridcell">{when(r.sent_at)}</div><div role="gridcell">{when(r.opened_at)}</div><div role="gridcell">{when(r.clicked_at)}</div>
+                    <div role="gridcell" title={r.sent_at ?? undefined}>{when(r.sent_at)}</div><div role="gridcell">{when(r.opened_at)}</div><div role="gridcell">{when(r.clicked_at)}</div>
                     <div role="gridcell">{when(r.replied_at)}</div><div role="gridcell">{r.bounce_type ? `${r.bounce_type} ${when(r.bounced_at)}` : ''}</div>
                     <div role="gridcell">{when(r.unsubscribed_at)}</div>
                   </div>

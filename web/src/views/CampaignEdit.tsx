@@ -135,6 +135,7 @@ function CampaignForm({ campaign, templates }: { campaign?: Campaign & { from_na
     })
     : [blankStep()]);
   const [previewContact, setPreviewContact] = useState<number | null>(null);
+  const [previewLabel, setPreviewLabel] = useState<string | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -222,10 +223,10 @@ function CampaignForm({ campaign, templates }: { campaign?: Campaign & { from_na
         </div>
 
         <h2>Steps</h2>
-        <PreviewContactPicker value={previewContact} onChange={setPreviewContact} />
+        <PreviewContactPicker value={previewContact} onChange={setPreviewContact} onLabel={setPreviewLabel} />
         {steps.map((s, i) => (
           <StepEditor
-            key={s.key} index={i} step={s} templates={templates} contactId={previewContact} errors={errors}
+            key={s.key} index={i} step={s} templates={templates} contactId={previewContact} contactLabel={previewLabel} errors={errors}
             onChange={(change) => setStep(s.key, change)} onPick={(v) => pickTemplate(s.key, v)}
             onRemove={steps.length > 1 ? () => setSteps((all) => all.filter((x) => x.key !== s.key)) : undefined}
           />
@@ -303,7 +304,7 @@ function timeZones(): string[] {
 }
 
 /** Which contact the live previews render for: a search by name or email (the API's word search), or a sample contact. */
-function PreviewContactPicker({ value, onChange }: { value: number | null; onChange: (id: number | null) => void }) {
+function PreviewContactPicker({ value, onChange, onLabel }: { value: number | null; onChange: (id: number | null) => void; onLabel: (label: string | null) => void }) {
   const [q, setQ] = useState('');
   const settled = useDebounced(q.trim(), 250);
   const found = useQuery({
@@ -318,6 +319,8 @@ function PreviewContactPicker({ value, onChange }: { value: number | null; onCha
   // a search's first match is previewed as soon as it arrives (choosing another, or the sample, then sticks)
   const firstMatch = found.data?.data[0]?.contact_id;
   useEffect(() => { if (firstMatch !== undefined) onChange(firstMatch); }, [found.data, firstMatch, onChange]);
+  const label = value === null ? null : chosen.current.get(value) ?? `contact ${value}`;
+  useEffect(() => onLabel(label), [label, onLabel]);
   return (
     <div className="filters card">
       <label>Find a contact to preview <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="a name or email (3+ characters)" /></label>
@@ -334,8 +337,8 @@ function PreviewContactPicker({ value, onChange }: { value: number | null; onCha
   );
 }
 
-function StepEditor({ index, step, templates, contactId, errors, onChange, onPick, onRemove }: {
-  index: number; step: StepDraft; templates: Template[]; contactId: number | null; errors: Record<string, string>;
+function StepEditor({ index, step, templates, contactId, contactLabel, errors, onChange, onPick, onRemove }: {
+  index: number; step: StepDraft; templates: Template[]; contactId: number | null; contactLabel: string | null; errors: Record<string, string>;
   onChange: (c: Partial<StepDraft>) => void; onPick: (templateId: string) => void; onRemove?: () => void;
 }) {
   const n = index + 1;
@@ -387,7 +390,7 @@ function StepEditor({ index, step, templates, contactId, errors, onChange, onPic
           </Field>
         </div>
         <div className="preview" role="region" aria-label={`Preview of step ${n}`} aria-busy={preview.isFetching}>
-          <h3>Preview {contactId ? `for contact ${contactId}` : 'for a sample contact'}</h3>
+          <h3>Preview for {contactId && contactLabel ? contactLabel : 'a sample contact'}</h3>
           {!ready ? <p className="muted">Write a subject and a body to see it rendered.</p>
             : previewFailed ? <p className="error">{preview.error?.message}</p>
             : preview.data ? (

@@ -128,7 +128,7 @@ export default function CampaignReport() {
       <div className="cards">
         {(['company_domain', 'seniority', 'industry'] as const).map((k) => (
           <div key={k} className="card">
-            <h3>{k.replace('_', ' ')}</h3>
+            <h3 className="capitalize">{k.replace('_', ' ')}</h3>
             {d.breakdowns[k].length === 0 ? <p className="muted">No data.</p> : (
               <table aria-label={`By ${k.replace('_', ' ')}`}>
                 <thead><tr><th scope="col">Value</th><th scope="col">Sent</th><th scope="col">Open rate</th><th scope="col">Reply rate</th></tr></thead>
