@@ -157,8 +157,8 @@ export interface RenderContext {
   unsubscribe_url: string;
 }
 
-/** A plausible contact with every field filled, for the render at save. */
-const SAMPLE_CONTEXT: RenderContext = {
+/** A plausible contact with every field filled, for the render at save (and a preview without a chosen contact). */
+export const SAMPLE_CONTEXT: RenderContext = {
   contact: {
     contact_id: 1234567, email: 'alexandra.montgomery-smith@example-industries.com', first_name: 'Alexandra', last_name: 'Montgomery-Smith',
     full_name: 'Alexandra Montgomery-Smith', title: 'Vice President of Revenue Operations', company_name: 'Example Industries International',

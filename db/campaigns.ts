@@ -54,7 +54,21 @@ export interface OutreachFilter {
   limit: number;
   status?: string;
   step?: number;
+  /** Only rows that saw this event (the funnel's counts: sent by status, bounced by bounce type). */
+  event?: OutreachEvent;
 }
+
+export const OUTREACH_EVENTS = ['sent', 'opened', 'clicked', 'replied', 'bounced', 'unsubscribed'] as const;
+export type OutreachEvent = (typeof OUTREACH_EVENTS)[number];
+// the same predicates marketing.f_step_progress counts, so a funnel number and its rows agree
+const EVENT_PREDICATE: Record<OutreachEvent, string> = {
+  sent: `status = 'sent'`,
+  opened: 'opened_at is not null',
+  clicked: 'clicked_at is not null',
+  replied: 'replied_at is not null',
+  bounced: `bounce_type in ('hard', 'complaint', 'soft')`,
+  unsubscribed: 'unsubscribed_at is not null',
+};
 
 /** Raised by the status function for a move the lifecycle does not allow. */
 export class IllegalCampaignTransition extends Error {
@@ -262,17 +276,35 @@ export function createCampaignsRepository(pool: Pool) {
     stepProgress: (campaignId: number) => stepProgress(pool, campaignId),
 
     /** The send ledger of one campaign, cursor-paginated by outreach_id. */
-    async outreachPage(campaignId: number, { cursor, limit, status, step }: OutreachFilter): Promise<{ rows: Record<string, unknown>[]; nextCursor: number | null }> {
+    async outreachPage(campaignId: number, { cursor, limit, status, step, event }: OutreachFilter): Promise<{ rows: Record<string, unknown>[]; nextCursor: number | null }> {
       const { rows } = await pool.query(
         `select outreach_id, contact_id, email, step_no, status, message_id, due_at, sent_at, opened_at, clicked_at, replied_at,
                 bounced_at, bounce_type, unsubscribed_at, failure_reason, attempts
            from marketing.outreach_history
           where campaign_id = $1 and outreach_id > $2 and ($3::text is null or status = $3) and ($4::int is null or step_no = $4)
+            ${event ? `and ${EVENT_PREDICATE[event]}` : ''}
           order by outreach_id limit $5`,
         [campaignId, cursor ?? 0, status ?? null, step ?? null, limit + 1],
       );
       const page = rows.slice(0, limit);
       return { rows: page, nextCursor: rows.length > limit ? page[page.length - 1].outreach_id : null };
+    },
+
+    /**
+     * How many contacts the criteria select now (a campaign's audience before it starts), counted up
+     * to `cap`: past it, capped is true. A new campaign has no previous run, so
+     * new_since_last_run selects everyone.
+     */
+    async audienceCount(criteria: CampaignCriteria, cap: number): Promise<{ count: number; capped: boolean }> {
+      const params: unknown[] = [];
+      const filter = audienceFilter(criteria, params);
+      params.push(cap + 1);
+      const { rows: [r] } = await pool.query(
+        `select count(*)::int as n from (
+           select 1 from vault.contacts c, (select null::timestamptz as last_run_at) k where ${filter} limit $${params.length}) a`,
+        params,
+      );
+      return { count: Math.min(r.n, cap), capped: r.n > cap };
     },
 
     /**

@@ -354,7 +354,55 @@ export function createEnrichRepository(pool: Pool) {
         credits: { budget: r.credit_budget, used: r.credits_used, budget_exhausted: r.skipped_calls > 0, skipped_calls: r.skipped_calls },
       };
     },
+
+    /**
+     * Requests, newest first, with what their ledgers say so far: people covered, provider calls
+     * by status, matches, credits and the write-back. `before` is the last request_id seen.
+     */
+    async listRequests(limit: number, before?: string): Promise<{ rows: EnrichRequestSummary[]; nextCursor: string | null }> {
+      const { rows } = await pool.query(
+        `select r.request_id, r.workflow_id, r.actor, r.providers, r.force, r.credit_budget, r.credits_used, r.created_at,
+                r.written_back_at, r.written_back,
+                rc.requested, rc.skipped_fresh,
+                pc.calls_planned, pc.calls_done, pc.calls_failed, pc.calls_skipped_budget, pc.matched
+           from enrich.requests r
+           cross join lateral (select count(*)::int as requested, count(*) filter (where skipped_fresh)::int as skipped_fresh
+                                 from enrich.request_contacts where request_id = r.request_id) rc
+           cross join lateral (select count(*)::int as calls_planned, count(*) filter (where status = 'done')::int as calls_done,
+                                      count(*) filter (where status = 'failed')::int as calls_failed,
+                                      count(*) filter (where status = 'skipped_budget')::int as calls_skipped_budget,
+                                      coalesce(sum(matched), 0)::int as matched
+                                 from enrich.provider_calls where request_id = r.request_id) pc
+          where $2::text is null
+             or (r.created_at, r.request_id) < (select b.created_at, b.request_id from enrich.requests b where b.request_id = $2)
+          order by r.created_at desc, r.request_id desc
+          limit $1`,
+        [limit + 1, before ?? null],
+      );
+      const page = rows.slice(0, limit);
+      return { rows: page, nextCursor: rows.length > limit ? page[page.length - 1].request_id : null };
+    },
   };
+}
+
+export interface EnrichRequestSummary {
+  request_id: string;
+  workflow_id: string | null;
+  actor: string | null;
+  providers: string[];
+  force: boolean;
+  credit_budget: number | null;
+  credits_used: number;
+  created_at: Date;
+  written_back_at: Date | null;
+  written_back: number | null;
+  requested: number;
+  skipped_fresh: number;
+  calls_planned: number;
+  calls_done: number;
+  calls_failed: number;
+  calls_skipped_budget: number;
+  matched: number;
 }
 
 export type EnrichRepository = ReturnType<typeof createEnrichRepository>;

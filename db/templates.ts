@@ -89,6 +89,11 @@ export function createTemplatesRepository(pool: Pool) {
       return { template: template ?? null, contact: contact ?? null };
     },
 
+    async previewContact(contactId: number): Promise<Record<string, any> | null> {
+      const { rows: [contact] } = await pool.query('select * from vault.contacts where contact_id = $1', [contactId]);
+      return contact ?? null;
+    },
+
     async ofCampaignSteps(campaignId: number): Promise<StepTemplate[]> {
       const { rows } = await pool.query(
         `select s.step_no, t.template_id, t.updated_at, t.subject, t.html, t.text_body

@@ -242,6 +242,26 @@ describe('enrichment workflow', () => {
     expect(rows[0].n).toBe(3);
   });
 
+  it('lists requests newest first with their ledgers\' counts, keyset paged', async () => {
+    const t = uniqueId('list').replace(/\W/g, '');
+    for (const x of ['a', 'b']) apollo.addPerson(apolloPerson(`${t}${x}`));
+    const ids = await contacts([{ email: `${t}a@acme.example` }, { email: `${t}b@acme.example` }, { email: `${t}c@nowhere.example` }]);
+    await enrich({ request_id: `${t}-1`, contact_ids: ids, providers: ['apollo'] });
+    await enrich({ request_id: `${t}-2`, contact_ids: ids.slice(0, 1), providers: ['apollo'] });
+    const list = async (q: string) => (await app.inject({ method: 'GET', url: `/api/enrich${q}`, headers: writer })).json();
+    const first = await list('?limit=1');
+    expect(first.runs.map((r: { request_id: string }) => r.request_id)).toEqual([`${t}-2`]);
+    expect(first.runs[0]).toMatchObject({ requested: 1, skipped_fresh: 1, calls_planned: 0, workflow_id: `enrich:${t}-2` });
+    const second = await list(`?limit=1&cursor=${first.next_cursor}`);
+    expect(second.runs[0]).toMatchObject({
+      request_id: `${t}-1`, providers: ['apollo'], requested: 3, skipped_fresh: 0, calls_planned: 1, calls_done: 1, calls_failed: 0, matched: 2,
+    });
+    expect(second.runs[0].written_back_at).not.toBeNull();
+    const bad = await app.inject({ method: 'GET', url: '/api/enrich?limit=0', headers: writer });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toContain('limit');
+  });
+
   it('follows the requested waterfall order per field', async () => {
     const t = uniqueId('order').replace(/\W/g, '');
     apollo.addPerson(apolloPerson(`${t}a`));

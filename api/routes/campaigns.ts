@@ -8,7 +8,7 @@ import { scheduleIds, workflowIds, workflowTypes } from '../../contracts/ids';
 import { searchAttributes } from '../../contracts/search-attributes';
 import { ErrorResponse, WorkflowStarted } from '../schemas/common';
 import {
-  NoContent, Campaign, CampaignBody, CampaignList, CampaignParams, CampaignPatch, ControlAccepted, CursorQuery, Metrics,
+  AUDIENCE_COUNT_CAP, AudienceCount, AudienceCountBody, NoContent, Campaign, CampaignBody, CampaignList, CampaignParams, CampaignPatch, ControlAccepted, CursorQuery, Metrics,
   OutreachPage, OutreachQuery, Progress, ScheduleBody, ScheduleView,
 } from '../schemas/campaigns';
 import { HttpError } from '../errors';
@@ -82,6 +82,14 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
     const id = await campaigns.create(fields, toSteps(steps), auditContext(request));
     return reply.code(201).send((await loadCampaign(id)) as never);
   });
+
+  app.post('/api/campaigns/audience-count', {
+    config: { scope: 'read' },
+    schema: {
+      summary: `How many contacts campaign criteria select now (counted up to ${AUDIENCE_COUNT_CAP.toLocaleString('en')}); the criteria schema of POST /api/campaigns`,
+      tags, body: AudienceCountBody, response: { 200: AudienceCount, 400: ErrorResponse },
+    },
+  }, async (request) => campaigns.audienceCount(request.body.criteria, AUDIENCE_COUNT_CAP));
 
   app.get('/api/campaigns', {
     schema: { summary: 'List campaigns (cursor: the last campaign_id seen)', tags, querystring: CursorQuery, response: { 200: CampaignList } },
@@ -249,7 +257,7 @@ const campaignRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/api/campaigns/:id/outreach', {
-    schema: { summary: 'Outreach history, cursor-paginated (cursor: the last outreach_id seen)', tags, ...byId, querystring: OutreachQuery, response: { 200: OutreachPage } },
+    schema: { summary: 'Outreach history, cursor-paginated (cursor: the last outreach_id seen); event= keeps the rows a funnel number counts', tags, ...byId, querystring: OutreachQuery, response: { 200: OutreachPage } },
   }, async (request) => {
     const page = await campaigns.outreachPage(request.params.id, request.query);
     return { rows: page.rows as never, next_cursor: page.nextCursor };

@@ -1,11 +1,26 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorResponse, WaitQuery } from '../schemas/common';
-import { EnrichAccepted, EnrichBody, EnrichParams, EnrichStatus, EnrichWaitResponse } from '../schemas/enrich';
+import { EnrichAccepted, EnrichBody, EnrichList, EnrichListQuery, EnrichParams, EnrichStatus, EnrichWaitResponse } from '../schemas/enrich';
+import { createEnrichRepository } from '../../db/enrich';
 import { HttpError } from '../errors';
 import { statusOf } from '../workflow-runs';
 import { enrichmentStatus, startEnrichment } from '../enrich-runs';
 
 const enrichRoutes: FastifyPluginAsyncZod = async (app) => {
+  const enrich = createEnrichRepository(app.pg);
+
+  app.get('/api/enrich', {
+    schema: {
+      summary: 'Enrichment requests, newest first, with their ledgers\' counts (people, provider calls by status, matches, credits, write-back)',
+      tags: ['enrich'],
+      querystring: EnrichListQuery,
+      response: { 200: EnrichList, 400: ErrorResponse },
+    },
+  }, async (request) => {
+    const page = await enrich.listRequests(request.query.limit, request.query.cursor);
+    return { runs: page.rows, next_cursor: page.nextCursor };
+  });
+
   app.post('/api/enrich', {
     config: { scope: 'write' },
     schema: {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { checkTemplate, compileTemplate, renderTemplate, TEMPLATE_VARIABLES } from '../../common/templates';
+import { checkTemplate, compileTemplate, renderTemplate, SAMPLE_CONTEXT, TEMPLATE_VARIABLES, type TemplateParts } from '../../common/templates';
 import { ErrorResponse, NoContent } from '../schemas/common';
-import { Preview, PreviewBody, Template, TemplateBody, TemplateList, TemplateParams } from '../schemas/templates';
+import { DraftPreviewBody, Preview, PreviewBody, Template, TemplateBody, TemplateList, TemplateParams } from '../schemas/templates';
 import { HttpError } from '../errors';
 import { auditContext } from '../audit-context';
 import { createTemplatesRepository } from '../../db/templates';
@@ -20,6 +20,11 @@ function assertValid(body: { subject: string; html?: string | null; text_body?: 
 const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   const templates = createTemplatesRepository(app.pg);
   const tags = ['templates'];
+  const render = (t: TemplateParts, contact: Record<string, any>) => {
+    const base = (app.config.PUBLIC_BASE_URL ?? `http://localhost:${app.config.PORT}`).replace(/\/$/, '');
+    const out = renderTemplate(compileTemplate(t), { contact, campaign: { id: 0, name: 'preview' }, unsubscribe_url: `${base}/u/preview` });
+    return { subject: out.subject, html: out.html ?? null, text: out.text ?? null };
+  };
   app.post('/api/templates', {
     config: { scope: 'write' },
     schema: { summary: 'Create a Liquid template (strict variables)', tags, body: TemplateBody, response: { 201: Template, 400: ErrorResponse } },
@@ -62,6 +67,22 @@ const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     return reply.code(204).send(null);
   });
 
+  // The editor's live preview: content not saved yet, checked as a save checks it (400 per field).
+  app.post('/api/templates/preview', {
+    config: { scope: 'read' },
+    schema: {
+      summary: 'Render template content that is not saved (the editor\'s live preview) for one contact, or a sample contact without contact_id; problems a save would refuse are 400s per field',
+      tags, body: DraftPreviewBody, response: { 200: Preview, 400: ErrorResponse, 404: ErrorResponse },
+    },
+  }, async (request) => {
+    const { contact_id, ...parts } = request.body;
+    assertValid(parts);
+    if (contact_id === undefined) return render(parts, SAMPLE_CONTEXT.contact);
+    const contact = await templates.previewContact(contact_id);
+    if (!contact) throw new HttpError(404, `contact ${contact_id} does not exist`, { field: 'contact_id', issues: [{ field: 'contact_id', message: `contact ${contact_id} does not exist` }] });
+    return render(parts, contact);
+  });
+
   app.post('/api/templates/:id/preview', {
     config: { scope: 'read' },
     schema: { summary: 'Render a template for one contact', tags, params: TemplateParams, body: PreviewBody, response: { 200: Preview, 404: ErrorResponse } },
@@ -69,9 +90,7 @@ const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     const { template: t, contact } = await templates.previewInputs(request.params.id, request.body.contact_id);
     if (!t) throw new HttpError(404, `template ${request.params.id} does not exist`);
     if (!contact) throw new HttpError(404, `contact ${request.body.contact_id} does not exist`, { field: 'contact_id' });
-    const base = (app.config.PUBLIC_BASE_URL ?? `http://localhost:${app.config.PORT}`).replace(/\/$/, '');
-    const out = renderTemplate(compileTemplate(t), { contact, campaign: { id: 0, name: 'preview' }, unsubscribe_url: `${base}/u/preview` });
-    return { subject: out.subject, html: out.html ?? null, text: out.text ?? null };
+    return render(t, contact);
   });
 };
 

@@ -109,6 +109,8 @@ export const CampaignList = z.object({ campaigns: z.array(Campaign), next_cursor
 export const OutreachQuery = CursorQuery.extend({
   status: z.enum(['queued', 'sending', 'sent', 'failed', 'stopped', 'suppressed', 'cancelled']).optional(),
   step: z.coerce.number().int().min(1).max(INT2_MAX).optional(),
+  /** Rows that saw the event, counted as the funnel counts them (GET …/metrics). */
+  event: z.enum(['sent', 'opened', 'clicked', 'replied', 'bounced', 'unsubscribed']).optional(),
 });
 export const OutreachRow = z.object({
   outreach_id: z.number().int(),
@@ -176,5 +178,12 @@ export const ScheduleView = z.object({
   note: z.string().nullable(),
   next_action_times: z.array(z.date()),
   recent_runs: z.array(z.object({ workflow_id: z.string(), scheduled_at: z.date() })),
+});
+/** Counted up to this many; the live count in the campaign editor needs no more. */
+export const AUDIENCE_COUNT_CAP = 100_000;
+export const AudienceCountBody = z.object({ criteria: Criteria.default({}) }).strict();
+export const AudienceCount = z.object({
+  count: z.number().int().describe(`contacts the criteria select now (active, not suppressed), at most ${AUDIENCE_COUNT_CAP.toLocaleString('en')}`),
+  capped: z.boolean().describe('true: more match than count says'),
 });
 export const NoContent = z.null().describe('no content');

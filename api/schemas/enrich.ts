@@ -71,3 +71,29 @@ export const EnrichStatus = z.object({
   result: EnrichResult.optional(),
   failure: z.string().optional(),
 });
+
+export const EnrichListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** next_cursor of the previous page (the last request_id seen). */
+  cursor: id.optional(),
+});
+export const EnrichRunSummary = z.object({
+  request_id: z.string(),
+  workflow_id: z.string().nullable(),
+  actor: z.string().nullable(),
+  providers: z.array(z.string()),
+  force: z.boolean(),
+  credit_budget: z.number().int().nullable(),
+  credits_used: z.number().int(),
+  created_at: z.date(),
+  written_back_at: z.date().nullable().describe('set when the run wrote its results back: it is done'),
+  written_back: z.number().int().nullable(),
+  requested: z.number().int().describe('contacts the request covers'),
+  skipped_fresh: z.number().int().describe('of them, skipped: their intelligence had not expired'),
+  calls_planned: z.number().int(),
+  calls_done: z.number().int(),
+  calls_failed: z.number().int(),
+  calls_skipped_budget: z.number().int(),
+  matched: z.number().int(),
+});
+export const EnrichList = z.object({ runs: z.array(EnrichRunSummary), next_cursor: z.string().nullable() });

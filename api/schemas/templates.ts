@@ -13,6 +13,17 @@ export const TemplateBody = z
   // the refinement, as the document says it (null counts as absent)
   .meta({ anyOf: ['html', 'text_body'].map((field) => ({ required: [field], properties: { [field]: { type: 'string' } } })) });
 
+/** Unsaved content to render for a contact: the body of a save without its name. */
+export const DraftPreviewBody = z
+  .object({
+    subject: TemplateBody.shape.subject,
+    html: TemplateBody.shape.html,
+    text_body: TemplateBody.shape.text_body,
+    /** Absent: a sample contact with every field filled. */
+    contact_id: z.number().int().positive().optional(),
+  })
+  .refine((t) => t.html != null || t.text_body != null, { message: 'give html, text_body or both', path: ['html'] });
+
 export const Template = z.object({
   template_id: z.number().int(),
   name: z.string(),

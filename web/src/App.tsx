@@ -11,6 +11,9 @@ const ContactDetail = lazy(() => import('./views/ContactDetail'));
 const Imports = lazy(() => import('./views/Imports'));
 const Campaigns = lazy(() => import('./views/Campaigns'));
 const CampaignDetail = lazy(() => import('./views/CampaignDetail'));
+const CampaignEdit = lazy(() => import('./views/CampaignEdit'));
+const CampaignReport = lazy(() => import('./views/CampaignReport'));
+const Enrichment = lazy(() => import('./views/Enrichment'));
 const Analytics = lazy(() => import('./views/Analytics'));
 const Workflows = lazy(() => import('./views/Workflows'));
 const Settings = lazy(() => import('./views/Settings'));
@@ -42,7 +45,7 @@ export function App() {
   if (session === undefined) return <main className="center"><Skeleton rows={3} /></main>;
   if (session === null) return <SignIn onSignedIn={setSession} />;
 
-  const links = ['Dashboard', 'Contacts', 'Imports', 'Campaigns', 'Analytics', 'Workflows', 'Settings'];
+  const links = ['Dashboard', 'Contacts', 'Imports', 'Campaigns', 'Enrichment', 'Analytics', 'Workflows', 'Settings'];
   return (
     <div className="layout">
       <header className="topbar">
@@ -63,7 +66,11 @@ export function App() {
             <Route path="/contacts/:id" element={<ContactDetail />} />
             <Route path="/imports" element={<Imports />} />
             <Route path="/campaigns" element={<Campaigns />} />
+            <Route path="/campaigns/new" element={<CampaignEdit />} />
             <Route path="/campaigns/:id" element={<CampaignDetail />} />
+            <Route path="/campaigns/:id/edit" element={<CampaignEdit />} />
+            <Route path="/campaigns/:id/report" element={<CampaignReport />} />
+            <Route path="/enrichment" element={<Enrichment />} />
             <Route path="/analytics" element={<Analytics />} />
             <Route path="/workflows" element={<Workflows />} />
             <Route path="/settings" element={<Settings />} />

@@ -6,6 +6,7 @@ import { num } from '../format';
 
 export interface Campaign {
   campaign_id: number; name: string; status: string; from_email: string; time_zone: string; rate_per_minute: number;
+  from_name?: string | null; reply_to?: string | null;
   sent_count: number; response_count: number; workflow_id: string | null; criteria: Record<string, unknown>;
   window: { days: number[]; start: string; end: string } | null;
   steps: { step_no: number; template_id: number; delay_seconds: number }[]; started_at: string | null; completed_at: string | null;
@@ -15,10 +16,10 @@ export default function Campaigns() {
   const q = useQuery({ queryKey: ['campaigns'], queryFn: ({ signal }) => get<{ campaigns: Campaign[] }>('/api/campaigns?limit=100', signal), refetchInterval: 5000 });
   return (
     <section>
-      <h1>Campaigns</h1>
+      <div className="title-row"><h1>Campaigns</h1><Link className="button" to="/campaigns/new">New campaign</Link></div>
       {q.isError && <p role="alert" className="error">{q.error.message}</p>}
       {q.isPending ? <Skeleton /> : q.data && q.data.campaigns.length === 0 ? (
-        <div className="empty"><p>No campaigns yet.</p><p>Create one with POST /api/campaigns (see <a href="/docs">the API docs</a>); it appears here.</p></div>
+        <div className="empty"><p>No campaigns yet.</p><p><Link to="/campaigns/new">Create a campaign</Link>: its steps, templates, sending window and audience.</p></div>
       ) : q.data && (
         <div className="table-wrap">
           <table>
