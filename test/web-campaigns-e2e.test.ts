@@ -154,6 +154,9 @@ describe('campaign screens', () => {
     await page.locator('#crit-min_score-error').waitFor({ state: 'detached' });
     await checkA11y('campaign-edit');
     await shoot('campaign-edit', true);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await checkA11y('campaign-edit (dark)');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // the API's own validation lands next to its field: a bad sender address
     await page.getByLabel('From email').fill('not-an-address');
@@ -211,7 +214,14 @@ describe('campaign screens', () => {
     await page.getByLabel('Event', { exact: true }).selectOption('');
     await page.getByLabel('Step', { exact: true }).selectOption('');
     await waitUntil(async () => (await grid.getByRole('row').count()) === 7, 15_000, 'all rows again');
-    // a row opens its contact
+    // the keyboard moves through the rows; a row opens its contact
+    await grid.focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown');
+    const activeId = await grid.getAttribute('aria-activedescendant');
+    expect(activeId).toMatch(/^outreach-row-\d+$/);
+    expect(await page.locator(`#${activeId}`).getAttribute('aria-rowindex')).toBe('3');
     await grid.getByRole('link', { name: 'cleo@ui.example' }).first().click();
     await page.waitForURL(new RegExp(`/contacts/${seeded.get('cleo@ui.example')}$`));
     await page.goBack();
@@ -244,6 +254,11 @@ describe('campaign screens', () => {
     expect(await people.getByRole('row', { name: /Opens/ }).getByRole('cell').first().textContent()).toBe('1');
     await checkA11y('campaign-report');
     await shoot('campaign-report', true);
+    // the dark theme (the system's setting) keeps its contrast
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await checkA11y('campaign-report (dark)');
+    await shoot('campaign-report-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report CSV' }).click()]);
     expect(download.suggestedFilename()).toBe(`campaign-${campaignId}-report.csv`);
     const csv = readFileSync(await download.path(), 'utf8');

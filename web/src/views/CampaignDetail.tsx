@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useParams, useSearchParams } from 'react-router-dom';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { ApiError, get, qs, request } from '../api';
 import { Skeleton } from '../App';
@@ -110,6 +110,23 @@ function OutreachGrid({ campaignId, event, step, steps, live }: { campaignId: nu
   useEffect(() => {
     if (lastIndex >= rows.length - 1 && q.hasNextPage && !q.isFetchingNextPage) void q.fetchNextPage();
   }, [lastIndex, rows.length, q]);
+  // the keyboard moves an active row (arrows, Page, Home, End); Enter opens its contact
+  const navigate = useNavigate();
+  const [active, setActive] = useState(0);
+  useEffect(() => setActive(0), [event, step]);
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (!rows.length) return;
+    const page = Math.max(1, Math.floor((body.current?.clientHeight ?? 400) / ROW_H) - 1);
+    const moves: Record<string, number> = { ArrowDown: active + 1, ArrowUp: active - 1, PageDown: active + page, PageUp: active - page, Home: 0, End: rows.length - 1 };
+    if (e.key in moves) {
+      e.preventDefault();
+      const next = Math.max(0, Math.min(rows.length - 1, moves[e.key]));
+      setActive(next);
+      v.scrollToIndex(next, { align: 'auto' });
+    } else if (e.key === 'Enter' && rows[active]) {
+      navigate(`/contacts/${rows[active].contact_id}`);
+    }
+  };
   // a funnel number was followed: bring the grid into view
   useEffect(() => { if (event || step) wrap.current?.scrollIntoView({ block: 'start' }); }, [event, step]);
   const set = (k: 'event' | 'step', value: string) => setSearch((p) => {
@@ -138,7 +155,8 @@ function OutreachGrid({ campaignId, event, step, steps, live }: { campaignId: nu
       {q.isPending ? <Skeleton rows={4} /> : rows.length === 0 ? (
         <div className="empty"><p>{event || step ? 'No outreach rows with this filter.' : 'No outreach yet: start the campaign and its sends appear here.'}</p></div>
       ) : (
-        <div className="grid outreach-grid" role="grid" aria-labelledby="outreach-heading" aria-rowcount={q.hasNextPage ? -1 : rows.length + 1}>
+        <div className="grid outreach-grid" role="grid" aria-labelledby="outreach-heading" aria-rowcount={q.hasNextPage ? -1 : rows.length + 1}
+          tabIndex={0} onKeyDown={onKeyDown} aria-activedescendant={rows[active] ? `outreach-row-${rows[active].outreach_id}` : undefined}>
           <div className="grid-head" role="rowgroup">
             <div className="grid-row" role="row" aria-rowindex={1}>{COLUMNS.map((h) => <div key={h} role="columnheader">{h}</div>)}</div>
           </div>
@@ -148,7 +166,8 @@ function OutreachGrid({ campaignId, event, step, steps, live }: { campaignId: nu
                 const r = rows[it.index];
                 if (!r) return <div key="more" className="grid-row" role="row" style={{ transform: `translateY(${it.start}px)` }}><div role="gridcell">Loading more…</div></div>;
                 return (
-                  <div key={r.outreach_id} className="grid-row" role="row" aria-rowindex={it.index + 2} style={{ transform: `translateY(${it.start}px)` }}>
+                  <div key={r.outreach_id} id={`outreach-row-${r.outreach_id}`} className={it.index === active ? 'grid-row active' : 'grid-row'} role="row"
+                    aria-rowindex={it.index + 2} aria-selected={it.index === active} style={{ transform: `translateY(${it.start}px)` }}>
                     <div role="gridcell"><Link to={`/contacts/${r.contact_id}`}>{r.email}</Link></div>
                     <div role="gridcell">{r.step_no}</div>
                     <div role="gridcell" title={r.failure_reason ?? undefined}>{r.status}</div>

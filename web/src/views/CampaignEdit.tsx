@@ -91,11 +91,14 @@ const described = (id: string, error?: string, hint?: boolean) =>
 export default function CampaignEdit() {
   const { id } = useParams();
   const editing = id !== undefined;
-  const c = useQuery({ queryKey: ['campaign', id], queryFn: ({ signal }) => get<Campaign>(`/api/campaigns/${id}`, signal), enabled: editing });
-  const t = useQuery({ queryKey: ['templates'], queryFn: ({ signal }) => get<{ templates: Template[] }>('/api/templates', signal) });
-  if ((editing && c.isPending) || t.isPending) return <Skeleton />;
+  const c = useQuery({ queryKey: ['campaign', id], queryFn: ({ signal }) => get<Campaign>(`/api/campaigns/${id}`, signal), enabled: editing, staleTime: 0 });
+  const t = useQuery({ queryKey: ['templates'], queryFn: ({ signal }) => get<{ templates: Template[] }>('/api/templates', signal), staleTime: 0 });
+  // the form starts from what it loads: an edit waits for both as they are now, not as cached
+  const fresh = (q: { isFetchedAfterMount: boolean; isError: boolean }) => q.isFetchedAfterMount || q.isError;
+  if ((editing && !fresh(c)) || (editing ? !fresh(t) : t.isPending)) return <Skeleton />;
   if (c.isError) return <p role="alert" className="error">{c.error.message}</p>;
   if (t.isError) return <p role="alert" className="error">{t.error.message}</p>;
+  if (!t.data) return <Skeleton />;
   if (editing && c.data && !['draft', 'scheduled'].includes(c.data.status)) {
     return (
       <section>
