@@ -1,6 +1,7 @@
 // Reads of the analytics rollups (sql/migrations/0021, kept by sql/functions/analytics.sql): the
 // dashboard's series and tops, the campaign report, and the report's per-recipient export.
 // Nothing here scans raw history except the export, which streams one campaign's recipients.
+import { streamRows } from './cursor';
 import type { Pool } from './pool';
 import { ATTRIBUTION_MODELS, type MoneyAmount } from './conversions';
 
@@ -132,13 +133,9 @@ export function createAnalyticsRepository(pool: Pool) {
      * contact order, read through a cursor in pages so a campaign of any size streams.
      */
     async *campaignRecipients(campaignId: number, pageSize = 2000): AsyncGenerator<Record<string, unknown>[]> {
-      const client = await pool.connect();
-      client.on('error', () => undefined); // a dropped connection fails the next query instead of the process
-      try {
-        await client.query('begin read only');
-        await client.query(
-          `declare recipients no scroll cursor for
-           with h as (
+      yield* streamRows<Record<string, unknown>>(
+        pool,
+        `with h as (
              select h.contact_id, count(distinct h.outreach_id) filter (where h.status = 'sent') as messages_sent,
                     max(h.step_no) filter (where h.status = 'sent') as last_step_sent,
                     bool_or(f.flag = 'human_open') as opened, bool_or(f.flag = 'human_click') as clicked,
@@ -158,20 +155,9 @@ export function createAnalyticsRepository(pool: Pool) {
              left join analytics.f_contact_segments(array(select contact_id from h)) s using (contact_id)
              left join converted v using (contact_id)
             order by c.contact_id`,
-          [campaignId],
-        );
-        for (;;) {
-          const { rows } = await client.query(`fetch ${pageSize} from recipients`);
-          if (!rows.length) break;
-          yield rows;
-        }
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+        [campaignId],
+        pageSize,
+      );
     },
 
     async campaignExists(campaignId: number): Promise<boolean> {

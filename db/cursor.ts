@@ -1,3 +1,5 @@
+import type { Pool } from './pool';
+
 /**
  * A page cursor a repository cannot read: not one it returned, or one of another sort. Thrown by
  * the page queries (the cursor is decoded while the SQL is built); the API answers 400 naming the
@@ -33,3 +35,27 @@ export const isSmallintText = (text: string) => /^-?\d{1,5}$/.test(text) && Numb
 
 /** Whether a value may stand in for a bigint id (Postgres' bigint holds every safe integer). */
 export const isIdValue = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * Streams a query's rows in pages through a server-side cursor in a read-only transaction, so a
+ * result of any size is never held whole (CSV exports). `sql` is the query the cursor is declared for.
+ */
+export async function* streamRows<T>(pool: Pool, sql: string, params: unknown[], pageSize: number): AsyncGenerator<T[]> {
+  const client = await pool.connect();
+  client.on('error', () => undefined); // a dropped connection fails the next query instead of the process
+  try {
+    await client.query('begin read only');
+    await client.query(`declare rows_out no scroll cursor for ${sql}`, params);
+    for (;;) {
+      const { rows } = await client.query(`fetch ${pageSize} from rows_out`);
+      if (!rows.length) break;
+      yield rows as T[];
+    }
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

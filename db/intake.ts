@@ -2,6 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { IngestCounts } from '../contracts/ingest';
+import { streamRows } from './cursor';
 import { withTransaction, type Pool } from './pool';
 
 /** One staged row: the source record plus its canonical fields (see common/source-mappings). */
@@ -123,27 +124,12 @@ export function createIntakeRepository(pool: Pool) {
      * cursor of a read-only transaction: memory holds one page whatever the batch's size.
      */
     async *failedRows(batchId: string, pageSize = 1000): AsyncGenerator<{ row_no: number; failure_reason: string | null; raw: Record<string, unknown> }[]> {
-      const client = await pool.connect();
-      client.on('error', () => undefined); // a dropped connection fails the next query instead of the process
-      try {
-        await client.query('begin read only');
-        await client.query(
-          `declare failed no scroll cursor for
-           select row_no, failure_reason, raw from intake.raw_loads where batch_id = $1 and status = 'failed' order by row_no`,
-          [batchId],
-        );
-        for (;;) {
-          const { rows } = await client.query(`fetch ${pageSize} from failed`);
-          if (!rows.length) break;
-          yield rows;
-        }
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      yield* streamRows<{ row_no: number; failure_reason: string | null; raw: Record<string, unknown> }>(
+        pool,
+        `select row_no, failure_reason, raw from intake.raw_loads where batch_id = $1 and status = 'failed' order by row_no`,
+        [batchId],
+        pageSize,
+      );
     },
 
     /** Moves one chunk of staged rows into intake.raw_loads; exactly once (the chunk ledger is in f_ingest_chunk). */
