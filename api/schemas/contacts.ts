@@ -7,7 +7,8 @@ export const CONTACT_SORTS = ['-updated_at', '-created_at', '-score', 'last_name
 
 const intParam = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-export const ContactListQuery = z.object({
+/** The filters of GET /api/contacts, shared by the list, its count and bulk actions ("select all matching"). */
+const contactFilterFields = {
   q: trimmedText(3, 200).optional().describe(
     'Search as you type over names, email, email domain, company name and company domain (case-insensitive, at least ' +
     '3 characters). Every word must be found: the last one may be the beginning of a word, the others are whole words ' +
@@ -23,31 +24,24 @@ export const ContactListQuery = z.object({
   /** Substring of the title, case-insensitive (at least 3 characters). */
   title: trimmedText(3, 200).optional(),
   updated_since: IsoDateTime.optional(),
+};
+
+const scoreRangeInOrder = (v: { score_min?: number; score_max?: number }) =>
+  v.score_min === undefined || v.score_max === undefined || v.score_min <= v.score_max;
+const scoreRangeError = { message: 'score_min must not exceed score_max', path: ['score_min'] };
+
+export const ContactListQuery = z.object({
+  ...contactFilterFields,
   sort: z.enum(CONTACT_SORTS).default('-updated_at'),
   limit: intParam(1, 1000).default(100),
   /** next_cursor of the previous page. */
   cursor: z.string().max(500).regex(/^[A-Za-z0-9_-]*$/, 'not a cursor this API returned').optional(),
   /** Count the matches too (exact up to 10,000; beyond that total_capped is true). */
   include_total: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-}).refine((v) => v.score_min === undefined || v.score_max === undefined || v.score_min <= v.score_max, {
-  message: 'score_min must not exceed score_max',
-  path: ['score_min'],
-});
+}).refine(scoreRangeInOrder, scoreRangeError);
 
 /** GET /api/contacts's filters, as a selection ("select all matching"): no sort, no cursor. */
-export const ContactFilter = z.strictObject({
-  q: trimmedText(3, 200).optional(),
-  status: z.enum(CONTACT_STATUSES).optional(),
-  score_min: intParam(0, 100).optional(),
-  score_max: intParam(0, 100).optional(),
-  source: trimmedText(1, 64).optional(),
-  company_domain: trimmedText(1, 253).toLowerCase().optional(),
-  title: trimmedText(3, 200).optional(),
-  updated_since: IsoDateTime.optional(),
-}).refine((v) => v.score_min === undefined || v.score_max === undefined || v.score_min <= v.score_max, {
-  message: 'score_min must not exceed score_max',
-  path: ['score_min'],
-});
+export const ContactFilter = z.strictObject(contactFilterFields).refine(scoreRangeInOrder, scoreRangeError);
 
 export const ContactCount = z.object({ matched: z.number().int() });
 
