@@ -90,11 +90,18 @@ begin
                  on g.campaign_id = p_campaign_id and g.dimension = dim.dimension and g.value = top.value
               group by top.value, top.sent) r) b;
 
-  -- seconds from the contact's first send of this campaign to its first human reply (rollup: migration 0050)
+  -- seconds from the contact's first send of this campaign to its first human reply (rollup: migration 0050).
+  -- first_sent_at is null only when the reply was counted while its send's confirmation was still
+  -- uncommitted (neither transaction saw the other's row): that rare row's first send is looked up
+  -- here (coalesce evaluates the lookup only for it), so the race costs no reply its place in the median.
   select percentile_cont(0.5) within group (order by extract(epoch from first_reply_at - first_sent_at))::numeric
     into v_reply_median
-    from analytics.campaign_reply_times
-   where campaign_id = p_campaign_id and first_sent_at <= first_reply_at;
+    from (select r.first_reply_at,
+                 coalesce(r.first_sent_at, (select min(h.sent_at) from marketing.outreach_history h
+                                             where h.contact_id = r.contact_id and h.campaign_id = r.campaign_id and h.status = 'sent')) as first_sent_at
+            from analytics.campaign_reply_times r
+           where r.campaign_id = p_campaign_id) t
+   where first_sent_at <= first_reply_at;
 
   -- conversions this campaign touched, and seconds from its first touch of them to the conversion
   select jsonb_build_object('count', count(*),
