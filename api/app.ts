@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { servicesPlugin, type Services } from './plugins/services';
-import { authPlugin } from './plugins/auth';
+import { authPlugin, requiredScope } from './plugins/auth';
 import { metricsPlugin } from './plugins/metrics';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { activeTracing } from '../clients/telemetry';
@@ -80,7 +80,11 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
       info: { title: 'Barton Outreach API', version: '0.1.0' },
       components: {
         securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer' },
+          apiKey: {
+            type: 'http', scheme: 'bearer',
+            description: 'An API key (npm run apikey:create). Each operation names the scope it needs in `x-required-scope` ' +
+              '(read, write or admin; an admin key has them all): a key without it is answered 403.',
+          },
           session: {
             type: 'apiKey', in: 'cookie', name: 'bo_session',
             description: 'The web app\'s session (POST /api/session), on /api routes only; named __Host-bo_session when Secure. ' +
@@ -93,10 +97,13 @@ export async function buildApp({ logger = false, ...services }: AppOptions) {
     transform: jsonSchemaTransform,
   });
   // Docs routes are added by swagger-ui below; mark them open. Open routes say so in the
-  // document (`security: []`), whose default asks for a key.
+  // document (`security: []`), whose default asks for a key; every other operation names the
+  // scope its key needs (`x-required-scope`), so clients and the every-operation auth test read
+  // it from the document instead of a hand list.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
     if (route.config?.public) route.schema = { ...route.schema, security: route.schema?.security ?? [] };
+    else route.schema = { ...route.schema, 'x-required-scope': requiredScope(route.config) } as typeof route.schema;
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
   await app.register(cookie); // parses cookies onRequest, before the auth hook reads the session's

@@ -26,6 +26,9 @@ declare module 'fastify' {
   }
 }
 
+/** The scope a route needs: its config's, else read. The OpenAPI document names it per operation (x-required-scope). */
+export const requiredScope = (config: { scope?: Scope } | undefined): Scope => config?.scope ?? 'read';
+
 const WINDOW_MS = 60_000;
 /** Addresses tracked at once before expired windows are swept (and, past 10x that, all are forgotten). */
 const MAX_TRACKED = 10_000;
@@ -120,7 +123,7 @@ export const authPlugin = fp(async (app) => {
       key = await keyOfSession(request);
     }
     request.apiKey = key;
-    const scope = config.scope ?? 'read';
+    const scope = requiredScope(config);
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
       throw new HttpError(403, `this API key lacks the "${scope}" scope`);
     }
