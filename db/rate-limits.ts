@@ -8,6 +8,11 @@ export function createRateLimitRepository(pool: Pool) {
       const { rows } = await pool.query('select hits, ttl_ms from auth.f_hit_rate_limit($1, $2)', [bucket, windowMs]);
       return { hits: rows[0].hits, ttlMs: rows[0].ttl_ms };
     },
+    /** Takes up to `want` requests of the bucket's window, never past `max` in all: how many were granted, the window's hits after, ms until it ends. */
+    async take(bucket: string, windowMs: number, want: number, max: number): Promise<{ granted: number; hits: number; ttlMs: number }> {
+      const { rows } = await pool.query('select granted, hits, ttl_ms from auth.f_take_rate_limit($1, $2, $3, $4)', [bucket, windowMs, want, max]);
+      return { granted: rows[0].granted, hits: rows[0].hits, ttlMs: rows[0].ttl_ms };
+    },
   };
 }
 

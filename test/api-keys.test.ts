@@ -3,7 +3,7 @@
 // across two API processes on one database.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bearer, temporalClient, testApp, testDatabase, waitUntil, type TestDatabase } from './support/harness';
 import { createPool, type Pool } from '../db/pool';
@@ -177,5 +177,57 @@ describe('the per-key rate limit', () => {
     }
     // another key is counted on its own
     expect((await call('GET', '/api/suppressions', await bearer(db.pool, ['read'], 5, 'limited-other'), undefined, other)).status).toBe(200);
+  });
+
+  // Keys are served from memory once in use for 2 s (db/api-keys.ts createApiKeyCache); a
+  // change reaches every process through a Postgres notification (issue 10: within a second).
+  const cachedOnBoth = async (name: string) => {
+    const created = await call('POST', '/api/keys', admin, { name, scopes: ['read'] });
+    for (const on of [app, other]) expect(await call('GET', '/api/suppressions', asKey(created.body.key), undefined, on).then((r) => r.status)).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_100));
+    const reads = vi.spyOn(otherPool, 'query');
+    for (const on of [app, other]) expect(await call('GET', '/api/suppressions', asKey(created.body.key), undefined, on).then((r) => r.status)).toBe(200);
+    expect(reads.mock.calls.filter(([sql]) => String(sql).includes('from auth.api_keys'))).toHaveLength(0); // from memory
+    reads.mockRestore();
+    return created.body as { key: string; prefix: string };
+  };
+  const refusedWithin = async (key: string, on: App, ms: number) => {
+    const started = Date.now();
+    while ((await call('GET', '/api/suppressions', asKey(key), undefined, on)).status !== 401) {
+      if (Date.now() - started > ms) throw new Error(`key still accepted after ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return Date.now() - started;
+  };
+
+  it('a cached key revoked through one process is refused by the other within a second', async () => {
+    const { key, prefix } = await cachedOnBoth('cached-two-processes');
+    expect((await call('POST', `/api/keys/${prefix}/revoke`, admin)).status).toBe(200);
+    expect(await refusedWithin(key, other, 1_000)).toBeLessThan(1_000);
+    expect((await call('GET', '/api/suppressions', asKey(key))).status).toBe(401);
+  });
+
+  it('a cached key revoked or expired in SQL by a third party (a script) is refused by both within a second', async () => {
+    const revoked = await cachedOnBoth('cached-sql-revoke');
+    const expired = await cachedOnBoth('cached-sql-expiry');
+    await db.pool.query('select auth.f_revoke_api_key($1)', [revoked.prefix]);
+    await db.pool.query(`update auth.api_keys set expires_at = now() - interval '1 second' where prefix = $1`, [expired.prefix]);
+    for (const on of [app, other]) {
+      expect(await refusedWithin(revoked.key, on, 1_000)).toBeLessThan(1_000);
+      expect(await refusedWithin(expired.key, on, 1_000)).toBeLessThan(1_000);
+    }
+  });
+
+  it('a process whose listening connection breaks forgets its cached keys: a revocation meanwhile still holds', async () => {
+    const { key, prefix } = await cachedOnBoth('cached-reconnect');
+    // every listener's backend killed: notifications sent before they listen again are lost
+    await db.pool.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query = 'listen api_key_changed'`);
+    await db.pool.query(`update auth.api_keys set revoked_at = now() where prefix = $1`, [prefix]);
+    for (const on of [app, other]) expect(await refusedWithin(key, on, 1_000)).toBeLessThan(1_000);
+    // and they listen again (after 100 ms): a key cached afterwards is dropped by its notification
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await cachedOnBoth('cached-after-reconnect');
+    await db.pool.query('select auth.f_revoke_api_key($1)', [again.prefix]);
+    for (const on of [app, other]) expect(await refusedWithin(again.key, on, 1_000)).toBeLessThan(1_000);
   });
 });

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
-import { findApiKey, type ApiKey, type Scope } from '../../db/api-keys';
+import { createApiKeyCache, type ApiKey, type ApiKeyCache, type Scope } from '../../db/api-keys';
 import { csrfTokenMatches, findSession, type Session } from '../../db/sessions';
 import { sessionTokenOf } from '../session-cookie';
 import { HttpError } from '../errors';
@@ -17,6 +17,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The failures-per-address guard, for routes that check a key themselves (sign-in). */
     authGuard: { isOver(request: FastifyRequest): boolean; refuse(request: FastifyRequest, message: string): never };
+    /** Verified keys in memory; routes that revoke or rotate a key go through apiKeys.changing. */
+    apiKeys: ApiKeyCache;
   }
   interface FastifyContextConfig {
     /** Routes open without a key (/health, /ready, docs). */
@@ -67,11 +69,16 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * cookie of a sign-in with one, plus X-CSRF-Token on writes) → 401, scope → 403,
  * per-key rate limit (100/min unless the key says otherwise, counted in Postgres across API
  * processes) → 429 with Retry-After in seconds.
- * Every request looks its key up (one indexed query), so a revoked key stops at once. Requests
+ * Keys are verified once and then served from memory (createApiKeyCache): a revoked, rotated or
+ * expired key is dropped on every process at once, through a Postgres notification. Requests
  * that fail authentication are limited per client address (AUTH_FAILURES_PER_MINUTE) → 429.
  */
 export const authPlugin = fp(async (app) => {
   const failures = authFailureCounter(app.config.AUTH_FAILURES_PER_MINUTE);
+  const apiKeys = createApiKeyCache(app.pg);
+  app.decorate('apiKeys', apiKeys);
+  app.addHook('onClose', () => apiKeys.close());
+  await apiKeys.ready();
 
   function refuse(request: FastifyRequest, message: string): never {
     const retryAfter = failures.fail(request.ip);
@@ -107,7 +114,7 @@ export const authPlugin = fp(async (app) => {
       if (!match || failures.isOver(request.ip)) return;
       let key: ApiKey | null;
       try {
-        key = await findApiKey(app.pg, match[1]);
+        key = await apiKeys.find(match[1]);
       } catch {
         return; // the database may be what /ready reports down
       }
@@ -117,7 +124,7 @@ export const authPlugin = fp(async (app) => {
     }
     let key: ApiKey | null;
     if (match) {
-      key = await findApiKey(app.pg, match[1]);
+      key = await apiKeys.find(match[1]);
       if (!key) refuse(request, 'invalid, revoked or expired API key');
     } else {
       key = await keyOfSession(request);

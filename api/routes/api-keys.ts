@@ -51,7 +51,8 @@ const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { summary: 'Revoke a key: refused from its next request on', tags, ...byPrefix, response: { 200: ApiKeyInfo, 404: ErrorResponse, 409: ErrorResponse } },
   }, async (request) => {
     const { prefix } = request.params;
-    if (!(await revokeApiKey(app.pg, prefix, auditContext(request)))) {
+    // answered once every process has been told
+    if (!(await app.apiKeys.changing(prefix, () => revokeApiKey(app.pg, prefix, auditContext(request))))) {
       const k = await info(prefix); // 404 when there is none
       throw new HttpError(409, `API key ${prefix} ("${k.name}") was already revoked`);
     }
@@ -66,7 +67,7 @@ const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (request, reply) => {
     const { prefix } = request.params;
-    const rotated = await rotateApiKey(app.pg, prefix, auditContext(request));
+    const rotated = await app.apiKeys.changing(prefix, () => rotateApiKey(app.pg, prefix, auditContext(request)));
     if (!rotated) {
       const k = await info(prefix);
       throw new HttpError(409, `API key ${prefix} ("${k.name}") is ${k.revoked_at ? 'revoked' : 'expired'}; only an active key rotates`);

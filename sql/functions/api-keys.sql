@@ -73,6 +73,32 @@ returns table (hits integer, ttl_ms integer) language sql volatile as $$
   returning w.hits, greatest(0, ceil(extract(epoch from w.window_ends_at - clock_timestamp()) * 1000))::integer
 $$;
 
+-- Takes up to p_want requests of a bucket's fixed window at once, never past p_max in all: an API
+-- process reserves a block and counts it down in memory (api/plugins/rate-limit-store.ts), so a
+-- busy key costs one round trip per block instead of one per request. granted 0: the window is
+-- spent until ttl_ms. hits: the window's count after this take (what was granted included).
+create or replace function auth.f_take_rate_limit(p_bucket text, p_window_ms integer, p_want integer, p_max integer)
+returns table (granted integer, hits integer, ttl_ms integer) language plpgsql volatile as $$
+#variable_conflict use_column
+declare
+  w auth.rate_limit_windows;
+  n integer;
+begin
+  -- the row lock taken here serializes the processes' takes of one bucket
+  insert into auth.rate_limit_windows as r (bucket, window_ends_at, hits)
+  values (p_bucket, clock_timestamp() + p_window_ms * interval '1 millisecond', 0)
+  on conflict (bucket) do update
+    set hits = case when r.window_ends_at <= clock_timestamp() then 0 else r.hits end,
+        window_ends_at = case when r.window_ends_at <= clock_timestamp()
+                              then clock_timestamp() + p_window_ms * interval '1 millisecond' else r.window_ends_at end
+  returning * into w;
+  n := greatest(0, least(p_want, p_max - w.hits));
+  if n > 0 then
+    update auth.rate_limit_windows set hits = w.hits + n where bucket = p_bucket;
+  end if;
+  return query select n, w.hits + n, greatest(0, ceil(extract(epoch from w.window_ends_at - clock_timestamp()) * 1000))::integer;
+end $$;
+
 -- A webhook signature's token, accepted once: false when it was seen before (a replay). Tokens
 -- older than a signature's 5-minute life are pruned on the way.
 create or replace function auth.f_claim_webhook_token(p_token text) returns boolean
