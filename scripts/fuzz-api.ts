@@ -55,6 +55,7 @@ function parseArgs(argv: string[]) {
 }
 
 const stops: (() => Promise<unknown>)[] = [];
+let temporalServer: Awaited<ReturnType<typeof startTemporalDevServer>> | undefined;
 async function stopAll() {
   for (const stop of stops.reverse()) await stop().catch((err) => console.error(String(err)));
   stops.length = 0;
@@ -70,6 +71,7 @@ async function startStack() {
 
   const temporal = await startTemporalDevServer({ port: await freePort() });
   stops.push(() => temporal.stop());
+  temporalServer = temporal;
 
   // Only what this stack needs: no provider keys or SMTP from the caller's environment, so
   // fuzzed enrichments and campaigns reach no one.
@@ -192,11 +194,26 @@ async function fuzz(stack: { baseUrl: string; key: string; logFile: string }, op
   return fatal.length || (opts.strict && run.code !== 0) ? 1 : 0;
 }
 
+function describeStartFailure(err: unknown) {
+  console.error('fuzz:api failed:', err instanceof Error ? err.stack : err);
+  const temporal = temporalServer?.process;
+  if (temporal && (temporal.exitCode !== null || temporal.signalCode !== null)) {
+    console.error(`fuzz:api: the Temporal dev server had exited (${temporal.exitCode ?? temporal.signalCode}); its last output:\n${temporalServer!.recentOutput()}`);
+  }
+}
+
 const opts = parseArgs(process.argv.slice(2));
 let exitCode = 1;
 try {
   console.log('fuzz:api: starting Postgres, Temporal, a worker and the API…');
-  const stack = await startStack();
+  const stack = await startStack().catch(async (err) => {
+    // A stack that could not start is not a finding: say why, then start it once more on new
+    // ports (a dev server seen ready has once refused the worker's connection seconds later).
+    describeStartFailure(err);
+    await stopAll();
+    console.log('fuzz:api: starting the stack once more…');
+    return startStack();
+  });
   if (opts.serve) {
     console.log(`fuzz:api: API ${stack.baseUrl} (document ${stack.baseUrl}/docs/json), admin key ${stack.key}; Ctrl-C stops it`);
     await new Promise<void>((resolve) => ['SIGINT', 'SIGTERM'].forEach((signal) => process.once(signal, () => resolve())));
@@ -205,7 +222,7 @@ try {
     exitCode = await fuzz(stack, opts);
   }
 } catch (err) {
-  console.error('fuzz:api failed:', err instanceof Error ? err.stack : err);
+  describeStartFailure(err);
 } finally {
   await stopAll();
 }

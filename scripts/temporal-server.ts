@@ -7,6 +7,8 @@ export interface DevServer {
   address: string;
   uiUrl?: string;
   process: ChildProcess;
+  /** The server's last lines of output: what to show when it dies after it was ready. */
+  recentOutput(): string;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startTemporalDevServer(opts: {
     address,
     uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
     process: child,
+    recentOutput: () => output.join(''),
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
