@@ -7,9 +7,9 @@ export interface DevServer {
   address: string;
   uiUrl?: string;
   process: ChildProcess;
-  /** The server's last lines of output: what to show when it dies after it was ready. */
-  recentOutput(): string;
   stop(): Promise<void>;
+  /** SIGKILL on purpose (chaos runs): not reported as an unexpected exit. */
+  kill(): void;
 }
 
 const typeNames: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', TEXT: 'Text', BOOL: 'Bool', DATETIME: 'Datetime', DOUBLE: 'Double' };
@@ -59,13 +59,24 @@ export async function startTemporalDevServer(opts: {
       }
     }
   }
+  // A server that dies after it was ready (once seen as a worker's refused connection seconds
+  // later) says so with its last output, for every caller, instead of leaving a bare ECONNREFUSED.
+  // Exit 0 is a clean shutdown (Ctrl-C reaches the whole process group), not a death.
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping && code !== 0) console.error(`temporal dev server on ${address} exited unexpectedly (${code ?? signal}); its last output:\n${output.join('')}`);
+  });
   return {
     address,
     uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
     process: child,
-    recentOutput: () => output.join(''),
+    kill() {
+      stopping = true;
+      child.kill('SIGKILL');
+    },
     async stop() {
       if (child.exitCode !== null) return;
+      stopping = true;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;

@@ -233,10 +233,10 @@ class TemporalPart implements Part {
   }
 
   async kill(): Promise<void> {
-    const child = this.server?.process;
-    if (!child) return;
-    child.kill('SIGKILL');
-    await exitOf(child);
+    const server = this.server;
+    if (!server) return;
+    server.kill();
+    await exitOf(server.process);
     this.server = undefined;
   }
 
@@ -246,7 +246,7 @@ class TemporalPart implements Part {
   }
 
   killNow(): void {
-    this.server?.process.kill('SIGKILL');
+    this.server?.kill();
   }
 }
 
