@@ -1,18 +1,21 @@
 // npm run bench:web [-- --contacts 1000000 --tries 50 --keep-db NAME]
-// The web app in Chromium over N contacts: navigation to the first contact rows, a search
-// keystroke to updated rows (p95 over --tries each), the first route's JavaScript (gzip), and
-// the DOM rows while scrolling 10,000 rows. Baseline in the same run: the API's own latency for
-// the same requests (fetch from Node), so the browser's share is the difference.
+// The web app in Chromium over N contacts, served by the API as npm start serves it: navigation
+// to the first contact rows, a search keystroke to updated rows (p95 over --tries each, timed in
+// the page from the event to the frame that shows the rows, and from Playwright around its click
+// or key press), the first route's JavaScript (gzip), and the DOM rows while scrolling 10,000
+// rows. Baseline in the same run: the API's own latency for the same requests (fetch from Node),
+// so the browser's share is the difference.
 import { gzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { createApiKey } from '../db/api-keys';
 import { runCleanups, startBenchDatabase, type Cleanups } from './stack';
 import { startTemporalDevServer } from '../scripts/temporal-server';
 import { freePort } from '../scripts/ports';
-import { startWebServer } from '../test/support/web-server';
+import { ensureWebBuild } from '../scripts/web-build';
 
 const { values } = parseArgs({ options: { contacts: { type: 'string', default: '1000000' }, tries: { type: 'string', default: '50' }, 'keep-db': { type: 'string' } } });
 const N = Number(values.contacts);
@@ -42,6 +45,7 @@ try {
   if (!existing) await pool.query('vacuum analyze vault.contacts');
   console.log(existing ? `reusing ${existing} contacts` : `generated ${N.toLocaleString('en-US')} contacts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
+  ensureWebBuild(fileURLToPath(new URL('..', import.meta.url)));
   const temporal = await startTemporalDevServer({ port: await freePort() });
   cleanups.push(() => temporal.stop());
   const { key } = await createApiKey(pool, { name: 'bench-web', scopes: ['read'], rateLimitPerMinute: 10_000_000 });
@@ -56,10 +60,44 @@ try {
     if (i > 150) throw new Error('the API did not start');
     await new Promise((r) => setTimeout(r, 200));
   }
-  const web = await startWebServer(apiUrl);
-  cleanups.push(() => web.close());
+  // the app as npm start serves it: the API's own static route (api/plugins/web-app.ts), one origin
+  const web = { url: apiUrl };
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
   cleanups.push(() => browser.close());
+
+  /**
+   * Times, inside the page, from the user's event (the click or keydown, as the page receives it)
+   * to the first frame after `selector` matches: what a user waits for, without Playwright's
+   * actionability checks and protocol round trips, which the outer figure includes.
+   */
+  interface InPage { total: number; untilLastResponse: number; afterLastResponse: number; longTasks: number }
+  // page-side code as a string: this project's TypeScript has no DOM types outside web/
+  const armInPageTimer = async (page: Page, event: 'click' | 'keydown', selector: string) => {
+    await page.evaluate(`(() => {
+      const event = ${JSON.stringify(event)}, selector = ${JSON.stringify(selector)};
+      window.benchTimer = new Promise((resolve, reject) => {
+        let start = 0;
+        let longTasks = 0;
+        new PerformanceObserver((list) => { for (const t of list.getEntries()) if (start && t.startTime + t.duration >= start) longTasks += t.duration; }).observe({ type: 'longtask' });
+        document.addEventListener(event, () => { start = performance.now(); }, { capture: true, once: true });
+        const observer = new MutationObserver(() => {
+          if (!start || !document.querySelector(selector)) return;
+          observer.disconnect();
+          requestAnimationFrame(() => {
+            const end = performance.now();
+            // where the wait went: requests (API pages, code chunks) still in flight at the event, and
+            // main-thread tasks over 50 ms
+            const inFlight = performance.getEntriesByType('resource').filter((r) => r.responseEnd >= start && r.responseEnd <= end);
+            const lastResponseEnd = Math.max(start, ...inFlight.map((r) => r.responseEnd));
+            resolve({ total: end - start, untilLastResponse: lastResponseEnd - start, afterLastResponse: end - lastResponseEnd, longTasks });
+          });
+        });
+        observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+        setTimeout(() => { observer.disconnect(); reject(new Error(selector + ' did not appear within 30 s of the ' + event)); }, 30000);
+      });
+    })()`);
+    return () => page.evaluate<InPage>('window.benchTimer');
+  };
 
   const signedIn = async (): Promise<Page> => {
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
@@ -83,32 +121,42 @@ try {
 
   const firstRows: number[] = [];
   const typing: number[] = [];
+  const firstRowsInPage: InPage[] = [];
+  const typingInPage: InPage[] = [];
   const apiFirst: number[] = [];
   const apiSearch: number[] = [];
   const headers = { authorization: `Bearer ${key}` };
   for (let i = 0; i < TRIES; i++) {
     // navigation (Dashboard → Contacts) to the first rows, in a fresh browser context each try (nothing cached)
     const page = await signedIn();
+    // from a Dashboard that has finished loading (its data and the Contacts prefetch): a person
+    // reads it before clicking, and a click within milliseconds of sign-in would time the sign-in's
+    // own requests instead
+    await page.waitForLoadState('networkidle');
+    const navInPage = await armInPageTimer(page, 'click', '[role=grid] [role=row][aria-rowindex="2"]');
     const t = performance.now();
     await page.getByRole('link', { name: 'Contacts', exact: true }).click();
     await page.locator('[role=grid] [role=row][aria-rowindex="2"]').waitFor();
     firstRows.push(performance.now() - t);
+    firstRowsInPage.push(await navInPage());
     // the keystroke: "lovelace1" → "lovelace1N" (a word prefix the API completes)
     const box = page.getByRole('searchbox', { name: 'Search contacts' });
     const base = `${['lovelace', 'hopper', 'turing', 'knuth', 'liskov'][i % 5]}${1 + (i % 9)}`;
     await box.fill(base);
     await page.locator(`[role=grid][data-q="${base}"]`).waitFor();
     const next = `${base}${i % 10}`;
+    const keyInPage = await armInPageTimer(page, 'keydown', `[role=grid][data-q="${next}"]`);
     const t2 = performance.now();
     await box.press(String(i % 10));
     await page.locator(`[role=grid][data-q="${next}"]`).waitFor();
     typing.push(performance.now() - t2);
+    typingInPage.push(await keyInPage());
     await page.context().close();
     const a = performance.now();
-    await fetch(`${apiUrl}/api/contacts?limit=200&r=${i}`, { headers }).then((r) => r.text());
+    await fetch(`${apiUrl}/api/contacts?limit=50&r=${i}`, { headers }).then((r) => r.text());
     apiFirst.push(performance.now() - a);
     const b = performance.now();
-    await fetch(`${apiUrl}/api/contacts?limit=200&q=${encodeURIComponent(next)}`, { headers }).then((r) => r.text());
+    await fetch(`${apiUrl}/api/contacts?limit=50&q=${encodeURIComponent(next)}`, { headers }).then((r) => r.text());
     apiSearch.push(performance.now() - b);
   }
 
@@ -127,12 +175,17 @@ try {
   }
 
   console.log(`\n${N.toLocaleString('en-US')} contacts, ${TRIES} tries each; load average ${load()}\n`);
-  console.log('| measure | figure | goal | the API alone (same requests) |');
-  console.log('|---|---|---|---|');
-  console.log(`| navigation to first contact rows, p95 | ${p95(firstRows).toFixed(0)} ms | ≤ 300 ms | ${p95(apiFirst).toFixed(0)} ms |`);
-  console.log(`| search keystroke to updated rows, p95 | ${p95(typing).toFixed(0)} ms | ≤ 150 ms | ${p95(apiSearch).toFixed(0)} ms |`);
-  console.log(`| initial JS (gzip -9 of the first route's scripts) | ${(initialJs / 1024).toFixed(1)} KB | ≤ 200 KB | - |`);
-  console.log(`| DOM rows while scrolling ${loaded.toLocaleString('en-US')} rows (max) | ${maxRows} | ≤ 150 | - |`);
+  console.log('| measure | in the page, p95 | from Playwright, p95 | goal | the API alone (same requests), p95 |');
+  console.log('|---|---|---|---|---|');
+  console.log(`| navigation to first contact rows | ${p95(firstRowsInPage.map((x) => x.total)).toFixed(0)} ms | ${p95(firstRows).toFixed(0)} ms | ≤ 300 ms | ${p95(apiFirst).toFixed(0)} ms |`);
+  console.log(`| search keystroke to updated rows | ${p95(typingInPage.map((x) => x.total)).toFixed(0)} ms | ${p95(typing).toFixed(0)} ms | ≤ 150 ms | ${p95(apiSearch).toFixed(0)} ms |`);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const split = (xs: InPage[]) => `${median(xs.map((x) => x.total)).toFixed(0)} ms = ${median(xs.map((x) => x.untilLastResponse)).toFixed(0)} ms until the last response (API or code chunk) + ${median(xs.map((x) => x.afterLastResponse)).toFixed(0)} ms rendering after it; main-thread tasks over 50 ms: ${median(xs.map((x) => x.longTasks)).toFixed(0)} ms`;
+  console.log(`\nmedians, in the page: navigation ${split(firstRowsInPage)}; keystroke ${split(typingInPage)}`);
+  console.log('\n| measure | figure | goal |');
+  console.log('|---|---|---|');
+  console.log(`| initial JS (gzip -9 of the first route's scripts) | ${(initialJs / 1024).toFixed(1)} KB | ≤ 200 KB |`);
+  console.log(`| DOM rows while scrolling ${loaded.toLocaleString('en-US')} rows (max) | ${maxRows} | ≤ 150 |`);
 } finally {
   await runCleanups(cleanups);
 }

@@ -136,6 +136,10 @@ describe('web app', () => {
     await row.getByRole('link').click();
     await page.waitForURL(/\/contacts\/\d+$/);
     await page.getByRole('heading', { name: /Ada Lovelace/ }).waitFor();
+    // each golden field says which source won it, in words, not as the raw field_sources object
+    const golden = page.locator('.card', { has: page.getByRole('heading', { name: 'Golden person' }) });
+    await golden.getByText(/^from apollo, /).first().waitFor();
+    expect(await golden.textContent()).not.toContain('slot_id');
     await checkA11y('contact-detail');
     await shoot('contact-detail');
   });

@@ -1,26 +1,27 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { NavLink, Route, Routes } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { currentSession, setUnauthorizedHandler, signOut, type Session } from './api';
 import { SignIn } from './views/SignIn';
+import { lazyRoute } from './lazy-route';
 
 // one chunk per route
-const Dashboard = lazy(() => import('./views/Dashboard'));
-const Contacts = lazy(() => import('./views/Contacts'));
-const ContactDetail = lazy(() => import('./views/ContactDetail'));
-const Imports = lazy(() => import('./views/Imports'));
-const Campaigns = lazy(() => import('./views/Campaigns'));
-const CampaignDetail = lazy(() => import('./views/CampaignDetail'));
-const CampaignEdit = lazy(() => import('./views/CampaignEdit'));
-const CampaignReport = lazy(() => import('./views/CampaignReport'));
-const Enrichment = lazy(() => import('./views/Enrichment'));
-const Analytics = lazy(() => import('./views/Analytics'));
-const Workflows = lazy(() => import('./views/Workflows'));
-const Settings = lazy(() => import('./views/Settings'));
+const Dashboard = lazyRoute(() => import('./views/Dashboard'));
+const Contacts = lazyRoute(() => import('./views/Contacts'));
+const ContactDetail = lazyRoute(() => import('./views/ContactDetail'));
+const Imports = lazyRoute(() => import('./views/Imports'));
+const Campaigns = lazyRoute(() => import('./views/Campaigns'));
+const CampaignDetail = lazyRoute(() => import('./views/CampaignDetail'));
+const CampaignEdit = lazyRoute(() => import('./views/CampaignEdit'));
+const CampaignReport = lazyRoute(() => import('./views/CampaignReport'));
+const Enrichment = lazyRoute(() => import('./views/Enrichment'));
+const Analytics = lazyRoute(() => import('./views/Analytics'));
+const Workflows = lazyRoute(() => import('./views/Workflows'));
+const Settings = lazyRoute(() => import('./views/Settings'));
 
 export function Skeleton({ rows = 6 }: { rows?: number }) {
   return (
-    <div className="skeleton" aria-busy="true" aria-label="Loading">
+    <div className="skeleton" role="status" aria-busy="true" aria-label="Loading">
       {Array.from({ length: rows }, (_, i) => <div key={i} className="skeleton-line" />)}
     </div>
   );
@@ -38,7 +39,7 @@ export function App() {
   useEffect(() => {
     if (!session) return;
     // and its first page: the chunk and the rows load in parallel, before the click
-    const id = setTimeout(() => { void import('./views/Contacts').then((m) => m.prefetchContacts(queryClient)); }, 0);
+    const id = setTimeout(() => { void Contacts.preload().then((m) => m.prefetchContacts(queryClient)); }, 0);
     return () => clearTimeout(id);
   }, [session, queryClient]);
 

@@ -10,7 +10,10 @@ const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, ref
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
-      <BrowserRouter>
+      {/* navigations as transitions: a route whose code is still loading keeps the current screen up
+          instead of flashing the fallback, and React's fallback throttle (up to 500 ms before a
+          revealed route commits) never applies */}
+      <BrowserRouter future={{ v7_relativeSplatPath: true }}>
         <App />
       </BrowserRouter>
     </QueryClientProvider>

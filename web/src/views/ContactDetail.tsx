@@ -171,8 +171,28 @@ export default function ContactDetail() {
 
 const show = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
+interface FieldOrigin { source?: string; seen_at?: string; slot_id?: number }
+const when = (iso: string | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '');
+
+/**
+ * A record's fields. A golden record's `field_sources` is not shown as such: each field it names
+ * carries its origin (the source that won it and when that source said so) under its value.
+ */
 function KeyValues({ data }: { data: Record<string, unknown> }) {
-  return <dl className="kv">{Object.entries(data).map(([k, v]) => <div key={k}><dt>{label(k)}</dt><dd>{show(v)}</dd></div>)}</dl>;
+  const origins = (data.field_sources && typeof data.field_sources === 'object' ? data.field_sources : {}) as Record<string, FieldOrigin | null>;
+  return (
+    <dl className="kv">
+      {Object.entries(data).filter(([k]) => k !== 'field_sources').map(([k, v]) => {
+        const origin = origins[k];
+        return (
+          <div key={k}>
+            <dt>{label(k)}</dt>
+            <dd>{show(v)}{origin?.source && <span className="origin">from {origin.source}{origin.seen_at ? `, ${when(origin.seen_at)}` : ''}</span>}</dd>
+          </div>
+        );
+      })}
+    </dl>
+  );
 }
 
 export function RecordTable({ label: name, rows, empty }: { label: string; rows: Record<string, unknown>[]; empty: string }) {
