@@ -153,10 +153,10 @@ try {
     typingInPage.push(await keyInPage());
     await page.context().close();
     const a = performance.now();
-    await fetch(`${apiUrl}/api/contacts?limit=50&r=${i}`, { headers }).then((r) => r.text());
+    await fetch(`${apiUrl}/api/contacts?limit=100&r=${i}`, { headers }).then((r) => r.text());
     apiFirst.push(performance.now() - a);
     const b = performance.now();
-    await fetch(`${apiUrl}/api/contacts?limit=50&q=${encodeURIComponent(next)}`, { headers }).then((r) => r.text());
+    await fetch(`${apiUrl}/api/contacts?limit=100&q=${encodeURIComponent(next)}`, { headers }).then((r) => r.text());
     apiSearch.push(performance.now() - b);
   }
 

@@ -10,10 +10,7 @@ const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 1, ref
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
-      {/* navigations as transitions: a route whose code is still loading keeps the current screen up
-          instead of flashing the fallback, and React's fallback throttle (up to 500 ms before a
-          revealed route commits) never applies */}
-      <BrowserRouter future={{ v7_relativeSplatPath: true }}>
+      <BrowserRouter>
         <App />
       </BrowserRouter>
     </QueryClientProvider>
