@@ -3,7 +3,8 @@
 // nodemailer loop sending the same messages to the same sink in the same run. Duplicates are
 // counted at the sink (Message-ID per recipient) and must be 0.
 // Needs DATABASE_URL (a Postgres server; a scratch database is created and dropped).
-// BENCH_MESSAGES (default 10000), BENCH_ROUNDS (default 3), SMTP_POOL_CONNECTIONS (default 5).
+// BENCH_MESSAGES (default 10000), BENCH_ROUNDS (default 3), SMTP_POOL_CONNECTIONS (default 5),
+// SEND_CONFIRM_GROUP_MS (default 100, as the worker's). Prints the CPU each program spent per message.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -20,12 +21,13 @@ import type { CampaignProgress } from '../contracts/campaign';
 import { workflowTypes } from '../contracts/ids';
 import { compileTemplate, renderTemplate } from '../common/templates';
 import { signTrackingToken } from '../common/tracking-tokens';
+import { cpuByProgram, cpuSpent } from './cpu-by-program';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const n = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const connections = Number(process.env.SMTP_POOL_CONNECTIONS ?? 5);
 const roundsWanted = Number(process.env.BENCH_ROUNDS ?? 3);
-interface Run { seconds: number; count: number; duplicates: number }
+interface Run { seconds: number; count: number; duplicates: number; cpu: [string, number][] }
 if (!process.env.DATABASE_URL) {
   console.error('bench:campaign needs DATABASE_URL (any database on the Postgres server to use)');
   process.exit(1);
@@ -35,6 +37,8 @@ const sinkProcess = fork(fileURLToPath(new URL('./smtp-sink-process.ts', import.
 const ask = <T>(msg: string) => new Promise<T>((resolve) => { sinkProcess.once('message', (m) => resolve(m as T)); sinkProcess.send(msg); });
 const { url: smtpUrl } = await new Promise<{ url: string }>((resolve) => sinkProcess.once('message', (m) => resolve(m as { url: string })));
 
+// the two node processes told apart in the CPU figures
+const programs: Record<number, string> = { [process.pid]: 'bench process (loop or worker)', [sinkProcess.pid!]: 'smtp sink' };
 const admin = withDatabase(process.env.DATABASE_URL, 'postgres');
 const dbName = `barton_bench_${process.pid}`;
 const pool = createPool(await createDatabase(admin, dbName), { max: 10 });
@@ -63,6 +67,7 @@ try {
   /** 1. Bare pooled nodemailer loop: the same rendered message shape, no database, no Temporal. */
   const runBare = async (round: number): Promise<Run> => {
     sinkProcess.send('reset');
+    const cpuBefore = cpuByProgram(programs);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: n }, (_, i) => {
@@ -75,7 +80,8 @@ try {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    return { seconds, ...(await ask<{ count: number; duplicates: number }>('stats')) };
+    const cpu = cpuSpent(cpuBefore, cpuByProgram(programs));
+    return { seconds, cpu, ...(await ask<{ count: number; duplicates: number }>('stats')) };
   };
 
   // 2. The whole campaign workflow on a real Temporal dev server and a worker in this process.
@@ -84,14 +90,23 @@ try {
   const taskQueue = 'bench-campaign';
   const worker = await createWorker({
     connection, namespace: 'default', taskQueue, pool, mailer,
-    campaign: { trackingSecret: 'bench-secret-0123456789', publicBaseUrl: 'https://t.example', domainRatePerMinute: 100_000_000 },
+    campaign: {
+      trackingSecret: 'bench-secret-0123456789', publicBaseUrl: 'https://t.example', domainRatePerMinute: 100_000_000,
+      confirmGroupMs: Number(process.env.SEND_CONFIRM_GROUP_MS ?? 100), // the worker's default; 0 confirms at once
+    },
     workflowBundle: { code: bundle.code },
   });
   const running = worker.run();
   const { rows: [t] } = await pool.query(`insert into marketing.templates (name, subject, text_body) values ('bench', $1, $2) returning template_id`, [subject, text]);
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
 
-  const runFlow = async (): Promise<Run & { batches: number; runs: number; events: number }> => {
+  /** Transactions committed in the bench database so far (Postgres' statistics, which lag by up to their flush interval). */
+  const commits = async () => {
+    await pool.query('select pg_stat_clear_snapshot()');
+    const { rows: [r] } = await pool.query('select xact_commit::bigint as n from pg_stat_database where datname = current_database()');
+    return Number(r.n);
+  };
+  const runFlow = async (): Promise<Run & { batches: number; runs: number; events: number; transactions: number }> => {
     sinkProcess.send('reset');
     const { rows: [c] } = await pool.query(
       `insert into marketing.campaigns (name, from_email, criteria, rate_per_minute) values ('bench', 'sales@sender.example', $1, 1000000000) returning campaign_id`,
@@ -99,17 +114,21 @@ try {
     );
     await pool.query('insert into marketing.campaign_steps (campaign_id, step_no, template_id) values ($1, 1, $2)', [c.campaign_id, t.template_id]);
     const workflowId = `campaign:${c.campaign_id}`;
+    const commitsBefore = await commits();
+    const cpuBefore = cpuByProgram(programs);
     const started = performance.now();
     const progress: CampaignProgress = await client.workflow.execute<typeof campaignWorkflow>(workflowTypes.campaign, {
       taskQueue, workflowId, args: [{ campaignId: c.campaign_id, batchSize: 5000, batchesPerRun: 100 }],
     });
     const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuSpent(cpuBefore, cpuByProgram(programs));
+    const transactions = (await commits()) - commitsBefore;
     // history events over every run of the chain (continue-as-new keeps each run bounded)
     let events = 0;
     for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
       events += (await client.workflow.getHandle(workflowId, run.runId).fetchHistory()).events?.length ?? 0;
     }
-    return { seconds, ...(await ask<{ count: number; duplicates: number }>('stats')), batches: progress.batches, runs: progress.runs, events };
+    return { seconds, cpu, ...(await ask<{ count: number; duplicates: number }>('stats')), batches: progress.batches, runs: progress.runs, events, transactions };
   };
 
   // Rounds alternate which side goes first, so a burst of load from elsewhere on the machine
@@ -145,6 +164,15 @@ try {
       console.error(`FAILED: round ${i + 1} expected ${n} messages and 0 duplicates, got ${flow.count} and ${flow.duplicates}`);
       process.exitCode = 1;
     }
+  }
+  // where the CPU went, per message: the bench process holds the bare loop or the worker (and the
+  // client); the sink is its own node process; Postgres and the Temporal server are theirs
+  const perMessage = (cpu: [string, number][]) => cpu.map(([name, s]) => `${name} ${((s / n) * 1e6).toFixed(0)} µs`).join(', ');
+  console.log('\nCPU per message, by program (all processes on this machine, /proc):');
+  for (const [i, { bare, flow }] of rounds.entries()) {
+    const total = (cpu: [string, number][]) => ((cpu.reduce((t, [, s]) => t + s, 0) / n) * 1e6).toFixed(0);
+    console.log(`  round ${i + 1}: bare ${total(bare.cpu)} µs (${perMessage(bare.cpu)}); workflow ${total(flow.cpu)} µs (${perMessage(flow.cpu)}); ` +
+      `${(flow.transactions / n).toFixed(2)} Postgres transactions per message`);
   }
   const sorted = ratios.slice().sort((a, b) => a - b);
   const median = (sorted[Math.floor((sorted.length - 1) / 2)] + sorted[Math.ceil((sorted.length - 1) / 2)]) / 2;

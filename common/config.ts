@@ -159,6 +159,10 @@ export const ConfigSchema = z.object({
   TRACKING_SECRET: z.string().min(16).default(DEV_TRACKING_SECRET),
   // One cap per sending domain, shared by every campaign and worker (token bucket in Postgres).
   SEND_DOMAIN_RATE_PER_MINUTE: positiveInt.default(6000),
+  // Accepted sends are confirmed in one statement per this many ms at most (group commit): each
+  // confirmation statement also keeps the campaign's rollups, so its cost is mostly per statement.
+  // Longer: cheaper sending; shorter: fewer sends left in doubt by a crash. 0: confirm at once.
+  SEND_CONFIRM_GROUP_MS: z.coerce.number().int().min(0).max(5000).default(100),
   CAMPAIGN_BATCH_SIZE: positiveInt.max(50_000).default(2000),
   // Batches one campaign run sends before continue-as-new (bounded history on large audiences).
   CAMPAIGN_BATCHES_PER_RUN: positiveInt.default(100),

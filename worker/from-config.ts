@@ -44,6 +44,7 @@ export async function startWorkersFromConfig(config: Config, pool: Pool, connect
       trackingSecret: config.TRACKING_SECRET,
       publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,
       domainRatePerMinute: config.SEND_DOMAIN_RATE_PER_MINUTE,
+      confirmGroupMs: config.SEND_CONFIRM_GROUP_MS,
     },
     webhooks: { policy: destinationPolicy(webhookPolicyOf(config)), timeoutMs: config.WEBHOOK_TIMEOUT_MS },
   });

@@ -18,6 +18,8 @@ export interface CampaignSettings {
   domainRatePerMinute: number;
   /** How long a claim protects a row from other claimants (a retry of the same activity reclaims at once). */
   leaseSeconds?: number;
+  /** Sends accepted within this many ms share one confirmation statement (SEND_CONFIRM_GROUP_MS). */
+  confirmGroupMs?: number;
 }
 
 export interface CampaignDeps {
@@ -44,6 +46,7 @@ export function createCampaignActivities({ pool, mailer, sentLog, campaign: sett
       sentLog,
       leaseSeconds: settings?.leaseSeconds ?? 60,
       domainRatePerMinute: settings?.domainRatePerMinute ?? 6000,
+      confirmGroupMs: settings?.confirmGroupMs ?? 100,
     }),
   };
 }

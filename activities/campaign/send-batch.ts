@@ -41,6 +41,8 @@ export interface SenderDeps {
   leaseSeconds: number;
   /** A sending domain's cap when marketing.sending_domains has none. */
   domainRatePerMinute: number;
+  /** Sends accepted within this many ms share one confirmation statement (ConfirmQueue). */
+  confirmGroupMs: number;
 }
 
 // Rows claimed at once: the most a crash can leave claimed-but-unconfirmed per chunk in flight.
@@ -171,7 +173,7 @@ export function createBatchSender(deps: SenderDeps) {
       deadline: Date.now() + input.maxMs,
       logSettledAt: Date.now() + (deps.sentLog?.settleMs ?? 0),
       now,
-      confirmer: new ConfirmQueue((ids, responses, at) => deps.outreach.confirm(input.campaignId, ids, responses, at), now),
+      confirmer: new ConfirmQueue((ids, responses, at) => deps.outreach.confirm(input.campaignId, ids, responses, at), now, deps.confirmGroupMs),
     };
   }
 

@@ -449,8 +449,11 @@ begin
     select email into v_email from marketing.outreach_history where outreach_id = v_row;
     if not found then return false; end if;
   elsif v_email is not null and v_email <> '' then
+    -- the address's latest sent message; else one being sent: accepted by the server, its
+    -- confirmation not committed yet (sends are confirmed in groups, SEND_CONFIRM_GROUP_MS)
     select h.outreach_id into v_row from vault.contacts c join marketing.outreach_history h on h.contact_id = c.contact_id
-     where c.email = v_email and h.email = v_email and h.status = 'sent' order by h.sent_at desc limit 1;
+     where c.email = v_email and h.email = v_email and h.status in ('sent', 'sending') and h.message_id is not null
+     order by h.status = 'sent' desc, h.sent_at desc nulls last, h.outreach_id desc limit 1;
   end if;
   if v_row is null then return false; end if;
   if not marketing.f_record_engagement(v_row, case p_kind when 'hard' then 'hard_bounce' when 'soft' then 'soft_bounce' else 'complaint' end,
