@@ -4,8 +4,9 @@
 // counted at the sink (Message-ID per recipient) and must be 0.
 // Needs DATABASE_URL (a Postgres server; a scratch database is created and dropped).
 // BENCH_MESSAGES (default 10000), BENCH_ROUNDS (default 3), SMTP_POOL_CONNECTIONS (default 5),
-// SEND_CONFIRM_GROUP_MS (default 100, as the worker's). Prints the CPU each program spent per message.
-import { fork } from 'node:child_process';
+// SEND_CONFIRM_GROUP_MS (default 100, as the worker's), BENCH_SINK_CPU (below). Prints the CPU each
+// program spent per message.
+import { execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -34,6 +35,9 @@ if (!process.env.DATABASE_URL) {
 }
 
 const sinkProcess = fork(fileURLToPath(new URL('./smtp-sink-process.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+// BENCH_SINK_CPU=1 (Linux, run under `taskset -c 0`): the sink gets core 1 to itself, so the two
+// sides do not share the sink's core (Postgres, outside this process tree, is not pinned)
+if (process.env.BENCH_SINK_CPU) execFileSync('taskset', ['-pc', process.env.BENCH_SINK_CPU, String(sinkProcess.pid)], { stdio: 'ignore' });
 const ask = <T>(msg: string) => new Promise<T>((resolve) => { sinkProcess.once('message', (m) => resolve(m as T)); sinkProcess.send(msg); });
 const { url: smtpUrl } = await new Promise<{ url: string }>((resolve) => sinkProcess.once('message', (m) => resolve(m as { url: string })));
 
