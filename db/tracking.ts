@@ -66,8 +66,9 @@ export function createTrackingRepository(pool: Pool) {
 
     /**
      * A bounce or complaint, for mail we sent only: matched by our Message-ID when it names one,
-     * else by the address's latest sent message (or, before any is confirmed, the one being sent). 'unknown-message' (only a Message-ID, not ours)
-     * and 'not-mailed' (an address we never sent to): nothing stored.
+     * else by the address's latest sent message (or, before any is confirmed, the one being sent).
+     * 'unknown-message' (only a Message-ID, not ours) and 'not-mailed' (an address we never sent
+     * to): nothing stored.
      */
     async recordBounce(b: { email?: string; messageId?: string; kind: BounceKind; details: Record<string, unknown> }): Promise<'recorded' | 'unknown-message' | 'not-mailed'> {
       let outreachId: number | null = null;
