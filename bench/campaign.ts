@@ -96,7 +96,8 @@ try {
     connection, namespace: 'default', taskQueue, pool, mailer,
     campaign: {
       trackingSecret: 'bench-secret-0123456789', publicBaseUrl: 'https://t.example', domainRatePerMinute: 100_000_000,
-      confirmGroupMs: Number(process.env.SEND_CONFIRM_GROUP_MS ?? 100), // the worker's default; 0 confirms at once
+      // unset: the worker's default; 0 confirms at once
+      confirmGroupMs: process.env.SEND_CONFIRM_GROUP_MS ? Number(process.env.SEND_CONFIRM_GROUP_MS) : undefined,
     },
     workflowBundle: { code: bundle.code },
   });
@@ -172,9 +173,9 @@ try {
   // where the CPU went, per message: the bench process holds the bare loop or the worker (and the
   // client); the sink is its own node process; Postgres and the Temporal server are theirs
   const perMessage = (cpu: [string, number][]) => cpu.map(([name, s]) => `${name} ${((s / n) * 1e6).toFixed(0)} µs`).join(', ');
+  const total = (cpu: [string, number][]) => ((cpu.reduce((t, [, s]) => t + s, 0) / n) * 1e6).toFixed(0);
   console.log('\nCPU per message, by program (all processes on this machine, /proc):');
   for (const [i, { bare, flow }] of rounds.entries()) {
-    const total = (cpu: [string, number][]) => ((cpu.reduce((t, [, s]) => t + s, 0) / n) * 1e6).toFixed(0);
     console.log(`  round ${i + 1}: bare ${total(bare.cpu)} µs (${perMessage(bare.cpu)}); workflow ${total(flow.cpu)} µs (${perMessage(flow.cpu)}); ` +
       `${(flow.transactions / n).toFixed(2)} Postgres transactions per message`);
   }

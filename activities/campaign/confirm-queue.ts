@@ -17,7 +17,7 @@ export class ConfirmQueue {
   confirmed = 0;
   error: Error | undefined;
 
-  constructor(private readonly confirm: ConfirmSends, private readonly now: () => Date, private readonly groupMs = 0) {}
+  constructor(private readonly confirm: ConfirmSends, private readonly now: () => Date, private readonly groupMs: number) {}
 
   add(id: number, response: string) {
     this.pending.push({ id, response: response.slice(0, 200), at: Date.now() });

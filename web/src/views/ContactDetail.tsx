@@ -4,6 +4,7 @@ import { Link, useParams } from 'react-router-dom';
 import { ApiError, request, type Contact } from '../api';
 import { Skeleton } from '../App';
 import { MergeDuplicate } from './MergeDuplicate';
+import { dateTime } from '../format';
 
 const EDITABLE = ['first_name', 'last_name', 'full_name', 'title', 'company_name', 'company_domain', 'phone', 'linkedin_url', 'city', 'state', 'country'] as const;
 type Field = (typeof EDITABLE)[number];
@@ -172,7 +173,6 @@ export default function ContactDetail() {
 const show = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 interface FieldOrigin { source?: string; seen_at?: string; slot_id?: number }
-const when = (iso: string | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '');
 
 /**
  * A record's fields. A golden record's `field_sources` is not shown as such: each field it names
@@ -187,7 +187,7 @@ function KeyValues({ data }: { data: Record<string, unknown> }) {
         return (
           <div key={k}>
             <dt>{label(k)}</dt>
-            <dd>{show(v)}{origin?.source && <span className="origin">from {origin.source}{origin.seen_at ? `, ${when(origin.seen_at)}` : ''}</span>}</dd>
+            <dd>{show(v)}{origin?.source && <span className="origin">from {origin.source}{origin.seen_at ? `, ${dateTime(origin.seen_at)}` : ''}</span>}</dd>
           </div>
         );
       })}
