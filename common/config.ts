@@ -89,6 +89,11 @@ const mailboxList = z.string().default('').transform((list, ctx) => {
 /** Every setting the processes read, checked once at start. */
 export const ConfigSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection URL').optional(),
+  /**
+   * The owner's URL, for migrations only: DATABASE_URL then names the login role the processes
+   * use, which npm run migrate creates or updates (sql/grants.sql). Unset: DATABASE_URL is the owner.
+   */
+  MIGRATION_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection URL').optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port').default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_API_KEY: z.string().min(1).optional(),

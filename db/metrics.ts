@@ -33,7 +33,11 @@ export async function addDailyCount(pool: Pool, metric: string, dim: string, n =
   );
 }
 
-/** How long the longest-running statement on this database has been running (0 when none): the slow-query alert's input. */
+/**
+ * How long the longest-running statement on this database has been running (0 when none): the
+ * slow-query alert's input. As the app role it sees the statements of the app role's sessions
+ * (every API and worker process), not the owner's migrations or backups.
+ */
 export async function slowestActiveQuerySeconds(pool: Pool): Promise<number> {
   const { rows } = await pool.query<{ s: number }>(
     `select coalesce(extract(epoch from max(now() - query_start)), 0)::float8 as s

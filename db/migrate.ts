@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
+import { applyGrants, ensureAppRole, type AppRole } from './app-role';
 
 const sqlDir = fileURLToPath(new URL('../sql/', import.meta.url));
 // Any constant shared by every process that migrates this database.
@@ -15,10 +16,15 @@ async function sqlFiles(folder: string): Promise<{ name: string; file: string }[
 
 /**
  * Applies forward-only migrations (sql/migrations/NNNN_name.sql), each in its own transaction,
- * then re-applies sql/functions/*.sql (CREATE OR REPLACE). A session advisory lock makes
- * concurrent runs (several workers starting at once) wait for each other instead of racing.
+ * then re-applies sql/functions/*.sql (CREATE OR REPLACE). Given the processes' login role, it
+ * creates or updates that role and re-applies its grants (sql/grants.sql). A session advisory
+ * lock makes concurrent runs (several workers starting at once) wait for each other instead of racing.
  */
-export async function migrate(pool: pg.Pool, log: (msg: string) => void = () => undefined): Promise<string[]> {
+export async function migrate(
+  pool: pg.Pool,
+  log: (msg: string) => void = () => undefined,
+  opts: { appRole?: AppRole } = {},
+): Promise<string[]> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -42,6 +48,10 @@ export async function migrate(pool: pg.Pool, log: (msg: string) => void = () => 
     await inTransaction(client, async () => {
       for (const { file } of functions) await client.query(await readFile(file, 'utf8'));
     });
+    if (opts.appRole) {
+      await ensureAppRole(client, opts.appRole);
+      await applyGrants(client, opts.appRole, await readFile(path.join(sqlDir, 'grants.sql'), 'utf8'));
+    }
     return applied;
   } finally {
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
+import { migrationTarget } from '../db/app-role';
 import { createApiKey, SCOPES, type Scope } from '../db/api-keys';
 import { devDatabaseUrl } from './postgres';
 
@@ -32,9 +33,11 @@ try {
 } catch (err) {
   exitOnConfigError(err);
 }
-const pool = createPool(config.DATABASE_URL);
+// an admin's tool: it migrates and writes as the owner, as npm run migrate does
+const { ownerUrl, appRole } = migrationTarget(config.DATABASE_URL, config.MIGRATION_DATABASE_URL);
+const pool = createPool(ownerUrl);
 try {
-  await migrate(pool);
+  await migrate(pool, () => undefined, { appRole });
   const { key, apiKey } = await createApiKey(pool, { name: values.name, scopes: scopes as Scope[], rateLimitPerMinute: rate, expiresAt },
     { actor: 'apikey:create' });
   const expiry = expiresAt ? `, expires ${expiresAt.toISOString()}` : '';

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
+import { LOCAL_APP_ROLE, migrationTarget, urlForRole } from '../db/app-role';
 import { connectClient, connectWorker } from '../clients/temporal';
 import { ensureEnrichRefreshSchedule } from '../worker/provider-workers';
 import { startWorkersFromConfig } from '../worker/from-config';
@@ -46,7 +47,9 @@ try {
     console.log(`embedded Postgres: data in ${pgDataDir}`);
     const pg = await startEmbeddedPostgres({ dataDir: pgDataDir, port });
     stops.push(() => pg.stop());
-    env.DATABASE_URL = await createDatabase(pg.adminUrl, 'barton');
+    // migrations run as the owner; the worker and API log in as a role that owns nothing
+    env.MIGRATION_DATABASE_URL = await createDatabase(pg.adminUrl, 'barton');
+    env.DATABASE_URL = urlForRole(env.MIGRATION_DATABASE_URL, LOCAL_APP_ROLE);
   }
   if (!env.TEMPORAL_ADDRESS) {
     const temporal = await startTemporalDevServer({ port: 7233, uiPort: 8233, dbFile: path.join(dataDir, 'temporal.db') });
@@ -63,9 +66,11 @@ try {
 
   const tracing = startTracing({ serviceName: 'barton-outreach', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   if (tracing) stops.push(() => tracing.shutdown());
+  const { ownerUrl, appRole } = migrationTarget(config.DATABASE_URL, config.MIGRATION_DATABASE_URL);
+  const owner = createPool(ownerUrl, { max: 1 });
+  const applied = await migrate(owner, () => undefined, { appRole }).finally(() => owner.end());
   const pool = createPool(config.DATABASE_URL);
   stops.push(() => pool.end());
-  const applied = await migrate(pool);
   installWorkerRuntime(config); // the SDK's logs at LOG_LEVEL, its metrics on WORKER_METRICS_PORT when set
   const workerConnection = await connectWorker(config);
   stops.push(() => workerConnection.close());
@@ -88,7 +93,7 @@ Barton Outreach is up
   API           http://localhost:${config.PORT}   (OpenAPI docs: /docs, health: /health, /ready)
   Temporal      ${config.TEMPORAL_ADDRESS}   (task queue "${config.TASK_QUEUE}")
   Temporal UI   ${config.TEMPORAL_UI_URL}${mailboxReaders.length ? `\n  Mailboxes     ${mailboxReaders.join(', ')}` : ''}
-  Postgres      ${config.DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}   (${applied.length} migrations applied now)
+  Postgres      ${config.DATABASE_URL.replace(/:[^:@/]*@/, ':***@')}   (${applied.length} migrations applied now${appRole ? `; processes log in as ${appRole.name}` : ''})
 Create an API key:  npm run apikey:create -- --name me --scopes read,write
 Ctrl-C stops everything.`);
 } catch (err) {

@@ -5,7 +5,8 @@ import { parse } from 'yaml';
 import { ConfigSchema } from '../common/config';
 import { searchAttributes } from '../contracts/search-attributes';
 
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
+// merge: the migrate service extends the shared environment with `<<: *app-env`, as Compose reads it
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true });
 const services = compose.services as Record<string, Record<string, any>>;
 
 describe('docker-compose.yml', () => {
@@ -34,6 +35,18 @@ describe('docker-compose.yml', () => {
       expect(env.DATABASE_URL).toContain('@postgres:5432/');
       expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
     }
+  });
+
+  it('runs the processes as the app role and only migrations as the owner', () => {
+    const owner = new URL(services.migrate.environment.MIGRATION_DATABASE_URL);
+    for (const name of ['worker', 'api', 'migrate']) {
+      const app = new URL(services[name].environment.DATABASE_URL);
+      expect(app.username).not.toBe(owner.username);
+      expect(app.pathname).toBe(owner.pathname);
+    }
+    expect(owner.username).toBe(services.postgres.environment.POSTGRES_USER);
+    expect(services.worker.environment.MIGRATION_DATABASE_URL).toBeUndefined();
+    expect(services.api.environment.MIGRATION_DATABASE_URL).toBeUndefined();
   });
 
   it('registers every search attribute the workflows use', () => {

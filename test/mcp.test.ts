@@ -6,7 +6,7 @@ import type { Client as TemporalClient } from '@temporalio/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { bearer, temporalClient, testConfig, testDatabase, uniqueId, type TestDatabase } from './support/harness';
+import { asAppRole, bearer, temporalClient, testConfig, testDatabase, uniqueId, type TestDatabase } from './support/harness';
 import { PROFILE_ACTOR, providerEnv, startEnrichStack } from './support/enrich-stack';
 import { startApolloFake, type ApolloFake } from './fakes/apollo';
 import { startApifyFake, type ApifyFake } from './fakes/apify';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   env = providerEnv(apollo, apify, uniqueId('mcp'));
   stack = await startEnrichStack(db.pool, env);
   // mounted as api/server.ts mounts it: after buildApp
-  app = await buildApp({ pool: db.pool, temporal, config: testConfig(env) });
+  app = await buildApp({ pool: asAppRole(db.pool), temporal, config: testConfig(env) });
   await app.register(mcpPlugin);
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   writerKey = (await bearer(db.pool, ['read', 'write'], 10_000, 'mcp-agent')).authorization.slice(7);

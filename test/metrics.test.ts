@@ -3,7 +3,7 @@
 // rollups, so a second API process (a restart, another replica) answers the same numbers.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { bearer, testApp, uniqueId } from './support/harness';
+import { asAppRole, bearer, testApp, uniqueId } from './support/harness';
 import { result, startCampaignStack, waitUntil, type CampaignStack } from './support/campaign-fixtures';
 import { startApolloFake } from './fakes/apollo';
 import { createApolloClient } from '../clients/apollo';
@@ -98,7 +98,9 @@ it('counts staged, duplicate, promoted and failed rows, golden records and sends
 });
 
 it('reports how long the slowest running statement has been running, for the slow-query alert', async () => {
-  const sleeping = stack.db.pool.query('select pg_sleep(2)');
+  // as the app role: the processes' own statements are the ones the alert watches (a role sees
+  // the statements of its own sessions only, without pg_read_all_stats)
+  const sleeping = asAppRole(stack.db.pool).query('select pg_sleep(2)');
   try {
     const seen = await waitUntil(async () => {
       const v = sample(await scrape(stack.app), 'barton_db_slowest_query_seconds');

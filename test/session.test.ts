@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { bearer, temporalClient, testConfig, testDatabase, type TestDatabase } from './support/harness';
+import { asAppRole, bearer, temporalClient, testConfig, testDatabase, type TestDatabase } from './support/harness';
 import { buildApp, type App } from '../api/app';
 import { mcpPlugin } from '../mcp/http';
 
@@ -16,7 +16,7 @@ let admin: { authorization: string };
 beforeAll(async () => {
   db = await testDatabase();
   temporal = await temporalClient();
-  app = await buildApp({ pool: db.pool, temporal, config: testConfig() });
+  app = await buildApp({ pool: asAppRole(db.pool), temporal, config: testConfig() });
   await app.register(mcpPlugin); // as api/server.ts mounts it
   await app.ready();
   admin = await bearer(db.pool, ['admin'], 100_000, 'session-admin');

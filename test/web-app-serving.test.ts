@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../api/app';
 import { webAppPlugin } from '../api/plugins/web-app';
-import { temporalClient, testConfig, testDatabase, type TestDatabase } from './support/harness';
+import { asAppRole, temporalClient, testConfig, testDatabase, type TestDatabase } from './support/harness';
 
 let db: TestDatabase;
 let temporal: Client;
@@ -18,7 +18,7 @@ let dist: string;
 const INDEX = '<!doctype html><title>app</title><div id="root"></div><script src="/assets/index-3f9a1c.js"></script>';
 
 async function appServing(root: string) {
-  const built = await buildApp({ pool: db.pool, temporal, config: testConfig() });
+  const built = await buildApp({ pool: asAppRole(db.pool), temporal, config: testConfig() });
   await built.register(webAppPlugin, { root });
   await built.ready();
   return built;

@@ -3,6 +3,8 @@
 -- rows. Each f_count_* takes the ids of rows just written and adds them up set-based, so a
 -- 5,000-row promotion chunk or a 1,000-message confirm costs a few statements, not a trigger
 -- call per row. analytics.f_rebuild_rollups() runs the same functions over all of history.
+-- The functions that write rollups run as their owner (SECURITY DEFINER, search_path pinned,
+-- every name schema-qualified): the processes' role reads the rollups and cannot write them.
 
 create or replace function analytics.f_shard() returns smallint
 language sql volatile as $$ select (pg_backend_pid() % 8)::smallint $$;
@@ -29,7 +31,7 @@ $$;
 
 -- Adds to a system-wide daily counter (the caller groups by day, metric and dim).
 create or replace function analytics.f_add_daily(p_rows jsonb) returns void
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   insert into analytics.daily_counts as t (day, metric, dim, shard, n, amount)
   select r.day, r.metric, coalesce(r.dim, ''), analytics.f_shard(), coalesce(r.n, 0), coalesce(r.amount, 0)
     from jsonb_to_recordset(p_rows) as r(day date, metric text, dim text, n bigint, amount numeric)
@@ -39,7 +41,7 @@ $$;
 
 -- Sends confirmed (status 'sent'): per step, per day, system-wide and per segment.
 create or replace function analytics.f_count_sends(p_ids bigint[]) returns void
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_shard smallint := analytics.f_shard();
 begin
@@ -84,7 +86,7 @@ end $$;
 -- concurrency). With p_conversions, a message's first human reply also becomes a conversion
 -- when the settings say so (marketing.f_reply_conversions). Returns nothing.
 create or replace function analytics.f_count_events(p_ids bigint[], p_conversions boolean default true) returns void
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_shard smallint := analytics.f_shard();
   v_replies bigint[];
@@ -252,7 +254,7 @@ end $$;
 
 -- Staged loads: all of them, and those staged as duplicates, by the day staged.
 create or replace function analytics.f_count_staged(p_ids bigint[]) returns void
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   select analytics.f_add_daily(coalesce(jsonb_agg(x), '[]')) from (
     select (created_at at time zone 'UTC')::date as day, m.metric, count(*) as n
       from intake.raw_loads l
@@ -264,7 +266,7 @@ $$;
 -- Promoted loads by the day promoted; failed ones by their reason and the day they were staged
 -- (a failed load keeps no time of its own).
 create or replace function analytics.f_count_settled(p_ids bigint[]) returns void
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   select analytics.f_add_daily(coalesce(jsonb_agg(x), '[]')) from (
     select case when status = 'promoted' then (coalesce(promoted_at, now()) at time zone 'UTC')::date
                 else (created_at at time zone 'UTC')::date end as day,
@@ -277,7 +279,7 @@ $$;
 
 -- Golden records created (by creation day) or merged into another (by the merge's day).
 create or replace function analytics.f_count_masters(p_kind text, p_created bigint[], p_merged bigint[]) returns void
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   if p_kind = 'people' then
     perform analytics.f_add_daily(coalesce(jsonb_agg(x), '[]')) from (
@@ -298,7 +300,7 @@ end $$;
 
 -- Provider answers (each fetch of people.intelligence) and contacts matched for the first time.
 create or replace function analytics.f_count_intelligence(p_contacts bigint[], p_providers text[]) returns void
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_new bigint[];
 begin
@@ -329,7 +331,7 @@ end $$;
 
 -- Contacts created in the vault (the coverage figure's denominator).
 create or replace function analytics.f_count_contacts(p_ids bigint[]) returns void
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   select analytics.f_add_daily(coalesce(jsonb_agg(x), '[]')) from (
     select (created_at at time zone 'UTC')::date as day, 'contacts_created' as metric, count(*) as n
       from vault.contacts where contact_id = any(p_ids) group by 1) x
@@ -338,7 +340,7 @@ $$;
 -- Conversions (count and value per currency) and attributed credit, added (p_sign 1) or taken
 -- away (-1, when attribution is recomputed), from rows given as jsonb.
 create or replace function analytics.f_count_conversions(p_rows jsonb, p_sign integer) returns void
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   select analytics.f_add_daily(coalesce(jsonb_agg(x), '[]')) from (
     select (r.occurred_at at time zone 'UTC')::date as day, 'conversions' as metric, r.currency as dim,
            p_sign * count(*) as n, p_sign * sum(r.value) as amount
@@ -346,7 +348,7 @@ language sql as $$
 $$;
 
 create or replace function analytics.f_count_attribution(p_rows jsonb, p_sign integer) returns void
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   insert into analytics.attribution_daily as t (campaign_id, day, model, currency, shard, conversions, credit)
   select r.campaign_id, (r.converted_at at time zone 'UTC')::date, r.model, r.currency, analytics.f_shard(),
@@ -363,26 +365,26 @@ begin
 end $$;
 
 -- Trigger functions: each passes the ids of the rows its statement wrote to an f_count_*.
-create or replace function analytics.t_outreach_inserted() returns trigger language plpgsql as $$
+create or replace function analytics.t_outreach_inserted() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   perform analytics.f_count_sends(array(select outreach_id from new_rows where status = 'sent'));
   return null;
 end $$;
 
-create or replace function analytics.t_outreach_updated() returns trigger language plpgsql as $$
+create or replace function analytics.t_outreach_updated() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   perform analytics.f_count_sends(array(
     select n.outreach_id from new_rows n join old_rows o using (outreach_id) where n.status = 'sent' and o.status <> 'sent'));
   return null;
 end $$;
 
-create or replace function analytics.t_events_inserted() returns trigger language plpgsql as $$
+create or replace function analytics.t_events_inserted() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   perform analytics.f_count_events(array(select event_id from new_rows));
   return null;
 end $$;
 
-create or replace function analytics.t_loads_inserted() returns trigger language plpgsql as $$
+create or replace function analytics.t_loads_inserted() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   perform analytics.f_count_staged(array(select load_id from new_rows));
   perform analytics.f_count_settled(array(select load_id from new_rows where status in ('promoted', 'failed')));
@@ -393,7 +395,7 @@ end $$;
 -- transition tables' sizes. A plpgsql statement's cached plan keeps the sizes of its first call in
 -- the session (often 0 rows: promotion's update of failed loads), and its nested loop then
 -- compared every old row with every new one (5,000 × 5,000 per promotion chunk: 4 s).
-create or replace function analytics.t_loads_updated() returns trigger language plpgsql as $$
+create or replace function analytics.t_loads_updated() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_ids bigint[];
 begin
@@ -403,7 +405,7 @@ begin
   return null;
 end $$;
 
-create or replace function analytics.t_masters_inserted() returns trigger language plpgsql as $$
+create or replace function analytics.t_masters_inserted() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   if tg_table_schema = 'people' then
     perform analytics.f_count_masters('people', array(select person_id from new_rows), null);
@@ -413,7 +415,7 @@ begin
   return null;
 end $$;
 
-create or replace function analytics.t_masters_updated() returns trigger language plpgsql as $$
+create or replace function analytics.t_masters_updated() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_ids bigint[];
 begin
@@ -430,14 +432,14 @@ begin
   return null;
 end $$;
 
-create or replace function analytics.t_intelligence_inserted() returns trigger language plpgsql as $$
+create or replace function analytics.t_intelligence_inserted() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   perform analytics.f_count_intelligence(array(select contact_id from new_rows), array(select provider from new_rows));
   return null;
 end $$;
 
 -- an upsert that refreshes a row is a new fetch (fetched_at moves); other updates are not
-create or replace function analytics.t_intelligence_updated() returns trigger language plpgsql as $$
+create or replace function analytics.t_intelligence_updated() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   perform analytics.f_count_intelligence(k.contacts, k.providers)
      from (select array_agg(n.contact_id) as contacts, array_agg(n.provider) as providers
@@ -445,13 +447,13 @@ begin
   return null;
 end $$;
 
-create or replace function analytics.t_contacts_inserted() returns trigger language plpgsql as $$
+create or replace function analytics.t_contacts_inserted() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   perform analytics.f_count_contacts(array(select contact_id from new_rows));
   return null;
 end $$;
 
-create or replace function analytics.t_conversions_changed() returns trigger language plpgsql as $$
+create or replace function analytics.t_conversions_changed() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   if tg_op = 'INSERT' then
     perform analytics.f_count_conversions((select coalesce(jsonb_agg(to_jsonb(r)), '[]') from new_rows r), 1);
@@ -461,7 +463,7 @@ begin
   return null;
 end $$;
 
-create or replace function analytics.t_attribution_changed() returns trigger language plpgsql as $$
+create or replace function analytics.t_attribution_changed() returns trigger language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   if tg_op = 'INSERT' then
     perform analytics.f_count_attribution((select coalesce(jsonb_agg(to_jsonb(r)), '[]') from new_rows r), 1);
@@ -511,7 +513,7 @@ create or replace trigger analytics_attribution_deleted after delete on marketin
 -- them). A repair tool, how existing data is counted when the rollups first appear, and how a
 -- bulk load (bench:analytics) fills them. p_chunk: the raw_loads chunk.
 create or replace function analytics.f_rebuild_rollups(p_chunk integer default 100000) returns void
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_shard smallint := analytics.f_shard();
   v_from bigint;

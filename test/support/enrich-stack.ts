@@ -4,7 +4,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Pool } from '../../db/pool';
 import { createWorker } from '../../worker/worker';
 import { createProviderWorkers, providerDepsFromConfig } from '../../worker/provider-workers';
-import { testConfig } from './harness';
+import { asAppRole, testConfig } from './harness';
 import type { ApolloFake } from '../fakes/apollo';
 import type { ApifyFake } from '../fakes/apify';
 
@@ -24,7 +24,8 @@ export function providerEnv(apollo: ApolloFake, apify: ApifyFake, taskQueue: str
   };
 }
 
-export async function startEnrichStack(pool: Pool, env: Record<string, string>) {
+export async function startEnrichStack(ownerPool: Pool, env: Record<string, string>) {
+  const pool = asAppRole(ownerPool);
   const config = testConfig(env);
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const deps = providerDepsFromConfig(config);

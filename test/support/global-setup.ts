@@ -7,6 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createPool } from '../../db/pool';
 import { migrate } from '../../db/migrate';
+import { LOCAL_APP_ROLE } from '../../db/app-role';
 import { workflowsPath, workflowInterceptorModules } from '../../worker/worker';
 import { createDatabase, dropDatabase, throwawayPostgres } from '../../scripts/postgres';
 import { startTemporalDevServer } from '../../scripts/temporal-server';
@@ -31,7 +32,7 @@ export default async function setup(project: TestProject) {
   const { adminUrl } = server;
   const templateDatabase = `barton_template_${process.pid}`;
   const pool = createPool(await createDatabase(adminUrl, templateDatabase));
-  await migrate(pool);
+  await migrate(pool, () => undefined, { appRole: LOCAL_APP_ROLE }); // each file's clone keeps the grants
   await pool.end();
   cleanups.push(() => dropDatabase(adminUrl, templateDatabase));
 

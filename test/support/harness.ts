@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createPool, type Pool } from '../../db/pool';
+import { LOCAL_APP_ROLE, urlForRole } from '../../db/app-role';
 import { createDatabase, dropDatabase } from '../../scripts/postgres';
 import { createWorker } from '../../worker/worker';
 import { buildApp, type App } from '../../api/app';
@@ -23,10 +24,19 @@ export const uniqueId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8
 
 export interface TestDatabase {
   name: string;
+  /** The owner's URL and pool: for a test's own fixtures and checks. */
   url: string;
   pool: Pool;
+  /** The app login role's (the role the API and workers use: no DDL, only sql/grants.sql's rights). */
+  appUrl: string;
   drop(): Promise<void>;
 }
+
+// The app role's pool for each database's owner pool: testApp and startTestWorker hand the
+// processes under test the role they run as outside tests, whichever pool a test passes them.
+const appPools = new WeakMap<Pool, Pool>();
+/** The app role's pool of a test database, given its owner pool (any other pool as it is). */
+export const asAppRole = (pool: Pool): Pool => appPools.get(pool) ?? pool;
 
 /** A database of this file's own, cloned from the migrated template. */
 export function testDatabase(): Promise<TestDatabase> {
@@ -39,12 +49,16 @@ export async function newDatabase(prefix: string, template?: string): Promise<Te
   const name = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const url = await createDatabase(admin, name, template);
   const pool = createPool(url);
+  const appUrl = urlForRole(url, LOCAL_APP_ROLE);
+  const appPool = createPool(appUrl);
+  appPools.set(pool, appPool);
   return {
     name,
     url,
     pool,
+    appUrl,
     async drop() {
-      await pool.end();
+      await Promise.all([pool.end(), appPool.end()]);
       await dropDatabase(admin, name);
     },
   };
@@ -67,6 +81,7 @@ export async function startTestWorker({ connection: given, ...opts }: { taskQueu
   const connection = given ?? (await NativeConnection.connect({ address: inject('temporalAddress') }));
   const worker = await createWorker({
     ...opts,
+    pool: asAppRole(opts.pool),
     connection,
     namespace: 'default',
     workflowBundle: { codePath: inject('workflowBundlePath') },
@@ -100,7 +115,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 export async function testApp(opts: { pool: Pool; temporal: Client; config?: Record<string, string> }): Promise<App> {
-  const app = await buildApp({ pool: opts.pool, temporal: opts.temporal, config: testConfig(opts.config) });
+  const app = await buildApp({ pool: asAppRole(opts.pool), temporal: opts.temporal, config: testConfig(opts.config) });
   await app.ready();
   return app;
 }
