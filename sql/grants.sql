@@ -21,8 +21,14 @@ begin
 
   -- Direct writes still made with the app role's own rights (#10 moves them into functions).
   -- Not here, written only by SECURITY DEFINER functions: analytics (the rollups).
-  execute format('grant insert, update, delete on all tables in schema %s to %I',
-    'intake, vault, company, people, enrich, marketing, auth, ops', v_role);
+  execute format('grant insert, update, delete on all tables in schema intake to %I', v_role);
+  execute format('grant insert, update, delete on all tables in schema vault to %I', v_role);
+  execute format('grant insert, update, delete on all tables in schema company to %I', v_role);
+  execute format('grant insert, update, delete on all tables in schema people to %I', v_role);
+  execute format('grant insert, update, delete on all tables in schema enrich to %I', v_role);
+  execute format('grant insert, update, delete on all tables in schema marketing to %I', v_role);
+  execute format('grant insert, update, delete on all tables in schema auth to %I', v_role);
+  execute format('grant insert, update, delete on all tables in schema ops to %I', v_role);
   execute format('grant usage on all sequences in schema %s to %I', v_schemas, v_role);
 
   -- Append-only: rows are added, never changed or removed (f_refuse_audit_change says so too).
