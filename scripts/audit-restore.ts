@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { createPool } from '../db/pool';
 import { createAuditRepository, RESTORABLE_ENTITIES, RestoreRefused, type RestorableEntity } from '../db/audit';
-import { databaseUrlFromEnv } from './pg-tools';
+import { ownerTargetFromEnv } from './pg-tools';
 
 const usage = 'usage: npm run audit:restore -- --entity <contact|person|company|campaign>:<id> [--at 2026-12-01T09:30:00Z] [--dry-run] [--actor name]';
 const { values } = parseArgs({ options: { entity: { type: 'string' }, at: { type: 'string' }, 'dry-run': { type: 'boolean' }, actor: { type: 'string' } } });
@@ -26,7 +26,7 @@ if (at && Number.isNaN(at.getTime())) fail(`--at: "${values.at}" is not a date-t
 
 let url: string;
 try {
-  url = databaseUrlFromEnv();
+  url = ownerTargetFromEnv().ownerUrl;
 } catch (err) {
   fail((err as Error).message);
 }

@@ -7,13 +7,13 @@ import { parseArgs } from 'node:util';
 import { createPool } from '../db/pool';
 import { createBackupRepository, MIGRATION_LEDGER, PROJECT_EXTENSIONS, PROJECT_SCHEMAS } from '../db/backup';
 import { pendingMigrations } from '../db/migrate';
-import { backupsDir, databaseUrlFromEnv, findPgTool, libpqConnection, runPgTool } from './pg-tools';
+import { backupsDir, ownerTargetFromEnv, findPgTool, libpqConnection, runPgTool } from './pg-tools';
 
 const { values } = parseArgs({ options: { file: { type: 'string' } } });
 
 let url: string;
 try {
-  url = databaseUrlFromEnv();
+  url = ownerTargetFromEnv().ownerUrl;
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { migrationTarget, type AppRole } from '../db/app-role';
 import { ConfigSchema } from '../common/config';
 import { devDatabaseUrl } from './postgres';
 
@@ -12,12 +13,18 @@ export type PgClientTool = 'pg_dump' | 'pg_restore';
 /** Where npm run backup writes by default and npm run restore looks for the newest file. */
 export const backupsDir = fileURLToPath(new URL('../.data/backups/', import.meta.url));
 
-/** DATABASE_URL, else the embedded database `npm start` runs (as npm run apikey:create does). */
-export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * The owner's URL, which backups and restores use (MIGRATION_DATABASE_URL, else DATABASE_URL,
+ * else the embedded database `npm start` runs), and the processes' role when it is another.
+ */
+export function ownerTargetFromEnv(env: NodeJS.ProcessEnv = process.env): { ownerUrl: string; appRole?: AppRole } {
   const url = env.DATABASE_URL || devDatabaseUrl(env);
-  const parsed = ConfigSchema.shape.DATABASE_URL.safeParse(url);
-  if (!parsed.success) throw new Error(`DATABASE_URL: ${parsed.error.issues[0].message}`);
-  return url;
+  for (const [name, value] of [['DATABASE_URL', url], ['MIGRATION_DATABASE_URL', env.MIGRATION_DATABASE_URL]] as const) {
+    if (value === undefined || value === '') continue;
+    const parsed = ConfigSchema.shape.DATABASE_URL.safeParse(value);
+    if (!parsed.success) throw new Error(`${name}: ${parsed.error.issues[0].message}`);
+  }
+  return migrationTarget(url, env.MIGRATION_DATABASE_URL || undefined);
 }
 
 /** The major version a client tool reports (`pg_dump (PostgreSQL) 15.20 (Debian …)` → 15), or undefined. */

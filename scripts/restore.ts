@@ -11,8 +11,9 @@ import pg from 'pg';
 import { createPool } from '../db/pool';
 import { createBackupRepository } from '../db/backup';
 import { migrate } from '../db/migrate';
+import type { AppRole } from '../db/app-role';
 import { createDatabase, withDatabase } from './postgres';
-import { backupsDir, databaseUrlFromEnv, findPgTool, libpqConnection, runPgTool } from './pg-tools';
+import { backupsDir, ownerTargetFromEnv, findPgTool, libpqConnection, runPgTool } from './pg-tools';
 
 const { values } = parseArgs({ options: { file: { type: 'string' }, force: { type: 'boolean', default: false } } });
 
@@ -23,8 +24,9 @@ function newestBackup(): string | undefined {
 }
 
 let url: string;
+let appRole: AppRole | undefined;
 try {
-  url = databaseUrlFromEnv();
+  ({ ownerUrl: url, appRole } = ownerTargetFromEnv());
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);
@@ -65,7 +67,8 @@ try {
     } finally {
       rmSync(path.dirname(list), { recursive: true, force: true });
     }
-    const applied = await migrate(pool);
+    // restored without privileges (--no-privileges): migrate gives the processes' role its grants again
+    const applied = await migrate(pool, () => undefined, { appRole });
     console.log(`restored ${file}${applied.length ? `; then applied ${applied.length} newer migration(s): ${applied.join(', ')}` : '; migrations already current'}`);
     console.log('Workflows started or still running after the backup point must be ended before workers run again: see README, "Backup and restore".');
   }
