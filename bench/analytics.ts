@@ -341,7 +341,7 @@ async function measure(n: number, fn: (i: number) => Promise<unknown>, warmUp = 
 
 const cleanups: Cleanups = [];
 try {
-  const { pool, url } = await startBenchDatabase('analytics', cleanups, 10, values['keep-db']);
+  const { pool, appUrl: url } = await startBenchDatabase('analytics', cleanups, 10, values['keep-db']);
   const existing = (await pool.query('select count(*)::int as n from marketing.outreach_history')).rows[0].n;
   if (existing) console.log(`reusing ${fmt(existing)} outreach rows in database ${values['keep-db']}`);
   else await generate(pool, !process.env.DATABASE_URL);

@@ -33,7 +33,7 @@ if (values.serve) {
 } else {
   const cleanups: Cleanups = [];
   try {
-    const { pool, url } = await startBenchDatabase('auth', cleanups, 4);
+    const { pool, appUrl: url } = await startBenchDatabase('auth', cleanups, 4);
     const { key } = await createApiKey(pool, { name: 'bench-auth', scopes: ['read'], rateLimitPerMinute: 10_000_000 });
     const port = await freePort();
     const api = spawn(process.execPath, ['--import', 'tsx', 'bench/auth-lookup.ts', '--serve', String(port)], {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createPool } from '../db/pool';
+import { LOCAL_APP_ROLE, urlForRole } from '../db/app-role';
 import { migrate } from '../db/migrate';
 import { createDatabase, dropDatabase, withDatabase } from '../scripts/postgres';
 import { startTemporalDevServer } from '../scripts/temporal-server';
@@ -45,17 +46,19 @@ const { url: smtpUrl } = await new Promise<{ url: string }>((resolve) => sinkPro
 const programs: Record<number, string> = { [process.pid]: 'bench process (loop or worker)', [sinkProcess.pid!]: 'smtp sink' };
 const admin = withDatabase(process.env.DATABASE_URL, 'postgres');
 const dbName = `barton_bench_${process.pid}`;
-const pool = createPool(await createDatabase(admin, dbName), { max: 10 });
+const dbUrl = await createDatabase(admin, dbName);
+const pool = createPool(dbUrl, { max: 10 }); // the bench's fixtures and counters: the owner
+const appPool = createPool(urlForRole(dbUrl, LOCAL_APP_ROLE), { max: 10 }); // the worker's, as under npm start
 const temporal = await startTemporalDevServer({ port: await freePort() });
 const cleanup = async () => {
-  await pool.end().catch(() => undefined);
+  await Promise.all([pool.end(), appPool.end()]).catch(() => undefined);
   await dropDatabase(admin, dbName).catch(() => undefined);
   await temporal.stop();
   sinkProcess.send('stop');
 };
 
 try {
-  await migrate(pool);
+  await migrate(pool, () => undefined, { appRole: LOCAL_APP_ROLE });
   const subject = 'Quick question, {{ contact.first_name }}';
   const text = 'Hi {{ contact.first_name }},\n\nhow is {{ contact.company_name }} handling outreach?\n\nUnsubscribe: {{ unsubscribe_url }}';
   const source = 'bench';
@@ -93,7 +96,7 @@ try {
   const connection = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = 'bench-campaign';
   const worker = await createWorker({
-    connection, namespace: 'default', taskQueue, pool, mailer,
+    connection, namespace: 'default', taskQueue, pool: appPool, mailer,
     campaign: {
       trackingSecret: 'bench-secret-0123456789', publicBaseUrl: 'https://t.example', domainRatePerMinute: 100_000_000,
       // unset: the worker's default; 0 confirms at once

@@ -32,7 +32,7 @@ const DURATION = Number(values.duration);
 const cleanups: Cleanups = [];
 
 try {
-  const { pool, url: dbUrl } = await startBenchDatabase('search', cleanups, 10, values['keep-db']);
+  const { pool, appUrl } = await startBenchDatabase('search', cleanups, 10, values['keep-db']);
 
   let t = performance.now();
   const step = 100_000;
@@ -68,7 +68,7 @@ try {
   const port = await freePort();
   const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
   const api = spawn(process.execPath, [...profile, '--import', 'tsx', 'api/server.ts'], {
-    env: { ...process.env, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: appUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   cleanups.push(async () => {

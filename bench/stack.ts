@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import pg from 'pg';
 import { createPool, type Pool } from '../db/pool';
 import { migrate } from '../db/migrate';
+import { LOCAL_APP_ROLE, urlForRole } from '../db/app-role';
 import { createApiKey } from '../db/api-keys';
 import { loadConfig } from '../common/config';
 import { createWorker } from '../worker/worker';
@@ -35,7 +36,7 @@ export async function startBenchDatabase(
   keep?: string,
   /** Server settings for every session of this database (e.g. track_functions), set before the pool connects. */
   settings: Record<string, string> = {},
-): Promise<{ pool: Pool; url: string }> {
+): Promise<{ pool: Pool; url: string; appUrl: string }> {
   if (keep && !process.env.DATABASE_URL) throw new Error('keeping a bench database needs DATABASE_URL');
   const server = await throwawayPostgres('barton-bench-');
   cleanups.push(() => server.stop());
@@ -56,8 +57,10 @@ export async function startBenchDatabase(
   const pool = createPool(url, { max: poolSize });
   if (!keep) cleanups.push(() => dropDatabase(adminUrl, dbName));
   cleanups.push(() => pool.end());
-  await migrate(pool);
-  return { pool, url };
+  await migrate(pool, () => undefined, { appRole: LOCAL_APP_ROLE });
+  // the bench's own fixtures and baselines use the owner's pool; the processes it measures log in
+  // as the app role, as they do under npm start
+  return { pool, url, appUrl: urlForRole(url, LOCAL_APP_ROLE) };
 }
 
 export async function runCleanups(cleanups: Cleanups): Promise<void> {
@@ -71,13 +74,15 @@ export async function startBenchStack(
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cleanups: Cleanups = [];
   try {
-    const { pool } = await startBenchDatabase('ingest', cleanups, 20, undefined, postgresSettings);
+    const { pool, appUrl } = await startBenchDatabase('ingest', cleanups, 20, undefined, postgresSettings);
+    const appPool = createPool(appUrl, { max: 20 });
+    cleanups.push(() => appPool.end());
     const temporalServer = await startTemporalDevServer({ port: await freePort() });
     cleanups.push(() => temporalServer.stop());
     const config = loadConfig([], { TEMPORAL_ADDRESS: temporalServer.address, LOG_LEVEL: 'warn', ...settings });
 
     const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
-    const worker = await createWorker({ connection: workerConnection, namespace: 'default', taskQueue: config.TASK_QUEUE, pool });
+    const worker = await createWorker({ connection: workerConnection, namespace: 'default', taskQueue: config.TASK_QUEUE, pool: appPool });
     const running = worker.run();
     // a worker that dies says why at once (the bench's own wait would only see a timeout)
     running.catch((err) => console.error('worker stopped:', err));
@@ -89,7 +94,7 @@ export async function startBenchStack(
 
     const temporal = new Client({ connection: await Connection.connect({ address: temporalServer.address }) });
     cleanups.push(() => temporal.connection.close());
-    const app = await buildApp({ pool, temporal, config });
+    const app = await buildApp({ pool: appPool, temporal, config });
     const port = await freePort();
     await app.listen({ host: '127.0.0.1', port });
     cleanups.push(() => app.close());

@@ -25,7 +25,7 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const cleanups: Cleanups = [];
 
 try {
-  const { pool, url: dbUrl } = await startBenchDatabase('web', cleanups, 10, values['keep-db']);
+  const { pool, appUrl } = await startBenchDatabase('web', cleanups, 10, values['keep-db']);
   const existing = (await pool.query('select count(*)::int as n from vault.contacts')).rows[0].n;
   const t0 = performance.now();
   for (let from = 1; !existing && from <= N; from += 100_000) {
@@ -51,7 +51,7 @@ try {
   const { key } = await createApiKey(pool, { name: 'bench-web', scopes: ['read'], rateLimitPerMinute: 10_000_000 });
   const port = await freePort();
   const api = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
-    env: { ...process.env, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: appUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   cleanups.push(async () => { api.kill('SIGTERM'); await new Promise((r) => api.once('exit', r)); });

@@ -80,7 +80,7 @@ async function readApiKey(pool: Pool, presented: string, hash: Buffer): Promise<
 
 /** Stamps last_used_at, unless another process did within the minute; the request does not wait for it. */
 function stampUse(pool: Pool, apiKey: ApiKey): void {
-  pool.query(`update auth.api_keys set last_used_at = now() where key_id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')`, [apiKey.id])
+  pool.query('select auth.f_stamp_api_key_use($1)', [apiKey.id])
     .catch((err: Error) => console.error(`api key ${apiKey.prefix}: last_used_at not stamped: ${err.message}`));
 }
 

@@ -132,13 +132,15 @@ export function audienceFilter(criteria: CampaignCriteria, params: unknown[]): s
  * (nothing changed). An illegal move throws IllegalCampaignTransition.
  */
 async function transition(db: Queryable, campaignId: number, to: CampaignStatus, onlyFrom?: CampaignStatus[]): Promise<boolean> {
-  try {
-    const { rows } = await db.query('select marketing.f_transition_campaign($1, $2, $3) as moved', [campaignId, to, onlyFrom ?? null]);
-    return rows[0].moved;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'CS001') throw new IllegalCampaignTransition((err as Error).message);
-    throw err;
-  }
+  const { rows } = await db.query('select marketing.f_transition_campaign($1, $2, $3) as moved', [campaignId, to, onlyFrom ?? null])
+    .catch(throwTransitionError);
+  return rows[0].moved;
+}
+
+/** A status move the lifecycle refused (SQLSTATE CS001, from any function that moves the status) as IllegalCampaignTransition. */
+function throwTransitionError(err: unknown): never {
+  if ((err as { code?: string }).code === 'CS001') throw new IllegalCampaignTransition((err as Error).message);
+  throw err;
 }
 
 /** Campaign fields as marketing.f_create_campaign / f_edit_campaign read them (column names). */
@@ -162,35 +164,13 @@ async function stepProgress(db: Queryable, campaignId: number): Promise<StepProg
   }));
 }
 
-/** A run's end in the caller's transaction: see finishRun. */
+/**
+ * A run's end in the caller's transaction (marketing.f_finish_campaign_run): cancelled leaves
+ * nothing queued, the status moves, the first completion emits campaign.completed (the webhook
+ * event commits with it), and the feedback report is written.
+ */
 async function finish(db: pg.PoolClient, campaignId: number, outcome: CampaignOutcome): Promise<void> {
-  if (outcome === 'cancelled') {
-    await db.query(
-      `update marketing.outreach_history set status = 'cancelled', failure_reason = 'campaign cancelled'
-        where campaign_id = $1 and status = 'queued'`,
-      [campaignId],
-    );
-  }
-  const { rows: [before] } = await db.query('select status from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
-  await transition(db, campaignId, outcome);
-  await db.query('update marketing.campaigns set completed_at = now(), updated_at = now() where campaign_id = $1', [campaignId]);
-  if (outcome === 'completed' && before?.status !== 'completed') {
-    // the webhook event commits with the run's end; a retried finish (already completed) emits nothing
-    await db.query(
-      `select ops.f_emit_event('campaign.completed', jsonb_build_object('campaign_id', c.campaign_id, 'name', c.name,
-              'sent_count', c.sent_count, 'response_count', c.response_count, 'completed_at', c.completed_at))
-         from marketing.campaigns c where c.campaign_id = $1`,
-      [campaignId],
-    );
-  }
-  // the per-step progress as before, and the campaign report as GET /api/campaigns/:id/report serves it
-  await db.query(
-    `insert into marketing.feedback_reports (campaign_id, report)
-     select $1, jsonb_build_object('outcome', $2::text, 'steps', coalesce(jsonb_agg(to_jsonb(p)), '[]'),
-                                   'report', analytics.f_campaign_report($1))
-       from marketing.f_step_progress($1) p`,
-    [campaignId, outcome],
-  );
+  await db.query('select marketing.f_finish_campaign_run($1, $2)', [campaignId, outcome]).catch(throwTransitionError);
 }
 
 export function createCampaignsRepository(pool: Pool) {
@@ -315,12 +295,12 @@ export function createCampaignsRepository(pool: Pool) {
     async startRun(campaignId: number, workflowId: string, asOf: Date): Promise<StartRunResult> {
       const started = await withTransaction(pool, async (db): Promise<StartRunResult> => {
         await setAuditContext(db, { actor: 'campaign', workflowId });
-        const { rows: [k] } = await db.query('select * from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
+        const { rows: [k] } = await db.query('select * from marketing.f_lock_campaign($1)', [campaignId]);
         if (!k) return { outcome: 'not-found' };
         if (k.status === 'cancelled') return { outcome: 'cancelled' };
         const steps = await db.query('select count(*)::int as n from marketing.campaign_steps where campaign_id = $1', [campaignId]);
         if (!steps.rows[0].n) return { outcome: 'no-steps' };
-        const params: unknown[] = [campaignId, asOf];
+        const params: unknown[] = [campaignId, asOf, workflowId];
         let filter: string;
         try {
           filter = audienceFilter(k.criteria ?? {}, params);
@@ -328,46 +308,18 @@ export function createCampaignsRepository(pool: Pool) {
           // criteria of the wrong shape (a string where a list belongs, …)
           throw new InvalidCampaignCriteria(`campaign ${campaignId} has invalid criteria: ${(err as Error).message}`);
         }
-        const inserted = await db.query(
-          `with k as (select * from marketing.campaigns where campaign_id = $1),
-                first_step as (select min(step_no) as n from marketing.campaign_steps where campaign_id = $1),
-                audience as (
-                  select c.contact_id, c.email, c.country from vault.contacts c, k
-                   where ${filter}
-                     and not exists (select 1 from marketing.outreach_history h where h.campaign_id = $1 and h.contact_id = c.contact_id)
-                  -- contacts added by hand (a bulk action in the Contacts view), while active and not suppressed
-                  union
-                  select c.contact_id, c.email, c.country
-                    from marketing.campaign_members m join vault.contacts c on c.contact_id = m.contact_id
-                   where m.campaign_id = $1 and c.status = 'active'
-                     and not exists (select 1 from marketing.suppressions s where s.email = c.email)
-                     and not exists (select 1 from marketing.outreach_history h where h.campaign_id = $1 and h.contact_id = c.contact_id))
-           insert into marketing.outreach_history (campaign_id, contact_id, step_no, email, time_zone, due_at)
-           select $1, a.contact_id, s.step_no, a.email, marketing.f_country_time_zone(a.country),
-                  case when s.step_no = (select n from first_step) then $2::timestamptz end
-             from audience a cross join marketing.campaign_steps s
-            where s.campaign_id = $1
-           on conflict (campaign_id, contact_id, step_no) do nothing`,
+        // the criteria's selection, made here and handed over inside Postgres (no contact list leaves
+        // it); marketing.f_start_campaign_run adds the contacts added by hand (a bulk action in the
+        // Contacts view), queues every step for those still active, unsuppressed and not queued
+        // before, marks the campaign running and audits what it queued (campaign_audience_queued)
+        await db.query(
+          `with k as (select * from marketing.campaigns where campaign_id = $1)
+           select marketing.f_start_campaign_run($1, $3, $2, array(select c.contact_id from vault.contacts c, k where ${filter})) as queued`,
           params,
         ).catch((err) => {
           if (isDataException(err)) throw new InvalidCampaignCriteria(`campaign ${campaignId} has invalid criteria: ${(err as Error).message}`);
-          throw err;
+          throwTransitionError(err);
         });
-        await transition(db, campaignId, 'running');
-        await db.query(
-          `update marketing.campaigns set started_at = coalesce(started_at, now()), last_run_at = now(),
-                  completed_at = null, workflow_id = $2, updated_at = now() where campaign_id = $1`,
-          [campaignId, workflowId],
-        );
-        // the status move audits campaign_started; this row says what the run's snapshot queued
-        // (a retried start that queues nothing more writes none)
-        if (inserted.rowCount) {
-          await db.query(
-            `insert into intake.audit_log (action, entity, entity_id, after)
-             values ('campaign_audience_queued', 'campaign', $1, jsonb_build_object('rows_queued', $2::int))`,
-            [String(campaignId), inserted.rowCount],
-          );
-        }
         const { rows: [n] } = await db.query(
           `select count(distinct contact_id)::int as audience, count(*) filter (where status = 'queued')::int as queued
              from marketing.outreach_history where campaign_id = $1`,
@@ -381,7 +333,7 @@ export function createCampaignsRepository(pool: Pool) {
       if (started.outcome === 'started') {
         // The snapshot may have just added most of the table: fresh statistics keep the claim and
         // confirm statements on their indexes (stale ones made a 20k run several times slower).
-        await pool.query('analyze marketing.outreach_history');
+        await pool.query('select marketing.f_analyze_outreach_history()');
       }
       return started;
     },
@@ -400,17 +352,9 @@ export function createCampaignsRepository(pool: Pool) {
      */
     async cancelAfterRun(campaignId: number, r: { reason: string; force: boolean }, ctx: AuditContext & { workflowId: string }): Promise<'cancelled' | 'already-ended' | 'not-found'> {
       return withAudit(pool, ctx, async (db) => {
-        const { rows: [c] } = await db.query('select status, completed_at from marketing.campaigns where campaign_id = $1 for update', [campaignId]);
-        if (!c) return 'not-found';
-        if (!r.force && ['completed', 'cancelled'].includes(c.status) && c.completed_at) return 'already-ended';
-        await finish(db, campaignId, 'cancelled');
-        await db.query(
-          `insert into intake.audit_log (action, entity, entity_id, before, after)
-           values ('campaign_run_closed', 'campaign', $1, jsonb_build_object('status', $2::text),
-                   jsonb_build_object('status', 'cancelled', 'reason', $3::text, 'terminated', $4::boolean))`,
-          [String(campaignId), c.status, r.reason, r.force],
-        );
-        return 'cancelled';
+        const { rows: [c] } = await db.query('select marketing.f_close_campaign_run($1, $2, $3) as outcome', [campaignId, r.reason, r.force])
+          .catch(throwTransitionError);
+        return c.outcome;
       });
     },
   };

@@ -79,16 +79,13 @@ export function createContactBulkRepository(pool: Pool) {
         const found = await previous();
         if (found) return found;
         if (request.action === 'add_to_campaign') {
-          const { rows: [k] } = await db.query('select status from marketing.campaigns where campaign_id = $1 for share', [request.campaign_id]);
+          const { rows: [k] } = await db.query('select status from marketing.f_share_lock_campaign($1)', [request.campaign_id]);
           if (!k) return { refused: 'campaign_not_found' };
           if (k.status === 'cancelled' || k.status === 'completed') return { refused: 'campaign_closed', status: k.status };
         }
-        const { rows: [claimed] } = await db.query(
-          `insert into vault.contact_bulk_actions (idempotency_key, request, action, campaign_id, matched, affected, actor)
-           values ($1, $2, $3, $4, 0, 0, $5) on conflict (idempotency_key) do nothing returning bulk_id`,
-          [request.idempotency_key, requestText, request.action, request.campaign_id ?? null, ctx.actor],
-        );
-        if (!claimed) return (await previous())!; // a concurrent request with the key committed first
+        const { rows: [claimed] } = await db.query('select vault.f_claim_bulk_action($1, $2, $3, $4, $5) as bulk_id',
+          [request.idempotency_key, requestText, request.action, request.campaign_id ?? null, ctx.actor]);
+        if (claimed.bulk_id === null) return (await previous())!; // a concurrent request with the key committed first
         const bulkId: number = claimed.bulk_id;
         const params: unknown[] = [];
         const selection = `select contact_id, email from vault.contacts ${where(request.filter, params)}`;
@@ -96,24 +93,20 @@ export function createContactBulkRepository(pool: Pool) {
         let affected: number;
         if (request.action === 'suppress') {
           const bulkSource = `bulk:${bulkId}`;
+          // the selection goes to the function as an array built inside Postgres; it writes the
+          // suppression_added rows as POST /api/suppressions does
           const { rows: [n] } = await db.query(
-            `with selected as (${selection}),
-                  added as (insert into marketing.suppressions (email, reason, source)
-                            select lower(email), 'manual', $${params.length + 1} from selected
-                            on conflict (email) do nothing returning *),
-                  audited as (insert into intake.audit_log (action, entity, entity_id, before, after)
-                              select 'suppression_added', 'suppression', a.email, null, to_jsonb(a) from added a)
-             select (select count(*) from selected)::int as matched, (select count(*) from added)::int as affected`,
+            `with selected as (${selection})
+             select (select count(*) from selected)::int as matched,
+                    marketing.f_add_suppressions(array(select lower(email) from selected), 'manual', $${params.length + 1}) as affected`,
             [...params, bulkSource],
           );
           ({ matched, affected } = n);
         } else if (request.action === 'add_to_campaign') {
           const { rows: [n] } = await db.query(
-            `with selected as (${selection}),
-                  added as (insert into marketing.campaign_members (campaign_id, contact_id, bulk_id)
-                            select $${params.length + 1}, contact_id, $${params.length + 2} from selected
-                            on conflict do nothing returning 1)
-             select (select count(*) from selected)::int as matched, (select count(*) from added)::int as affected`,
+            `with selected as (${selection})
+             select (select count(*) from selected)::int as matched,
+                    marketing.f_add_campaign_members($${params.length + 1}, $${params.length + 2}, array(select contact_id from selected)) as affected`,
             [...params, request.campaign_id, bulkId],
           );
           ({ matched, affected } = n);
@@ -123,12 +116,7 @@ export function createContactBulkRepository(pool: Pool) {
           affected = n.n; // requested; the workflow reports what it enriched
         }
         const workflowId = workflowIdFor(bulkId);
-        await db.query('update vault.contact_bulk_actions set matched = $2, affected = $3, workflow_id = $4 where bulk_id = $1', [bulkId, matched, affected, workflowId]);
-        await db.query(
-          `insert into intake.audit_log (action, entity, entity_id, before, after)
-           values ($1, 'contact_bulk', $2, null, $3::jsonb || jsonb_build_object('matched', $4::int, 'affected', $5::int, 'workflow_id', $6::text))`,
-          [`contacts_bulk_${request.action}`, String(bulkId), requestText, matched, affected, workflowId],
-        );
+        await db.query('select vault.f_finish_bulk_action($1, $2, $3, $4)', [bulkId, matched, affected, workflowId]);
         return { done: { bulk_id: bulkId, action: request.action, matched, affected, campaign_id: request.campaign_id ?? null, workflow_id: workflowId, repeated: false } };
       });
     },

@@ -286,22 +286,14 @@ export function createContactsRepository(pool: Pool) {
       if ('issues' in normalized) return { refused: 'invalid', issues: normalized.issues };
       const values = normalized.values;
       return withTransaction(pool, async (db): Promise<ContactEditResult> => {
-        const { rows: [before] } = await db.query(`select ${CONTACT_COLUMNS} from vault.contacts where contact_id = $1 for update`, [contactId]);
+        const { rows: [before] } = await db.query(`select ${CONTACT_COLUMNS} from vault.f_lock_contact($1)`, [contactId]);
         // refusals come before any write: the transaction commits nothing
         if (!before) return { refused: 'not_found' };
         if (ifMatchVersion !== undefined && ifMatchVersion !== before.version) return { refused: 'stale_if_match', version: before.version };
         if (version !== undefined && version !== before.version) return { refused: 'stale_version', version: before.version };
         if ('status' in values && values.status !== before.status && before.status !== 'active') return { refused: 'status_locked', status: before.status };
-        const columns = Object.keys(values);
-        const { rows: [after] } = await db.query(
-          `update vault.contacts set ${columns.map((c, i) => `${c} = $${i + 2}`).join(', ')}, version = version + 1, updated_at = now()
-           where contact_id = $1 returning ${CONTACT_COLUMNS}`,
-          [contactId, ...columns.map((c) => values[c])],
-        );
-        await db.query(
-          `insert into intake.audit_log (actor, action, entity, entity_id, before, after) values ($1, 'contact_updated', 'contact', $2, $3, $4)`,
-          [actor, String(contactId), jsonRow(pick(before, columns.concat('version'))), jsonRow(pick(after, columns.concat('version')))],
-        );
+        // the new values and the contact_updated audit row (changed fields and versions, before and after)
+        const { rows: [after] } = await db.query(`select ${CONTACT_COLUMNS} from vault.f_edit_contact($1, $2, $3)`, [contactId, values, actor]);
         await recordManualEdit(db, contactId, values);
         return { contact: jsonRow(after) };
       });
@@ -310,8 +302,6 @@ export function createContactsRepository(pool: Pool) {
 }
 
 export type ContactsRepository = ReturnType<typeof createContactsRepository>;
-
-const pick = (row: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k]]));
 
 /** Edits in the stored forms (E.164, canonical LinkedIn, registrable domain); values that have none are named. */
 function normalizeEdit(changes: Record<string, unknown>): { values: Record<string, unknown> } | { issues: { field: string; message: string }[] } {

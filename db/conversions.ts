@@ -100,11 +100,7 @@ export function createConversionsRepository(pool: Pool) {
 
     async updateSettings(s: Partial<AttributionSettings> & { reply_currency_scale?: number }): Promise<AttributionSettings> {
       await pool.query(
-        `update marketing.attribution_settings set
-           lookback_days = coalesce($1, lookback_days), half_life_days = coalesce($2, half_life_days),
-           reply_is_conversion = coalesce($3, reply_is_conversion), reply_type = coalesce($4, reply_type),
-           reply_value = coalesce($5::numeric, reply_value), reply_currency = coalesce($6, reply_currency),
-           reply_currency_scale = coalesce($7, reply_currency_scale), updated_at = now()`,
+        'select marketing.f_update_attribution_settings($1, $2, $3, $4, $5, $6, $7)',
         [s.lookback_days ?? null, s.half_life_days ?? null, s.reply_is_conversion ?? null, s.reply_type ?? null, s.reply_value ?? null,
           s.reply_currency ?? null, s.reply_currency_scale ?? null],
       );

@@ -1,6 +1,7 @@
 // The enrichment ledgers (enrich.requests, request_contacts, provider_calls, results) and the
-// intelligence they fill. Every multi-statement step commits as one transaction, so a retried
-// activity finds either all of a step or none of it.
+// intelligence they fill. They are written only through the SECURITY DEFINER functions of
+// sql/functions/enrich.sql, one per step; every multi-statement step commits as one transaction,
+// so a retried activity finds either all of a step or none of it.
 import type { PoolClient } from 'pg';
 import { withTransaction, type Pool } from './pool';
 import { resolveGoldenRecords } from './master-data';
@@ -90,50 +91,43 @@ export function createEnrichRepository(pool: Pool) {
      * skipped unless forced. Idempotent: a repeat returns what the first one stored.
      */
     async recordRequest(input: NewEnrichRequest): Promise<{ requested: number; skippedFresh: number }> {
-      await withTransaction(pool, async (db) => {
-        const { rowCount } = await db.query(
-          `insert into enrich.requests (request_id, providers, waterfall, force, credit_budget, ttl_days, actor, workflow_id, planned_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, now()) on conflict (request_id) do nothing`,
-          [input.requestId, input.providers, JSON.stringify(input.waterfall), input.force, input.creditBudget ?? null, input.ttlDays, input.actor ?? null, input.workflowId],
-        );
-        if (!rowCount) return;
-        const t = input.target;
-        const where: string[] = [];
-        const params: unknown[] = [input.requestId, input.providers, input.force];
-        const add = (sql: string, v: unknown) => {
-          params.push(v);
-          where.push(sql.replace('?', `$${params.length}`));
-        };
-        if (t.contactIds) add('c.contact_id = any(?::bigint[])', t.contactIds);
-        // golden-record targets reach their contacts through the people slots
-        if (t.personIds) {
-          add(`exists (select 1 from people.slot ps where ps.contact_id = c.contact_id and ps.person_id in (
-                 select coalesce(m.merged_into, m.person_id) from people.master m where m.person_id = any(?::bigint[])))`, t.personIds);
-        }
-        if (t.companyIds) {
-          add(`exists (select 1 from people.slot ps join people.master pm on pm.person_id = ps.person_id
-                 where ps.contact_id = c.contact_id and pm.company_id in (
-                   select coalesce(m.merged_into, m.company_id) from company.master m where m.company_id = any(?::bigint[])))`, t.companyIds);
-        }
-        if (t.filter?.source) add('c.source = ?', t.filter.source);
-        if (t.filter?.companyDomain) add('c.company_domain = lower(?)', t.filter.companyDomain);
-        if (t.filter?.status) add('c.status = ?', t.filter.status);
-        if (t.contactFilter) where.push(...contactFilterConditions(t.contactFilter, params));
-        if (t.expiringWithinDays !== undefined) {
-          add(`exists (select 1 from people.intelligence i where i.contact_id = c.contact_id and i.provider = any($2)
-                 and i.expires_at < now() + make_interval(days => ?::int))`, t.expiringWithinDays);
-        }
-        const limit = t.filter?.limit ? `limit ${Number(t.filter.limit)}` : '';
-        await db.query(
-          `insert into enrich.request_contacts (request_id, contact_id, skipped_fresh)
-           select $1, c.contact_id,
-                  not $3 and exists (select 1 from people.intelligence i
-                    where i.contact_id = c.contact_id and i.provider = any($2) and i.expires_at > now())
-           from vault.contacts c ${where.length ? `where ${where.join(' and ')}` : ''}
-           order by c.contact_id ${limit}`,
-          params,
-        );
-      });
+      const t = input.target;
+      const where: string[] = [];
+      const params: unknown[] = [
+        input.requestId, input.providers, input.force, JSON.stringify(input.waterfall),
+        input.creditBudget ?? null, input.ttlDays, input.actor ?? null, input.workflowId,
+      ];
+      const add = (sql: string, v: unknown) => {
+        params.push(v);
+        where.push(sql.replace('?', `$${params.length}`));
+      };
+      if (t.contactIds) add('c.contact_id = any(?::bigint[])', t.contactIds);
+      // golden-record targets reach their contacts through the people slots
+      if (t.personIds) {
+        add(`exists (select 1 from people.slot ps where ps.contact_id = c.contact_id and ps.person_id in (
+               select coalesce(m.merged_into, m.person_id) from people.master m where m.person_id = any(?::bigint[])))`, t.personIds);
+      }
+      if (t.companyIds) {
+        add(`exists (select 1 from people.slot ps join people.master pm on pm.person_id = ps.person_id
+               where ps.contact_id = c.contact_id and pm.company_id in (
+                 select coalesce(m.merged_into, m.company_id) from company.master m where m.company_id = any(?::bigint[])))`, t.companyIds);
+      }
+      if (t.filter?.source) add('c.source = ?', t.filter.source);
+      if (t.filter?.companyDomain) add('c.company_domain = lower(?)', t.filter.companyDomain);
+      if (t.filter?.status) add('c.status = ?', t.filter.status);
+      if (t.contactFilter) where.push(...contactFilterConditions(t.contactFilter, params));
+      if (t.expiringWithinDays !== undefined) {
+        add(`exists (select 1 from people.intelligence i where i.contact_id = c.contact_id and i.provider = any($2)
+               and i.expires_at < now() + make_interval(days => ?::int))`, t.expiringWithinDays);
+      }
+      const limit = t.filter?.limit ? `limit ${Number(t.filter.limit)}` : '';
+      // the contacts are selected with this role's rights, in the statement that records them
+      await pool.query(
+        `select enrich.f_record_request($1, $2::text[], $4::jsonb, $3::boolean, $5, $6, $7, $8, array(
+           select c.contact_id from vault.contacts c ${where.length ? `where ${where.join(' and ')}` : ''}
+           order by c.contact_id ${limit}))`,
+        params,
+      );
       const { rows: [n] } = await pool.query(
         `select count(*)::int as requested, count(*) filter (where skipped_fresh)::int as skipped from enrich.request_contacts where request_id = $1`,
         [input.requestId],
@@ -182,12 +176,7 @@ export function createEnrichRepository(pool: Pool) {
           async storePlan(calls: RoundPlan) {
             for (const provider of PROVIDERS) {
               if (!calls[provider].length) continue;
-              await db.query(
-                `insert into enrich.provider_calls (request_id, provider, round, chunk_no, contact_ids)
-                 select $1, $2, $3, t.ord - 1, array(select jsonb_array_elements_text(t.ids)::bigint)
-                 from jsonb_array_elements($4::jsonb) with ordinality as t(ids, ord)`,
-                [requestId, provider, round, JSON.stringify(calls[provider])],
-              );
+              await db.query('select enrich.f_plan_provider_calls($1, $2, $3, $4::jsonb)', [requestId, provider, round, JSON.stringify(calls[provider])]);
             }
           },
         });
@@ -216,29 +205,8 @@ export function createEnrichRepository(pool: Pool) {
      * closed: the call is no longer open; missing: no such call was planned.
      */
     async reserveCredits(ref: ProviderCallRef, maxCredits: number): Promise<'ok' | 'skipped' | 'closed' | 'missing'> {
-      return withTransaction(pool, async (db) => {
-        const { rows: [call] } = await db.query(
-          `select status, credits_reserved from enrich.provider_calls where ${CALL_KEY} for update`,
-          keyParams(ref),
-        );
-        if (!call) return 'missing';
-        if (call.status !== 'planned') return 'closed';
-        if (call.credits_reserved !== null) return 'ok';
-        const { rowCount } = await db.query(
-          `update enrich.requests set credits_reserved = credits_reserved + $2
-           where request_id = $1 and (credit_budget is null or credits_reserved + $2 <= credit_budget)`,
-          [ref.requestId, maxCredits],
-        );
-        if (!rowCount) {
-          await db.query(
-            `update enrich.provider_calls set status = 'skipped_budget', credits_reserved = 0, done_at = now() where ${CALL_KEY}`,
-            keyParams(ref),
-          );
-          return 'skipped';
-        }
-        await db.query(`update enrich.provider_calls set credits_reserved = $5 where ${CALL_KEY}`, [...keyParams(ref), maxCredits]);
-        return 'ok';
-      });
+      const { rows: [r] } = await pool.query('select enrich.f_reserve_call_credits($1, $2, $3, $4, $5) as outcome', [...keyParams(ref), maxCredits]);
+      return r.outcome;
     },
 
     /** What a closed call recorded. */
@@ -251,53 +219,24 @@ export function createEnrichRepository(pool: Pool) {
      * the call, releasing the credits it did not use, all in one transaction; a duplicate does nothing.
      */
     async recordAnswers(ref: ProviderCallRef, answers: ProviderAnswer[], credits: number): Promise<ProviderCallResult> {
-      return withTransaction(pool, async (db) => {
-        const { rows: [call] } = await db.query(
-          `select status, credits_reserved from enrich.provider_calls where ${CALL_KEY} for update`,
-          keyParams(ref),
-        );
-        if (call.status !== 'planned') return callResult(db, ref);
-        const matched = answers.filter((a) => a.payload !== null);
-        await db.query(
-          `insert into people.intelligence (contact_id, provider, matched, payload, request_id, fetched_at, expires_at)
-           select a.contact_id, $2, a.payload is not null, a.payload, $1, now(), now() + make_interval(days => r.ttl_days)
-           from jsonb_to_recordset($3::jsonb) as a(contact_id bigint, payload jsonb)
-           join enrich.requests r on r.request_id = $1
-           on conflict (contact_id, provider) do update set matched = excluded.matched, payload = excluded.payload,
-             request_id = excluded.request_id, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`,
-          [ref.requestId, ref.provider, JSON.stringify(answers.map((a) => ({ contact_id: a.contactId, payload: a.payload })))],
-        );
-        await db.query(
-          `insert into enrich.results (request_id, contact_id, provider, fields)
-           select $1, a.contact_id, $2, a.fields from jsonb_to_recordset($3::jsonb) as a(contact_id bigint, fields jsonb)
-           on conflict (request_id, contact_id, provider) do update set fields = enrich.results.fields || excluded.fields`,
-          [ref.requestId, ref.provider, JSON.stringify(matched.map((a) => ({ contact_id: a.contactId, fields: a.fields })))],
-        );
-        await db.query(
-          `update enrich.provider_calls set status = 'done', matched = $5, credits_used = $6, done_at = now() where ${CALL_KEY}`,
-          [...keyParams(ref), matched.length, credits],
-        );
-        await db.query(
-          `update enrich.requests set credits_reserved = credits_reserved - $2 + $3, credits_used = credits_used + $3 where request_id = $1`,
-          [ref.requestId, call.credits_reserved ?? 0, credits],
-        );
-        return { status: 'done', contacts: answers.length, matched: matched.length, credits };
-      });
+      const matched = answers.filter((a) => a.payload !== null);
+      const { rows: [r] } = await pool.query(
+        'select enrich.f_record_call_answers($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) as recorded',
+        [
+          ...keyParams(ref),
+          JSON.stringify(answers.map((a) => ({ contact_id: a.contactId, payload: a.payload }))),
+          JSON.stringify(matched.map((a) => ({ contact_id: a.contactId, fields: a.fields }))),
+          credits,
+        ],
+      );
+      if (!r.recorded) return callResult(pool, ref);
+      return { status: 'done', contacts: answers.length, matched: matched.length, credits };
     },
 
     /** A provider branch gave up: its open calls of the round fail and release their credits. Returns how many failed. */
     async failOpenCalls({ requestId, provider, round, reason }: { requestId: string; provider: Provider; round: number; reason: string }): Promise<number> {
-      return withTransaction(pool, async (db) => {
-        const { rows } = await db.query(
-          `update enrich.provider_calls set status = 'failed', failure = $4, done_at = now()
-           where request_id = $1 and provider = $2 and round = $3 and status = 'planned'
-           returning coalesce(credits_reserved, 0) as reserved`,
-          [requestId, provider, round, reason.slice(0, 2000)],
-        );
-        const released = rows.reduce((s, r) => s + r.reserved, 0);
-        if (released) await db.query('update enrich.requests set credits_reserved = credits_reserved - $2 where request_id = $1', [requestId, released]);
-        return rows.length;
-      });
+      const { rows: [r] } = await pool.query('select enrich.f_fail_open_calls($1, $2, $3, $4) as failed', [requestId, provider, round, reason.slice(0, 2000)]);
+      return r.failed;
     },
 
     /**

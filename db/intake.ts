@@ -59,24 +59,19 @@ export function createIntakeRepository(pool: Pool) {
      */
     async stageBatch(batch: NewBatch, rows: () => StagedRows): Promise<StagedBatch> {
       return withTransaction(pool, async (tx) => {
-        const inserted = await tx.query(
-          `insert into intake.batches (batch_id, source, row_count, actor) values ($1, $2, 0, $3)
-           on conflict (batch_id) do nothing returning batch_id`,
-          [batch.batchId, batch.source, batch.actor ?? null],
-        );
-        if (!inserted.rowCount) {
-          const { rows: [stored] } = await tx.query('select source, row_count from intake.batches where batch_id = $1', [batch.batchId]);
-          return { staged: false, source: stored?.source ?? batch.source, rowCount: stored?.row_count ?? 0 };
-        }
+        // the batch row, and for a new batch this transaction's staging table (the app role
+        // may COPY into it, not into intake.batch_rows)
+        const { rows: [opened] } = await tx.query('select staged, source, row_count from intake.f_open_batch($1, $2, $3)',
+          [batch.batchId, batch.source, batch.actor ?? null]);
+        if (!opened.staged) return { staged: false, source: opened.source ?? batch.source, rowCount: opened.row_count ?? 0 };
 
         let rowNo = 0;
-        const batchId = copyText(batch.batchId);
         // COPY text lines, handed on in ~64 KB pieces rather than one stream write per row
         async function* toCopyLines(payloads: StagedRows) {
           let lines = '';
           for await (const payload of payloads) {
             rowNo++;
-            lines += `${batchId}\t${rowNo}\t${copyText(JSON.stringify(payload))}\n`;
+            lines += `${rowNo}\t${copyText(JSON.stringify(payload))}\n`;
             if (lines.length >= 65536) {
               yield lines;
               lines = '';
@@ -84,9 +79,9 @@ export function createIntakeRepository(pool: Pool) {
           }
           if (lines) yield lines;
         }
-        await pipeline(rows(), toCopyLines, tx.query(copyFrom('copy intake.batch_rows (batch_id, row_no, payload) from stdin')));
+        await pipeline(rows(), toCopyLines, tx.query(copyFrom('copy pg_temp.intake_staged_rows (row_no, payload) from stdin')));
         if (rowNo === 0) throw new EmptyBatchError();
-        await tx.query('update intake.batches set row_count = $2 where batch_id = $1', [batch.batchId, rowNo]);
+        await tx.query('select intake.f_close_batch($1)', [batch.batchId]);
         return { staged: true, source: batch.source, rowCount: rowNo };
       });
     },
@@ -146,7 +141,7 @@ export function createIntakeRepository(pool: Pool) {
 
     /** The staged copy is no longer needed once every chunk is in raw_loads. Idempotent. */
     async dropStagedRows(batchId: string): Promise<void> {
-      await pool.query('delete from intake.batch_rows where batch_id = $1', [batchId]);
+      await pool.query('select intake.f_drop_staged_rows($1)', [batchId]);
     },
   };
 }

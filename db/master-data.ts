@@ -73,8 +73,8 @@ async function intelligence(db: Queryable, ids: { personId?: number | null; cont
 export type MasterKind = 'person' | 'company';
 
 const MASTER_TABLES = {
-  person: { table: 'people.master', id: 'person_id', merge: 'people.f_merge', noun: 'person' },
-  company: { table: 'company.master', id: 'company_id', merge: 'company.f_merge', noun: 'company' },
+  person: { merge: 'people.f_merge', noun: 'person' },
+  company: { merge: 'company.f_merge', noun: 'company' },
 } as const;
 
 export interface MergeOutcome {
@@ -196,9 +196,9 @@ export function createMasterDataRepository(pool: Pool) {
       return withAudit(pool, ctx, async (db): Promise<MergeOutcome | MergeRefusal> => {
         // the lock resolution chunks take: a merge never interleaves with one
         await db.query(`select pg_advisory_xact_lock(hashtext('master-resolution'))`);
-        const { rows } = await db.query(`select * from ${t.table} where ${t.id} = any($1) for update`, [[loserId, survivorId]]);
-        const loser = rows.find((r) => Number(r[t.id]) === loserId);
-        const survivor = rows.find((r) => Number(r[t.id]) === survivorId);
+        const { rows } = await db.query('select id, merged_into from people.f_lock_masters($1, $2)', [t.noun, [loserId, survivorId]]);
+        const loser = rows.find((r) => Number(r.id) === loserId);
+        const survivor = rows.find((r) => Number(r.id) === survivorId);
         // refusals come before any write: the transaction commits nothing
         if (!loser) return { refused: 'not_found', message: `no ${t.noun} ${loserId}` };
         if (!survivor) return { refused: 'invalid', message: `no ${t.noun} ${survivorId}`, details: { issues: [{ field: 'into', message: `names no ${t.noun}` }] } };
@@ -269,12 +269,6 @@ export async function recordManualEdit(db: Pick<pg.PoolClient, 'query'>, contact
     [contactId],
   );
   if (!link) return;
-  await db.query(
-    `insert into people.slot as s (source, source_key, contact_id, person_id, seen_at, last_seen_at, ${fields.join(', ')})
-     values ('manual_edit', $1, $2, $3, now(), now(), ${fields.map((_, i) => `$${i + 4}`).join(', ')})
-     on conflict (source, source_key) do update set ${fields.map((f) => `${f} = excluded.${f}`).join(', ')},
-       person_id = excluded.person_id, seen_at = now(), last_seen_at = now()`,
-    [`contact:${contactId}`, contactId, link.person_id, ...fields.map((f) => values[f])],
-  );
-  await db.query('select people.f_apply_survivorship($1, $2, null)', [[link.person_id], JSON.stringify(SURVIVORSHIP_RULES)]);
+  await db.query('select people.f_record_manual_edit($1, $2, $3, $4)',
+    [contactId, link.person_id, Object.fromEntries(fields.map((f) => [f, values[f]])), JSON.stringify(SURVIVORSHIP_RULES)]);
 }

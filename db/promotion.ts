@@ -81,11 +81,8 @@ export function createPromotionRepository(pool: Pool) {
         // webhook events (contact.promoted) commit with the chunk: a retried chunk emits nothing twice
         await tx.query('select ops.f_emit_contacts_promoted($1)', [chunk.loadIds]);
         const counts: PromotedChunk = { ...rows[0], loadCount: chunk.loadIds.length, lastLoadId: chunk.lastLoadId };
-        await tx.query(
-          `insert into intake.promotion_chunks (run_key, chunk_no, load_count, last_load_id, promoted, updated, failed)
-           values ($1, $2, $3, $4, $5, $6, $7)`,
-          [chunk.runKey, chunk.chunkNo, counts.loadCount, counts.lastLoadId, counts.promoted, counts.updated, counts.failed],
-        );
+        await tx.query('select intake.f_record_promotion_chunk($1, $2, $3, $4, $5, $6, $7)',
+          [chunk.runKey, chunk.chunkNo, counts.loadCount, counts.lastLoadId, counts.promoted, counts.updated, counts.failed]);
         return counts;
       });
     },

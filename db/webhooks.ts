@@ -1,8 +1,9 @@
 // Outbound webhooks: subscriptions (API), the outbox's deliveries (dispatcher and delivery
 // activities) and the outbox's commit notifications (the worker's listener). Events are written
-// by ops.f_emit_event / ops.f_emit_events (sql/functions/webhooks.sql) in the emitter's transaction.
+// by ops.f_emit_event / ops.f_emit_events (sql/functions/webhooks.sql) in the emitter's transaction;
+// subscriptions and deliveries change only through the SECURITY DEFINER functions beside them.
 import type pg from 'pg';
-import { withTransaction, type Pool } from './pool';
+import type { Pool } from './pool';
 import type { PendingDelivery, WebhookEventType } from '../contracts/webhooks';
 
 export interface WebhookSubscription {
@@ -36,8 +37,7 @@ export function createWebhooksRepository(pool: Pool) {
   return {
     async createSubscription(s: { url: string; eventTypes: WebhookEventType[]; secret: string; description: string | null; createdBy: string | null }): Promise<WebhookSubscription> {
       const { rows: [row] } = await pool.query(
-        `insert into ops.webhook_subscriptions (url, event_types, secret, description, created_by)
-         values ($1, $2, $3, $4, $5) returning ${SUBSCRIPTION_COLUMNS}`,
+        `select ${SUBSCRIPTION_COLUMNS} from ops.f_create_webhook_subscription($1, $2, $3, $4, $5)`,
         [s.url, s.eventTypes, s.secret, s.description, s.createdBy],
       );
       return row;
@@ -64,15 +64,8 @@ export function createWebhooksRepository(pool: Pool) {
 
     /** Ends a subscription: nothing new is emitted to it, and its pending deliveries are cancelled. */
     async deleteSubscription(subscriptionId: number): Promise<boolean> {
-      return withTransaction(pool, async (tx) => {
-        const { rowCount } = await tx.query(
-          'update ops.webhook_subscriptions set deleted_at = now() where subscription_id = $1 and deleted_at is null',
-          [subscriptionId],
-        );
-        if (!rowCount) return false;
-        await tx.query(`update ops.webhook_deliveries set status = 'cancelled' where subscription_id = $1 and status = 'pending'`, [subscriptionId]);
-        return true;
-      });
+      const { rows: [row] } = await pool.query('select ops.f_delete_webhook_subscription($1) as deleted', [subscriptionId]);
+      return row.deleted;
     },
 
     /** A subscription's deliveries, newest first, cursor-paginated by delivery_id. */
@@ -101,7 +94,7 @@ export function createWebhooksRepository(pool: Pool) {
     },
 
     async markDispatched(ids: number[]): Promise<void> {
-      await pool.query('update ops.webhook_deliveries set dispatched_at = now() where delivery_id = any($1) and dispatched_at is null', [ids]);
+      await pool.query('select ops.f_mark_deliveries_dispatched($1)', [ids]);
     },
 
     async work(deliveryId: number): Promise<DeliveryWork | null> {
@@ -119,30 +112,17 @@ export function createWebhooksRepository(pool: Pool) {
 
     /** Counts an attempt before it is made (so a crash mid-attempt still counts); returns the attempt's number. */
     async beginAttempt(deliveryId: number): Promise<number> {
-      const { rows: [row] } = await pool.query(
-        'update ops.webhook_deliveries set attempts = attempts + 1, last_attempt_at = now() where delivery_id = $1 returning attempts',
-        [deliveryId],
-      );
+      const { rows: [row] } = await pool.query('select attempts from ops.f_begin_delivery_attempt($1)', [deliveryId]);
       return row.attempts;
     },
 
     async recordAttempt(deliveryId: number, outcome: { status: number | null; error: string | null; delivered: boolean }): Promise<void> {
-      await pool.query(
-        `update ops.webhook_deliveries
-            set last_status = $2, last_error = $3,
-                status = case when $4 then 'delivered' else status end,
-                delivered_at = case when $4 then now() else delivered_at end
-          where delivery_id = $1`,
-        [deliveryId, outcome.status, outcome.error, outcome.delivered],
-      );
+      await pool.query('select ops.f_record_delivery_attempt($1, $2, $3, $4)', [deliveryId, outcome.status, outcome.error, outcome.delivered]);
     },
 
     /** Ends a delivery that will not be attempted again (retries exhausted, refused, subscription gone). */
     async settle(deliveryId: number, status: 'failed' | 'cancelled', reason: string | null): Promise<void> {
-      await pool.query(
-        `update ops.webhook_deliveries set status = $2, last_error = coalesce($3, last_error) where delivery_id = $1 and status = 'pending'`,
-        [deliveryId, status, reason],
-      );
+      await pool.query('select ops.f_settle_delivery($1, $2, $3)', [deliveryId, status, reason]);
     },
   };
 }

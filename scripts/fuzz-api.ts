@@ -19,6 +19,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
+import { LOCAL_APP_ROLE, urlForRole } from '../db/app-role';
 import { createApiKey } from '../db/api-keys';
 import { connectClient, connectWorker } from '../clients/temporal';
 import { startWorkersFromConfig } from '../worker/from-config';
@@ -75,7 +76,7 @@ async function startStack() {
   // fuzzed enrichments and campaigns reach no one.
   const port = await freePort();
   const config = loadConfig(['DATABASE_URL'], {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: urlForRole(databaseUrl, LOCAL_APP_ROLE), // the worker and API log in as the app role
     TEMPORAL_ADDRESS: temporal.address,
     TASK_QUEUE: 'barton-fuzz',
     HOST: '127.0.0.1',
@@ -87,9 +88,10 @@ async function startStack() {
     AUTH_FAILURES_PER_MINUTE: '1000000',
     LOG_LEVEL: 'error',
   });
+  const owner = createPool(databaseUrl, { max: 1 });
+  await migrate(owner, () => undefined, { appRole: LOCAL_APP_ROLE }).finally(() => owner.end());
   const pool = createPool(config.DATABASE_URL);
   stops.push(() => pool.end());
-  await migrate(pool);
 
   const workerConnection = await connectWorker(config);
   stops.push(() => workerConnection.close());

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createPool, type Pool } from '../../db/pool';
 import { migrate } from '../../db/migrate';
+import { LOCAL_APP_ROLE, urlForRole } from '../../db/app-role';
 import { createApiKey } from '../../db/api-keys';
 import { createDatabase, startEmbeddedPostgres, type LocalPostgres } from '../../scripts/postgres';
 import { startTemporalDevServer, type DevServer } from '../../scripts/temporal-server';
@@ -293,7 +294,7 @@ export async function startChaosStack(settings: ChaosSettings): Promise<ChaosSta
     const databaseUrl = await createDatabase(postgres.adminUrl, 'chaos');
     const pool = createPool(databaseUrl, { max: 4, connectionTimeoutMillis: 3000 });
     cleanups.push(() => pool.end());
-    await migrate(pool);
+    await migrate(pool, () => undefined, { appRole: LOCAL_APP_ROLE });
     const { key } = await createApiKey(pool, { name: 'chaos', scopes: ['read', 'write'], rateLimitPerMinute: 1_000_000 });
 
     const temporalServer = new TemporalPart(path.join(tmp, 'temporal.db'), await freePort());
@@ -309,7 +310,7 @@ export async function startChaosStack(settings: ChaosSettings): Promise<ChaosSta
     const apiPort = await freePort();
     const baseUrl = `http://127.0.0.1:${apiPort}`;
     const env: Record<string, string> = {
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: urlForRole(databaseUrl, LOCAL_APP_ROLE), // the processes log in as the app role
       TEMPORAL_ADDRESS: temporalAddress,
       TASK_QUEUE,
       LOG_LEVEL: 'warn',

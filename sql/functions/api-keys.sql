@@ -1,6 +1,8 @@
 -- API keys (issue 10): create, revoke and rotate, each audited in the same transaction (the actor
 -- comes from the transaction's audit context: the admin key's name, or the script); the shared
 -- per-key rate limit; the replay guard of signed provider webhooks.
+-- Every function that writes auth.* runs as its owner (SECURITY DEFINER, search_path pinned, every
+-- name schema-qualified): the processes' role reads these tables and cannot write them directly.
 
 -- What the audit log keeps of a key: never its hash.
 create or replace function auth.f_api_key_image(k auth.api_keys) returns jsonb
@@ -12,7 +14,7 @@ $$;
 
 create or replace function auth.f_create_api_key(p_name text, p_prefix text, p_secret_hash text, p_scopes text[],
                                                  p_rate_limit_per_minute integer, p_expires_at timestamptz)
-returns auth.api_keys language plpgsql as $$
+returns auth.api_keys language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   k auth.api_keys;
 begin
@@ -23,9 +25,17 @@ begin
   return k;
 end $$;
 
+-- Stamps a key's last use, at most once a minute whoever else stamped it (the caller does not wait
+-- for it; the change trigger of 0055 notifies nothing for it).
+create or replace function auth.f_stamp_api_key_use(p_key_id bigint) returns void
+language sql volatile security definer set search_path = pg_catalog, pg_temp as $$
+  update auth.api_keys set last_used_at = now()
+   where key_id = p_key_id and (last_used_at is null or last_used_at < now() - interval '1 minute')
+$$;
+
 -- Revokes the active key with this prefix; null when there is none.
 create or replace function auth.f_revoke_api_key(p_prefix text) returns auth.api_keys
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   k auth.api_keys;
 begin
@@ -40,7 +50,7 @@ end $$;
 -- Replaces the active key with this prefix by a new secret with the same name, scopes, limit and
 -- expiry; the old one stops at once. Null when there is no active key with this prefix.
 create or replace function auth.f_rotate_api_key(p_prefix text, p_new_prefix text, p_new_secret_hash text) returns auth.api_keys
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   old auth.api_keys;
   k auth.api_keys;
@@ -63,7 +73,7 @@ end $$;
 -- so far in the window, this one included, and the milliseconds until it ends. The row lock
 -- serializes the processes' counts of one key.
 create or replace function auth.f_hit_rate_limit(p_bucket text, p_window_ms integer)
-returns table (hits integer, ttl_ms integer) language sql volatile as $$
+returns table (hits integer, ttl_ms integer) language sql volatile security definer set search_path = pg_catalog, pg_temp as $$
   insert into auth.rate_limit_windows as w (bucket, window_ends_at, hits)
   values (p_bucket, clock_timestamp() + p_window_ms * interval '1 millisecond', 1)
   on conflict (bucket) do update
@@ -78,7 +88,7 @@ $$;
 -- busy key costs one round trip per block instead of one per request. granted 0: the window is
 -- spent until ttl_ms. hits: the window's count after this take (what was granted included).
 create or replace function auth.f_take_rate_limit(p_bucket text, p_window_ms integer, p_want integer, p_max integer)
-returns table (granted integer, hits integer, ttl_ms integer) language plpgsql volatile as $$
+returns table (granted integer, hits integer, ttl_ms integer) language plpgsql volatile security definer set search_path = pg_catalog, pg_temp as $$
 #variable_conflict use_column
 declare
   w auth.rate_limit_windows;
@@ -102,7 +112,7 @@ end $$;
 -- A webhook signature's token, accepted once: false when it was seen before (a replay). Tokens
 -- older than a signature's 5-minute life are pruned on the way.
 create or replace function auth.f_claim_webhook_token(p_token text) returns boolean
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   delete from auth.webhook_tokens where seen_at < now() - interval '10 minutes';
   insert into auth.webhook_tokens (token) values (p_token) on conflict (token) do nothing;
@@ -110,6 +120,6 @@ begin
 end $$;
 
 create or replace function auth.f_release_webhook_token(p_token text) returns void
-language sql volatile as $$
+language sql volatile security definer set search_path = pg_catalog, pg_temp as $$
   delete from auth.webhook_tokens where token = p_token
 $$;

@@ -3,6 +3,8 @@
 -- (engagement_events) within the lookback window before it, in time order. Each model gives
 -- every touch a weight; marketing.f_split_units turns the weights into whole minor units of the
 -- conversion's value that sum to it exactly.
+-- The writers run as their owner (SECURITY DEFINER, search_path pinned, every name
+-- schema-qualified): the processes' role reads these tables and cannot write them directly.
 
 -- Splits p_units (a value in minor units: cents) over weights (>= 0) so the parts sum to
 -- exactly p_units, none is negative, and each is within one unit of its exact share: part i is
@@ -39,7 +41,7 @@ $$;
 -- (Re)computes the attribution of these conversions: their rows are replaced in one
 -- transaction (the rollups follow through triggers). Returns the rows written.
 create or replace function marketing.f_attribute_conversions(p_ids bigint[]) returns integer
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_rows integer;
 begin
@@ -92,7 +94,7 @@ end $$;
 -- already stored is not changed: its stored conversion is answered (created = false).
 create or replace function marketing.f_record_conversions(p_rows jsonb, p_source text)
 returns table (conversion_id bigint, external_id text, created boolean)
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 #variable_conflict use_column
 declare
   v_new bigint[];
@@ -120,7 +122,7 @@ end $$;
 -- A message's first human reply as a conversion, when the settings say so: one per campaign and
 -- contact (external_id reply:<campaign>:<contact>), at the reply's time, attributed at once.
 create or replace function marketing.f_reply_conversions(p_outreach_ids bigint[]) returns integer
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   s marketing.attribution_settings;
   v_rows jsonb;
@@ -140,11 +142,22 @@ begin
   return (select count(*) filter (where created) from marketing.f_record_conversions(v_rows, 'reply'));
 end $$;
 
+-- Changes the settings: each null keeps its current value.
+create or replace function marketing.f_update_attribution_settings(p_lookback_days integer, p_half_life_days numeric,
+  p_reply_is_conversion boolean, p_reply_type text, p_reply_value numeric, p_reply_currency text, p_reply_currency_scale smallint)
+returns void language sql security definer set search_path = pg_catalog, pg_temp as $$
+  update marketing.attribution_settings set
+    lookback_days = coalesce(p_lookback_days, lookback_days), half_life_days = coalesce(p_half_life_days, half_life_days),
+    reply_is_conversion = coalesce(p_reply_is_conversion, reply_is_conversion), reply_type = coalesce(p_reply_type, reply_type),
+    reply_value = coalesce(p_reply_value, reply_value), reply_currency = coalesce(p_reply_currency, reply_currency),
+    reply_currency_scale = coalesce(p_reply_currency_scale, reply_currency_scale), updated_at = now()
+$$;
+
 -- Recomputes the attribution of every conversion that occurred in [p_from, p_to), in chunks of
 -- 1,000 (after a settings change, or late events). Returns the conversions and rows done.
 create or replace function marketing.f_recompute_attribution(p_from timestamptz, p_to timestamptz)
 returns table (conversions integer, attribution_rows integer)
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_ids bigint[];
   v_after bigint := 0;

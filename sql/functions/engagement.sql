@@ -11,7 +11,7 @@
 -- so the caller skips its other writes and a retried delivery changes nothing.
 create or replace function marketing.f_record_engagement(p_outreach_id bigint, p_kind text, p_verdict text, p_agent_class text,
                                                          p_url text, p_details jsonb, p_dedupe_key text)
-returns boolean language plpgsql as $$
+returns boolean language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_id bigint;
   -- a key past a b-tree entry's size (a 998-character Message-ID of 4-byte characters) is kept as its digest

@@ -1,4 +1,58 @@
 -- Staging functions (seed: "Data Ingestion Flow"). Re-applied after every migration run.
+-- Every function that writes runs as its owner (SECURITY DEFINER, search_path pinned, every name
+-- schema-qualified): the processes' role cannot write the intake tables itself.
+
+-- Opens a batch: its row, and (when the batch is new) this transaction's staging table, into
+-- which the caller COPYs (row_no, payload) before f_close_batch moves the rows into
+-- intake.batch_rows. The caller may only INSERT into that table; it is dropped at commit.
+-- A batch id seen before returns staged = false with what was stored, and opens nothing.
+create or replace function intake.f_open_batch(p_batch_id text, p_source text, p_actor text default null)
+returns table (staged boolean, source text, row_count integer)
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+  insert into intake.batches (batch_id, source, row_count, actor) values (p_batch_id, p_source, 0, p_actor)
+  on conflict (batch_id) do nothing;
+  if not found then
+    return query select false, b.source, b.row_count from intake.batches b where b.batch_id = p_batch_id;
+    return;
+  end if;
+  create temp table intake_staged_rows (row_no integer not null, payload jsonb not null) on commit drop;
+  execute format('grant insert on pg_temp.intake_staged_rows to %I', session_user);
+  return query select true, p_source, 0;
+end
+$$;
+
+-- Closes a batch opened in this transaction: its staged rows into intake.batch_rows, the row
+-- count on the batch. Returns the count (0: the caller refuses the empty batch and rolls back).
+create or replace function intake.f_close_batch(p_batch_id text) returns integer
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  v_rows integer;
+begin
+  insert into intake.batch_rows (batch_id, row_no, payload)
+  select p_batch_id, s.row_no, s.payload from pg_temp.intake_staged_rows s;
+  get diagnostics v_rows = row_count;
+  update intake.batches set row_count = v_rows where batch_id = p_batch_id;
+  drop table pg_temp.intake_staged_rows;
+  return v_rows;
+end
+$$;
+
+-- The staged copy of a batch, once every chunk is in raw_loads. Idempotent.
+create or replace function intake.f_drop_staged_rows(p_batch_id text) returns void
+language sql security definer set search_path = pg_catalog, pg_temp as $$
+  delete from intake.batch_rows where batch_id = p_batch_id
+$$;
+
+-- A promoted chunk's ledger row (db/promotion.ts writes it in the chunk's own transaction).
+create or replace function intake.f_record_promotion_chunk(
+  p_run_key text, p_chunk_no integer, p_load_count integer, p_last_load_id bigint,
+  p_promoted integer, p_updated integer, p_failed integer
+) returns void
+language sql security definer set search_path = pg_catalog, pg_temp as $$
+  insert into intake.promotion_chunks (run_key, chunk_no, load_count, last_load_id, promoted, updated, failed)
+  values (p_run_key, p_chunk_no, p_load_count, p_last_load_id, p_promoted, p_updated, p_failed)
+$$;
 
 -- Stage rows (seed: intake.f_ingest_json): duplicates of an email (or, without one, of the same
 -- payload) that the same source sent in the last 30 days, or earlier among these rows, are kept
@@ -16,7 +70,7 @@ create or replace function intake.f_stage_rows(
   p_actor       text default null,
   p_workflow_id text default null
 ) returns table (inserted integer, skipped integer)
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   select pg_advisory_xact_lock(hashtext('stage:' || p_source));
 
   with input as (
@@ -66,7 +120,7 @@ create or replace function intake.f_ingest_json(
   p_actor        text default null,
   p_workflow_id  text default null
 ) returns table (inserted integer, skipped integer)
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   select s.* from (
     select array_agg((p_first_row_no + t.ord - 1)::integer order by t.ord) as row_nos,
            array_agg(t.value order by t.ord) as payloads
@@ -84,7 +138,7 @@ create or replace function intake.f_ingest_chunk(
   p_actor       text default null,
   p_workflow_id text default null
 ) returns table (inserted integer, skipped integer, row_count integer)
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_source   text;
   v_first    integer := p_chunk_no * p_chunk_size + 1;

@@ -1,10 +1,11 @@
 -- The mailbox reader's ledger (sql/migrations/0015_mailbox.sql): where a reader resumes, and
 -- one call per message that records it and its effect in one transaction.
+-- Both write as their owner (SECURITY DEFINER, search_path pinned): the processes' role cannot write these tables.
 
 -- The last UID read in this folder under this UIDVALIDITY; 0 when the reader starts afresh (first
 -- run, another folder, or the server renumbered the folder with a new UIDVALIDITY).
 create or replace function marketing.f_mailbox_cursor(p_mailbox text, p_folder text, p_uidvalidity bigint)
-returns bigint language plpgsql as $$
+returns bigint language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_last bigint;
 begin
@@ -29,7 +30,7 @@ end $$;
 create or replace function marketing.f_record_mailbox_message(
   p_mailbox text, p_folder text, p_uidvalidity bigint, p_uid bigint, p_message_id text, p_received_at timestamptz,
   p_kind text, p_from text, p_outreach_ids bigint[], p_message_ids text[], p_details jsonb, p_reason text)
-returns table (outcome text, outreach_id bigint, recorded boolean) language plpgsql as $$
+returns table (outcome text, outreach_id bigint, recorded boolean) language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_outcome text := p_kind;
   v_row bigint;

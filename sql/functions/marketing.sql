@@ -1,4 +1,7 @@
 -- Campaign sending: token buckets, claim/confirm of sends, sending windows, tracking events.
+-- Every function here that writes marketing.* runs as its owner (SECURITY DEFINER, search_path
+-- pinned, every name schema-qualified): the processes' role reads the marketing tables and cannot
+-- write them directly (issue 10).
 
 -- Time zone for a recipient from the contact's country, where the country has one zone.
 -- Others (US, CA, AU, BR, RU, ...) fall back to the campaign's zone.
@@ -59,7 +62,7 @@ $$;
 -- status is not one of these, nothing changes. Returns whether the campaign now has p_to
 -- (false: no such campaign, or the precondition did not hold).
 create or replace function marketing.f_transition_campaign(p_campaign_id bigint, p_to text, p_only_from text[] default null)
-returns boolean language plpgsql as $$
+returns boolean language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_from text;
 begin
@@ -92,7 +95,7 @@ end $$;
 -- campaign's rate and its sending domain's cap hold across all workers. Rows are locked in key
 -- order, so concurrent callers never deadlock. wait_ms: how long until the next token.
 create or replace function marketing.f_take_send_tokens(p_keys text[], p_rates_per_minute double precision[], p_want integer)
-returns table (granted integer, wait_ms integer) language plpgsql as $$
+returns table (granted integer, wait_ms integer) language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_granted double precision := p_want;
   v_wait double precision := 0;
@@ -127,13 +130,13 @@ end $$;
 
 -- Gives back tokens that were taken but not used (fewer sends were due than granted).
 create or replace function marketing.f_return_send_tokens(p_keys text[], p_count integer) returns void
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   update marketing.send_buckets set tokens = least(burst, tokens + p_count) where bucket_key = any(p_keys) and p_count > 0
 $$;
 
 -- Ends a contact's later queued steps when one of its steps ended without a send.
 create or replace function marketing.f_end_later_steps(p_campaign_id bigint, p_contact_ids bigint[], p_status text, p_reason text)
-returns void language sql as $$
+returns void language sql security definer set search_path = pg_catalog, pg_temp as $$
   update marketing.outreach_history
      set status = p_status, failure_reason = p_reason
    where campaign_id = p_campaign_id and contact_id = any(p_contact_ids) and status = 'queued'
@@ -149,7 +152,7 @@ drop function if exists marketing.f_claim_sends(bigint, text, text, integer, int
 create or replace function marketing.f_claim_sends(p_campaign_id bigint, p_claim_chain text, p_claim_token text, p_limit integer, p_lease_seconds integer,
                                                    p_now timestamptz default now())
 returns table (outreach_id bigint, contact_id bigint, step_no smallint, email text, action text, reclaimed boolean)
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   c marketing.campaigns;
 begin
@@ -219,7 +222,7 @@ end $$;
 drop function if exists marketing.f_confirm_sends(bigint, bigint[], text[]);
 drop function if exists marketing.f_confirm_sends(bigint, bigint[], text[], timestamptz);
 create function marketing.f_confirm_sends(p_campaign_id bigint, p_ids bigint[], p_responses text[], p_now timestamptz default now())
-returns integer language sql as $$
+returns integer language sql security definer set search_path = pg_catalog, pg_temp as $$
   with done as (
     update marketing.outreach_history h
        set status = 'sent', sent_at = p_now, smtp_response = t.resp, claim_token = null, lease_until = null
@@ -246,7 +249,7 @@ $$;
 
 -- The SMTP server refused these for good: they fail, and so do the contact's later steps.
 create or replace function marketing.f_fail_sends(p_campaign_id bigint, p_ids bigint[], p_reasons text[])
-returns void language plpgsql as $$
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_contacts bigint[];
 begin
@@ -262,7 +265,7 @@ end $$;
 
 -- Sends the SMTP server refused for now (4xx, before acceptance): back in the queue.
 create or replace function marketing.f_release_sends(p_ids bigint[]) returns void
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   update marketing.outreach_history set status = 'queued', claim_token = null, lease_until = null
    where outreach_id = any(p_ids) and status = 'sending'
 $$;
@@ -320,7 +323,7 @@ $$;
 -- clicked. Machine opens and bot clicks are kept in engagement_events with their verdict.
 drop function if exists marketing.f_track_open(bigint);
 create or replace function marketing.f_track_open(p_outreach_id bigint, p_verdict text, p_agent_class text) returns boolean
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   if not marketing.f_record_engagement(p_outreach_id, 'open', p_verdict, p_agent_class, null, '{}', null) then return false; end if;
   if p_verdict = 'human' then
@@ -334,7 +337,7 @@ end $$;
 
 drop function if exists marketing.f_track_click(bigint, text);
 create or replace function marketing.f_track_click(p_outreach_id bigint, p_url text, p_verdict text, p_agent_class text, p_honeypot boolean)
-returns boolean language plpgsql as $$
+returns boolean language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   if not marketing.f_record_engagement(p_outreach_id, 'click', p_verdict, p_agent_class, p_url,
                                        case when p_honeypot then '{"honeypot": true}'::jsonb else '{}' end, null) then
@@ -353,7 +356,7 @@ end $$;
 
 -- Unsubscribes the contact everywhere: contact status, suppression list, the row's timestamp.
 create or replace function marketing.f_unsubscribe(p_outreach_id bigint, p_via text) returns boolean
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_contact bigint;
   v_email text;
@@ -387,7 +390,7 @@ end $$;
 -- identity (its Message-ID, its place in a mailbox): a reply delivered again changes nothing.
 drop function if exists marketing.f_record_reply(bigint, jsonb);
 create or replace function marketing.f_record_reply(p_outreach_id bigint, p_details jsonb, p_dedupe_key text default null) returns boolean
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_campaign bigint;
   v_contact bigint;
@@ -416,7 +419,7 @@ end $$;
 -- An automatic reply (out of office, vacation, RFC 3834 Auto-Submitted): counted as what it is,
 -- and it does not stop the sequence: nobody has answered yet.
 create or replace function marketing.f_record_auto_reply(p_outreach_id bigint, p_details jsonb, p_dedupe_key text default null) returns boolean
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   if not exists (select 1 from marketing.outreach_history where outreach_id = p_outreach_id) then return false; end if;
   if not marketing.f_record_engagement(p_outreach_id, 'auto_reply', 'machine', null, null, p_details, p_dedupe_key) then
@@ -436,7 +439,7 @@ end $$;
 drop function if exists marketing.f_record_bounce(text, text, bigint, jsonb);
 create or replace function marketing.f_record_bounce(p_email text, p_kind text, p_outreach_id bigint, p_details jsonb,
                                                      p_dedupe_key text default null, p_source text default 'webhook')
-returns boolean language plpgsql as $$
+returns boolean language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_email text := lower(trim(p_email));
   v_row bigint := p_outreach_id;
@@ -490,7 +493,7 @@ end $$;
 -- goes back to active when the suppression had set it: bounced for a bounce, do_not_contact for a
 -- complaint, unsubscribed for an unsubscribe. Returns the entry lifted, or null when there was none.
 create or replace function marketing.f_lift_suppression(p_email text, p_actor text, p_note text)
-returns jsonb language plpgsql as $$
+returns jsonb language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   s marketing.suppressions;
   v_contact bigint;

@@ -103,7 +103,7 @@ $$;
 -- one history row per field whose value changes. Re-applying with unchanged slots is a no-op.
 -- Returns how many masters changed.
 create or replace function company.f_apply_survivorship(p_company_ids bigint[], p_rules jsonb, p_workflow_id text default null)
-returns integer language plpgsql
+returns integer language plpgsql security definer set search_path = pg_catalog, pg_temp
 -- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
 -- candidate values (~12 per person) sort in memory, not in temp files
 set jit = off set work_mem = '64MB' as $$
@@ -226,7 +226,7 @@ end
 $$;
 
 create or replace function people.f_apply_survivorship(p_person_ids bigint[], p_rules jsonb, p_workflow_id text default null)
-returns integer language plpgsql
+returns integer language plpgsql security definer set search_path = pg_catalog, pg_temp
 -- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
 -- candidate values (~12 per person) sort in memory, not in temp files
 set jit = off set work_mem = '64MB' as $$
@@ -357,7 +357,7 @@ $$;
 -- stays as a tombstone (merged_into). The survivor's 'merge' history row holds the loser's
 -- snapshot and every moved id, enough to reverse the merge by hand.
 create or replace function company.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
-returns void language plpgsql
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp
 -- JIT compiles each statement's (badly overestimated) plan for longer than it runs
 set jit = off as $$
 declare
@@ -395,7 +395,7 @@ end
 $$;
 
 create or replace function people.f_merge(p_survivor bigint, p_loser bigint, p_rules jsonb, p_workflow_id text, p_reason jsonb)
-returns void language plpgsql
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp
 -- JIT compiles each statement's (badly overestimated) plan for longer than it runs
 set jit = off as $$
 declare
@@ -429,7 +429,7 @@ $$;
 -- filled by people.f_resolve_loads): one history entry each, holding every first value. A function
 -- of its own so that its cost is measured apart (pg_stat_user_functions; bench:ingest's "history").
 create or replace function people.f_log_history(p_workflow_id text) returns integer
-language plpgsql set jit = off as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp set jit = off as $$
 declare
   v_n integer;
 begin
@@ -449,7 +449,7 @@ $$;
 -- chunks from creating the same new master at once.
 create or replace function people.f_resolve_loads(p_load_ids bigint[], p_rules jsonb, p_workflow_id text default null)
 returns table (people_created integer, people_changed integer, companies_created integer, companies_changed integer, merges integer)
-language plpgsql
+language plpgsql security definer set search_path = pg_catalog, pg_temp
 -- JIT compiles each statement's (badly overestimated) plan for longer than it runs; a chunk's
 -- candidate values (~12 per person) sort in memory, not in temp files
 set jit = off set work_mem = '64MB' as $$
@@ -906,3 +906,46 @@ begin
   return query select v_people_created, v_people_changed, v_companies_created, v_companies_changed, v_merges;
 end
 $$;
+
+-- A person's manual edit as a source ('manual_edit', the highest priority; db/master-data.ts's
+-- recordManualEdit): the contact's slot of that source takes the edited fields, then survivorship
+-- writes the changed ones to the golden record and its history. p_fields: slot field -> value.
+create or replace function people.f_record_manual_edit(p_contact_id bigint, p_person_id bigint, p_fields jsonb, p_rules jsonb)
+returns void language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  v_fields constant text[] := array['first_name', 'last_name', 'full_name', 'title', 'phone', 'linkedin_url', 'city', 'state',
+                                    'country', 'company_domain'];
+  v_names text;
+  v_values text;
+  v_updates text;
+begin
+  if exists (select 1 from jsonb_object_keys(p_fields) k where k <> all (v_fields)) then
+    raise exception 'a manual edit sets only %', array_to_string(v_fields, ', ') using errcode = 'invalid_parameter_value';
+  end if;
+  select string_agg(format('%I', k), ', '), string_agg(format('$3 ->> %L', k), ', '), string_agg(format('%1$I = excluded.%1$I', k), ', ')
+    into v_names, v_values, v_updates from jsonb_object_keys(p_fields) k;
+  if v_names is null then return; end if;
+  execute format(
+    'insert into people.slot as s (source, source_key, contact_id, person_id, seen_at, last_seen_at, %s)
+     values (''manual_edit'', ''contact:'' || $1, $1, $2, now(), now(), %s)
+     on conflict (source, source_key) do update set %s, person_id = excluded.person_id, seen_at = now(), last_seen_at = now()',
+    v_names, v_values, v_updates) using p_contact_id, p_person_id, p_fields;
+  perform people.f_apply_survivorship(array[p_person_id], p_rules, null);
+end
+$$;
+
+-- The masters a manual merge names, locked to the end of the transaction: a FOR UPDATE needs
+-- an UPDATE right on the table, which the processes' role does not have.
+create or replace function people.f_lock_masters(p_kind text, p_ids bigint[]) returns table (id bigint, merged_into bigint)
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+begin
+  if p_kind = 'person' then
+    return query select m.person_id, m.merged_into from people.master m where m.person_id = any (p_ids) for update;
+  elsif p_kind = 'company' then
+    return query select m.company_id, m.merged_into from company.master m where m.company_id = any (p_ids) for update;
+  else
+    raise exception 'no kind of master %', p_kind using errcode = 'invalid_parameter_value';
+  end if;
+end
+$$;
+

@@ -1,5 +1,6 @@
 -- Browser sessions (issue 11): opened with an API key, revoked by signing out or with their key;
--- each opening and revocation audited in the same transaction (actor: the key's name).
+-- each opening and revocation audited in the same transaction (actor: the key's name). The
+-- functions that write auth.sessions run as their owner (SECURITY DEFINER, search_path pinned).
 
 -- What the audit log keeps of a session: never its token or hash.
 create or replace function auth.f_session_image(s auth.sessions) returns jsonb
@@ -13,7 +14,7 @@ $$;
 -- Opens a session for an active key: its absolute expiry never passes the key's. Null when the key
 -- is not active (revoked or expired meanwhile). Sessions dead for a week are pruned on the way.
 create or replace function auth.f_create_session(p_key_id bigint, p_token_hash bytea, p_idle interval, p_absolute interval)
-returns auth.sessions language plpgsql as $$
+returns auth.sessions language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   k auth.api_keys;
   s auth.sessions;
@@ -31,9 +32,16 @@ begin
   return s;
 end $$;
 
+-- A live session was seen: its idle expiry moves on (never past its absolute expiry).
+create or replace function auth.f_touch_session(p_session_id bigint, p_idle interval) returns void
+language sql volatile security definer set search_path = pg_catalog, pg_temp as $$
+  update auth.sessions set last_seen_at = now(), idle_expires_at = least(now() + p_idle, expires_at)
+   where session_id = p_session_id and revoked_at is null
+$$;
+
 -- Signs a session out by its token's hash; null when no unrevoked session has it.
 create or replace function auth.f_revoke_session(p_token_hash bytea) returns auth.sessions
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   s auth.sessions;
 begin
@@ -46,7 +54,7 @@ end $$;
 
 -- Revokes every session of a key (its revocation or rotation), each audited; the number revoked.
 create or replace function auth.f_revoke_key_sessions(p_key_id bigint, p_reason text) returns integer
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   s record;
   n integer := 0;

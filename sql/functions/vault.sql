@@ -32,7 +32,7 @@ create or replace function vault.f_promote_contacts(
   p_workflow_id      text default null
 ) returns table (promoted integer, updated integer, failed integer)
 -- a chunk's loads with their payloads stay in memory (at the default 4 MB they spill to disk)
-language plpgsql set work_mem = '64MB' as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp set work_mem = '64MB' as $$
 declare
   v_failed integer;
   v_valid bigint[];
@@ -125,3 +125,64 @@ begin
   from marked m;
 end
 $$;
+
+-- A contact locked to the end of the transaction, for an edit that checks its version first (a
+-- FOR UPDATE needs an UPDATE right the processes' role does not have).
+create or replace function vault.f_lock_contact(p_contact_id bigint) returns setof vault.contacts
+language sql security definer set search_path = pg_catalog, pg_temp as $$
+  select * from vault.contacts where contact_id = p_contact_id for update
+$$;
+
+-- A manual edit's new values (PATCH /api/contacts/:id; db/contacts.ts has checked the versions,
+-- under f_lock_contact, and normalized the values): the named text fields, the version bumped,
+-- and the 'contact_updated' audit row with the changed fields and versions before and after.
+-- Runs as the owner, so the processes' role writes neither vault.contacts nor the audit log.
+create or replace function vault.f_edit_contact(p_contact_id bigint, p_values jsonb, p_actor text) returns setof vault.contacts
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  v_editable constant text[] := array['first_name', 'last_name', 'full_name', 'title', 'company_name', 'company_domain',
+                                      'phone', 'linkedin_url', 'city', 'state', 'country', 'status'];
+  v_keys text[] := array(select jsonb_object_keys(p_values));
+  v_before vault.contacts;
+  v_after vault.contacts;
+begin
+  if exists (select 1 from unnest(v_keys) k where k <> all (v_editable)) then
+    raise exception 'only % may be edited', array_to_string(v_editable, ', ') using errcode = 'invalid_parameter_value';
+  end if;
+  select * into v_before from vault.contacts where contact_id = p_contact_id for update;
+  if not found then return; end if;
+  execute format(
+    'update vault.contacts c set %s, version = c.version + 1, updated_at = now() where c.contact_id = $1 returning c.*',
+    (select string_agg(format('%I = $2 ->> %L', k, k), ', ') from unnest(v_keys) k))
+    into v_after using p_contact_id, p_values;
+  insert into intake.audit_log (actor, action, entity, entity_id, before, after)
+  values (p_actor, 'contact_updated', 'contact', p_contact_id::text,
+          (select jsonb_object_agg(k, to_jsonb(v_before) -> k) from unnest(v_keys || 'version'::text) k),
+          (select jsonb_object_agg(k, to_jsonb(v_after) -> k) from unnest(v_keys || 'version'::text) k));
+  return next v_after;
+end
+$$;
+
+-- A bulk action's claim on its idempotency key (POST /api/contacts/bulk, db/contact-bulk.ts):
+-- the new bulk_id, or null when a request with the key committed first.
+create or replace function vault.f_claim_bulk_action(p_key text, p_request jsonb, p_action text, p_campaign_id bigint, p_actor text)
+returns bigint language sql security definer set search_path = pg_catalog, pg_temp as $$
+  insert into vault.contact_bulk_actions (idempotency_key, request, action, campaign_id, matched, affected, actor)
+  values (p_key, p_request, p_action, p_campaign_id, 0, 0, p_actor)
+  on conflict (idempotency_key) do nothing
+  returning bulk_id
+$$;
+
+-- What a claimed bulk action did, and its contacts_bulk_<action> audit row (the request with the counts).
+create or replace function vault.f_finish_bulk_action(p_bulk_id bigint, p_matched integer, p_affected integer, p_workflow_id text)
+returns void language sql security definer set search_path = pg_catalog, pg_temp as $$
+  with done as (
+    update vault.contact_bulk_actions set matched = p_matched, affected = p_affected, workflow_id = p_workflow_id
+     where bulk_id = p_bulk_id returning action, request
+  )
+  insert into intake.audit_log (action, entity, entity_id, before, after)
+  select 'contacts_bulk_' || d.action, 'contact_bulk', p_bulk_id::text, null,
+         d.request || jsonb_build_object('matched', p_matched, 'affected', p_affected, 'workflow_id', p_workflow_id)
+    from done d
+$$;
+
