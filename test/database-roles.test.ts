@@ -102,6 +102,22 @@ it('pins search_path on every SECURITY DEFINER function', async () => {
   expect(unpinned.map((r) => r.fn)).toEqual([]);
 });
 
+it('writes through SECURITY DEFINER functions only: the other functions that write are triggers, helpers those call, or the owner\'s restore', async () => {
+  const { rows } = await db.pool.query<{ fn: string }>(
+    `select p.oid::regprocedure::text as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = any($1) and not p.prosecdef and p.prorettype <> 'trigger'::regtype
+        and p.prosrc ~* '(insert\\s+into|update\\s+[a-z_]+\\.|delete\\s+from|truncate)' order by 1`, [SCHEMAS]);
+  expect(rows.map((r) => r.fn)).toEqual([
+    'intake.f_audit(text,text,text,jsonb,jsonb)', // called by definer functions, as their owner
+    'intake.f_audit_change(text,text,text,jsonb,jsonb)',
+    'intake.f_restore_entity(text,bigint,timestamp with time zone,text)', // npm run audit:restore, as the owner
+    'intake.f_restore_row(regclass,text,jsonb)',
+  ]);
+  // called by the app role itself, they run with its rights: refused
+  expect(await attempt(`select intake.f_audit('forger', 'forged', 'contact', null, null)`)).toBe('42501');
+  expect(await attempt(`select intake.f_restore_row('vault.contacts', 'contact_id', '{"contact_id": 1}')`)).toBe('42501');
+});
+
 it('stages a batch as the app role through a temporary table it may only insert into', async () => {
   const client = await app.connect();
   try {
