@@ -15,13 +15,19 @@ export interface ApiKey {
   prefix: string;
   scopes: Scope[];
   rateLimitPerMinute: number;
+  /** The workspace the key acts in (auth.workspaces; 1 is the default workspace). */
+  workspaceId: number;
 }
+
+/** The workspace keys belong to when none is named (migration 0060). */
+export const DEFAULT_WORKSPACE_ID = 1;
 
 /** A key as the admin list shows it: never its secret or hash. */
 export interface ApiKeyInfo {
   key_id: number;
   prefix: string;
   name: string;
+  workspace: string;
   scopes: Scope[];
   rate_limit_per_minute: number;
   created_at: Date;
@@ -43,17 +49,26 @@ function newSecret(): { prefix: string; key: string; hash: string } {
   return { prefix, key, hash: sha256(key).toString('hex') };
 }
 
-const toApiKey = (r: Record<string, any>): ApiKey => ({ id: r.key_id, name: r.name, prefix: r.prefix, scopes: r.scopes, rateLimitPerMinute: r.rate_limit_per_minute });
+const toApiKey = (r: Record<string, any>): ApiKey => ({
+  id: r.key_id, name: r.name, prefix: r.prefix, scopes: r.scopes, rateLimitPerMinute: r.rate_limit_per_minute, workspaceId: r.workspace_id,
+});
+
+/** The id of the workspace with this slug, made (audited, workspace_created) when there is none. */
+export async function ensureWorkspace(pool: Pool, slug: string, ctx: AuditContext = SCRIPT): Promise<number> {
+  const { rows } = await withAudit(pool, ctx, (db) => db.query('select workspace_id from auth.f_ensure_workspace($1)', [slug]));
+  return rows[0].workspace_id;
+}
 
 /** Creates a key, audited (api_key_created); the key itself is returned once and never stored. */
 export async function createApiKey(
   pool: Pool,
-  { name, scopes, rateLimitPerMinute = 100, expiresAt = null }: { name: string; scopes: Scope[]; rateLimitPerMinute?: number; expiresAt?: Date | null },
+  { name, scopes, rateLimitPerMinute = 100, expiresAt = null, workspaceId = DEFAULT_WORKSPACE_ID }:
+    { name: string; scopes: Scope[]; rateLimitPerMinute?: number; expiresAt?: Date | null; workspaceId?: number },
   ctx: AuditContext = SCRIPT,
 ): Promise<{ key: string; apiKey: ApiKey; expiresAt: Date | null }> {
   const { prefix, key, hash } = newSecret();
-  const { rows } = await withAudit(pool, ctx, (db) => db.query('select * from auth.f_create_api_key($1, $2, $3, $4, $5, $6)',
-    [name, prefix, hash, scopes, rateLimitPerMinute, expiresAt]));
+  const { rows } = await withAudit(pool, ctx, (db) => db.query('select * from auth.f_create_api_key($1, $2, $3, $4, $5, $6, $7)',
+    [name, prefix, hash, scopes, rateLimitPerMinute, expiresAt, workspaceId]));
   return { key, apiKey: toApiKey(rows[0]), expiresAt: rows[0].expires_at };
 }
 
@@ -67,7 +82,7 @@ async function readApiKey(pool: Pool, presented: string, hash: Buffer): Promise<
   const match = KEY_FORMAT.exec(presented);
   if (!match) return null;
   const { rows } = await pool.query(
-    `select key_id, name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at,
+    `select key_id, name, prefix, secret_hash, scopes, rate_limit_per_minute, workspace_id, expires_at,
             revoked_at is null and (expires_at is null or expires_at > now()) as active,
             last_used_at is null or last_used_at < now() - interval '1 minute' as stale_use
        from auth.api_keys where prefix = $1`,
@@ -274,25 +289,34 @@ function decodeCursor(text: string): number {
   return c.id;
 }
 
-/** Keys in creation order (keyset on key_id), revoked and expired ones too unless activeOnly. Throws InvalidCursorError. */
-export async function listApiKeys(pool: Pool, { cursor, limit, activeOnly }: { cursor?: string; limit: number; activeOnly: boolean }): Promise<{ rows: ApiKeyInfo[]; nextCursor: string | null }> {
+const INFO_COLUMNS = `k.key_id, k.prefix, k.name, w.slug as workspace, k.scopes, k.rate_limit_per_minute, k.created_at,
+  k.last_used_at, k.expires_at, k.revoked_at, k.rotated_from`;
+
+/**
+ * A workspace's keys in creation order (keyset on key_id), revoked and expired ones too unless
+ * activeOnly. Throws InvalidCursorError.
+ */
+export async function listApiKeys(
+  pool: Pool,
+  { workspaceId, cursor, limit, activeOnly }: { workspaceId: number; cursor?: string; limit: number; activeOnly: boolean },
+): Promise<{ rows: ApiKeyInfo[]; nextCursor: string | null }> {
   const { rows } = await pool.query(
-    `select key_id, prefix, name, scopes, rate_limit_per_minute, created_at, last_used_at, expires_at, revoked_at, rotated_from
-       from auth.api_keys
-      where key_id > $1 and (not $2 or (revoked_at is null and (expires_at is null or expires_at > now())))
-      order by key_id limit $3`,
-    [cursor === undefined ? 0 : decodeCursor(cursor), activeOnly, limit + 1],
+    `select ${INFO_COLUMNS}
+       from auth.api_keys k join auth.workspaces w using (workspace_id)
+      where k.workspace_id = $4 and k.key_id > $1 and (not $2 or (k.revoked_at is null and (k.expires_at is null or k.expires_at > now())))
+      order by k.key_id limit $3`,
+    [cursor === undefined ? 0 : decodeCursor(cursor), activeOnly, limit + 1, workspaceId],
   );
   const page = rows.slice(0, limit);
   return { rows: page, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].key_id) : null };
 }
 
-/** One key by prefix, for the admin routes; null when there is none. */
-export async function findApiKeyInfo(pool: Pool, prefix: string): Promise<ApiKeyInfo | null> {
+/** One key of a workspace by prefix, for the admin routes; null when that workspace has none. */
+export async function findApiKeyInfo(pool: Pool, prefix: string, workspaceId: number): Promise<ApiKeyInfo | null> {
   const { rows } = await pool.query(
-    `select key_id, prefix, name, scopes, rate_limit_per_minute, created_at, last_used_at, expires_at, revoked_at, rotated_from
-       from auth.api_keys where prefix = $1`,
-    [prefix],
+    `select ${INFO_COLUMNS} from auth.api_keys k join auth.workspaces w using (workspace_id)
+      where k.prefix = $1 and k.workspace_id = $2`,
+    [prefix, workspaceId],
   );
   return rows[0] ?? null;
 }

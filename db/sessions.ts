@@ -40,7 +40,7 @@ const TOKEN = /^bos_[\w-]{43}$/;
 
 const toSession = (token: string, r: Record<string, any>): Session => ({
   sessionId: r.session_id,
-  apiKey: { id: r.key_id, name: r.name, prefix: r.prefix, scopes: r.scopes as Scope[], rateLimitPerMinute: r.rate_limit_per_minute },
+  apiKey: { id: r.key_id, name: r.name, prefix: r.prefix, scopes: r.scopes as Scope[], rateLimitPerMinute: r.rate_limit_per_minute, workspaceId: r.workspace_id },
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   idleExpiresAt: r.idle_expires_at,
@@ -51,7 +51,7 @@ const toSession = (token: string, r: Record<string, any>): Session => ({
 export async function createSession(pool: Pool, apiKey: ApiKey, ctx: AuditContext): Promise<{ token: string; session: Session } | null> {
   const token = `bos_${randomBytes(32).toString('base64url')}`;
   const { rows } = await withAudit(pool, ctx, (db) => db.query(
-    `select s.*, k.name, k.prefix, k.rate_limit_per_minute
+    `select s.*, k.name, k.prefix, k.rate_limit_per_minute, k.workspace_id
        from auth.f_create_session($1, $2, $3 * interval '1 millisecond', $4 * interval '1 millisecond') s
        join auth.api_keys k using (key_id)`,
     [apiKey.id, sha256(token), SESSION_IDLE_MS, SESSION_ABSOLUTE_MS],
@@ -68,7 +68,7 @@ export async function findSession(pool: Pool, token: string): Promise<Session | 
   if (!TOKEN.test(token)) return null;
   const { rows } = await pool.query(
     `select s.session_id, s.key_id, s.scopes, s.created_at, s.expires_at, s.idle_expires_at,
-            s.last_seen_at < now() - interval '1 minute' as stale, k.name, k.prefix, k.rate_limit_per_minute
+            s.last_seen_at < now() - interval '1 minute' as stale, k.name, k.prefix, k.rate_limit_per_minute, k.workspace_id
        from auth.sessions s join auth.api_keys k using (key_id)
       where s.token_hash = $1 and s.revoked_at is null and s.expires_at > now() and s.idle_expires_at > now()
         and k.revoked_at is null and (k.expires_at is null or k.expires_at > now())`,

@@ -1,14 +1,18 @@
-// npm run apikey:create -- --name NAME --scopes read,write [--rate-limit 100] [--expires-in 90d]
+// npm run apikey:create -- --name NAME --scopes read,write [--rate-limit 100] [--expires-in 90d] [--workspace SLUG]
+// The key acts in the workspace SLUG (made when missing; default: the default workspace).
 import { parseArgs } from 'node:util';
 import { exitOnConfigError, loadConfig } from '../common/config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
 import { migrationTarget } from '../db/app-role';
-import { createApiKey, SCOPES, type Scope } from '../db/api-keys';
+import { createApiKey, ensureWorkspace, SCOPES, type Scope } from '../db/api-keys';
 import { devDatabaseUrl } from './postgres';
 
 const { values } = parseArgs({
-  options: { name: { type: 'string' }, scopes: { type: 'string', default: 'read' }, 'rate-limit': { type: 'string', default: '100' }, 'expires-in': { type: 'string' } },
+  options: {
+    name: { type: 'string' }, scopes: { type: 'string', default: 'read' }, 'rate-limit': { type: 'string', default: '100' }, 'expires-in': { type: 'string' },
+    workspace: { type: 'string', default: 'default' },
+  },
 });
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 /** "90d", "12h", "30m" → when the key stops working; null: never. */
@@ -21,10 +25,13 @@ const expiresAt = expiryOf(values['expires-in']);
 const scopes = values.scopes.split(',').map((s) => s.trim());
 const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
 const rate = Number(values['rate-limit']);
-if (!values.name || bad.length || !Number.isInteger(rate) || rate < 1 || expiresAt === undefined) {
-  console.error(`usage: npm run apikey:create -- --name NAME --scopes ${SCOPES.join(',')} [--rate-limit N] [--expires-in 30m|12h|90d]` +
+const WORKSPACE_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/; // as auth.workspaces checks it
+const badWorkspace = !WORKSPACE_SLUG.test(values.workspace);
+if (!values.name || bad.length || !Number.isInteger(rate) || rate < 1 || expiresAt === undefined || badWorkspace) {
+  console.error(`usage: npm run apikey:create -- --name NAME --scopes ${SCOPES.join(',')} [--rate-limit N] [--expires-in 30m|12h|90d] [--workspace SLUG]` +
     (bad.length ? `\nunknown scope(s): ${bad.join(', ')}` : '') +
-    (expiresAt === undefined ? `\n--expires-in: a number and a unit (m, h or d), like 90d` : ''));
+    (expiresAt === undefined ? `\n--expires-in: a number and a unit (m, h or d), like 90d` : '') +
+    (badWorkspace ? `\n--workspace: lowercase letters, digits and dashes, up to 63, like acme-corp` : ''));
   process.exit(2);
 }
 let config;
@@ -38,10 +45,12 @@ const { ownerUrl, appRole } = migrationTarget(config.DATABASE_URL, config.MIGRAT
 const pool = createPool(ownerUrl);
 try {
   await migrate(pool, () => undefined, { appRole });
-  const { key, apiKey } = await createApiKey(pool, { name: values.name, scopes: scopes as Scope[], rateLimitPerMinute: rate, expiresAt },
-    { actor: 'apikey:create' });
+  const ctx = { actor: 'apikey:create' };
+  const workspaceId = await ensureWorkspace(pool, values.workspace, ctx);
+  const { key, apiKey } = await createApiKey(pool, { name: values.name, scopes: scopes as Scope[], rateLimitPerMinute: rate, expiresAt, workspaceId }, ctx);
   const expiry = expiresAt ? `, expires ${expiresAt.toISOString()}` : '';
-  console.log(`created key "${apiKey.name}" (prefix ${apiKey.prefix}, scopes ${apiKey.scopes.join(',')}${expiry}); it is shown only once:\n${key}`);
+  if (values.workspace !== 'default') console.warn('note: so far workspaces separate API keys only; contacts, campaigns and the other data are shared by all workspaces');
+  console.log(`created key "${apiKey.name}" in workspace ${values.workspace} (prefix ${apiKey.prefix}, scopes ${apiKey.scopes.join(',')}${expiry}); it is shown only once:\n${key}`);
 } finally {
   await pool.end();
 }

@@ -144,6 +144,60 @@ describe('expiry', () => {
   });
 });
 
+describe('workspaces', () => {
+  const createKey = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/apikey-create.ts', ...args], {
+    cwd: root, env: { ...process.env, DATABASE_URL: db.url }, encoding: 'utf8', timeout: 60_000,
+  });
+  const prefixes = async (headers: Record<string, string>) =>
+    ((await call('GET', '/api/keys', headers)).body.keys as { prefix: string }[]).map((k) => k.prefix);
+
+  it('apikey:create --workspace makes the workspace once, audited, and puts the key in it', async () => {
+    const first = createKey(['--name', 'acme-admin', '--scopes', 'admin', '--workspace', 'acme']);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain('in workspace acme');
+    const second = createKey(['--name', 'acme-reader', '--scopes', 'read', '--workspace', 'acme']);
+    expect(second.status, second.stderr).toBe(0);
+    const { rows: workspaces } = await db.pool.query(`select workspace_id from auth.workspaces where slug = 'acme'`);
+    expect(workspaces).toHaveLength(1);
+    const { rows: audits } = await db.pool.query(
+      `select actor, after from intake.audit_log where action = 'workspace_created' and entity_id = $1`, [String(workspaces[0].workspace_id)]);
+    expect(audits).toEqual([{ actor: 'apikey:create', after: expect.objectContaining({ slug: 'acme' }) }]);
+    const { rows: keys } = await db.pool.query(`select name from auth.api_keys where workspace_id = $1 order by name`, [workspaces[0].workspace_id]);
+    expect(keys.map((k) => k.name)).toEqual(['acme-admin', 'acme-reader']);
+    const bad = createKey(['--name', 'never-made', '--workspace', 'Acme Corp']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--workspace');
+  });
+
+  it("an admin lists, makes, revokes and rotates its own workspace's keys only; another's prefix is not found", async () => {
+    const made = createKey(['--name', 'globex-admin', '--scopes', 'admin', '--workspace', 'globex']);
+    expect(made.status, made.stderr).toBe(0);
+    const globex = asKey(made.stdout.trim().split('\n').pop()!);
+    const theirs = await call('POST', '/api/keys', globex, { name: 'globex-ci', scopes: ['read'] });
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.workspace).toBe('globex');
+    const ours = await call('POST', '/api/keys', admin, { name: 'default-ci', scopes: ['read'] });
+    expect(ours.body.workspace).toBe('default');
+
+    expect(await prefixes(globex)).toContain(theirs.body.prefix);
+    expect(await prefixes(globex)).not.toContain(ours.body.prefix);
+    expect(await prefixes(admin)).toContain(ours.body.prefix);
+    expect(await prefixes(admin)).not.toContain(theirs.body.prefix);
+
+    // the default workspace's admin cannot touch globex's key: 404, and the key keeps working
+    expect((await call('POST', `/api/keys/${theirs.body.prefix}/revoke`, admin)).status).toBe(404);
+    expect((await call('POST', `/api/keys/${theirs.body.prefix}/rotate`, admin)).status).toBe(404);
+    expect(await works(theirs.body.key)).toBe(200);
+
+    // a rotated key stays in its workspace
+    const rotated = await call('POST', `/api/keys/${theirs.body.prefix}/rotate`, globex);
+    expect(rotated.status).toBe(201);
+    expect(rotated.body.workspace).toBe('globex');
+    expect(await prefixes(globex)).toContain(rotated.body.prefix);
+    expect(await prefixes(admin)).not.toContain(rotated.body.prefix);
+  });
+});
+
 describe('the per-key rate limit', () => {
   let other: App;
   let otherPool: Pool;

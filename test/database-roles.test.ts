@@ -118,6 +118,14 @@ it('writes through SECURITY DEFINER functions only: the other functions that wri
   expect(await attempt(`select intake.f_restore_row('vault.contacts', 'contact_id', '{"contact_id": 1}')`)).toBe('42501');
 });
 
+it('reads views with the reader\'s rights (security_invoker), never their owner\'s', async () => {
+  const { rows } = await db.pool.query<{ view: string; options: string[] | null }>(
+    `select c.oid::regclass::text as view, c.reloptions as options from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'v' and n.nspname = any($1) order by 1`, [SCHEMAS]);
+  expect(rows.map((r) => r.view)).toEqual(['company.history', 'people.history']);
+  for (const r of rows) expect(r.options, r.view).toContain('security_invoker=true');
+});
+
 it('stages a batch as the app role through a temporary table it may only insert into', async () => {
   const client = await app.connect();
   try {

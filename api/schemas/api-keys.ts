@@ -6,6 +6,7 @@ export const ApiKeyInfo = z.object({
   key_id: z.number().int(),
   prefix: z.string().describe('the 12 hex characters after bo_ in the key; names the key in these routes'),
   name: z.string(),
+  workspace: z.string().describe("the slug of the key's workspace: the one its requests act in"),
   scopes: z.array(z.enum(SCOPES)),
   rate_limit_per_minute: z.number().int(),
   created_at: z.date(),

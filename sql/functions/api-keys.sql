@@ -7,19 +7,37 @@
 -- What the audit log keeps of a key: never its hash.
 create or replace function auth.f_api_key_image(k auth.api_keys) returns jsonb
 language sql immutable as $$
-  select jsonb_build_object('key_id', k.key_id, 'name', k.name, 'prefix', k.prefix, 'scopes', to_jsonb(k.scopes),
+  select jsonb_build_object('key_id', k.key_id, 'name', k.name, 'prefix', k.prefix, 'workspace_id', k.workspace_id, 'scopes', to_jsonb(k.scopes),
                             'rate_limit_per_minute', k.rate_limit_per_minute, 'expires_at', k.expires_at,
                             'revoked_at', k.revoked_at, 'rotated_from', k.rotated_from)
 $$;
 
+-- The workspace with this slug, made (and audited, workspace_created) when there is none.
+create or replace function auth.f_ensure_workspace(p_slug text, p_name text default null) returns auth.workspaces
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  w auth.workspaces;
+begin
+  insert into auth.workspaces (slug, name) values (p_slug, coalesce(p_name, p_slug))
+  on conflict (slug) do nothing
+  returning * into w;
+  if found then
+    perform intake.f_audit('workspace_created', 'workspace', w.workspace_id::text, null, to_jsonb(w));
+    return w;
+  end if;
+  select * into w from auth.workspaces where slug = p_slug;
+  return w;
+end $$;
+
 create or replace function auth.f_create_api_key(p_name text, p_prefix text, p_secret_hash text, p_scopes text[],
-                                                 p_rate_limit_per_minute integer, p_expires_at timestamptz)
+                                                 p_rate_limit_per_minute integer, p_expires_at timestamptz,
+                                                 p_workspace_id integer)
 returns auth.api_keys language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   k auth.api_keys;
 begin
-  insert into auth.api_keys (name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at)
-  values (p_name, p_prefix, p_secret_hash, p_scopes, p_rate_limit_per_minute, p_expires_at)
+  insert into auth.api_keys (name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at, workspace_id)
+  values (p_name, p_prefix, p_secret_hash, p_scopes, p_rate_limit_per_minute, p_expires_at, p_workspace_id)
   returning * into k;
   perform intake.f_audit('api_key_created', 'api_key', k.prefix, null, auth.f_api_key_image(k));
   return k;
@@ -60,8 +78,8 @@ begin
   returning * into old;
   if not found then return null; end if;
   perform auth.f_revoke_key_sessions(old.key_id, 'api_key_rotated');
-  insert into auth.api_keys (name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at, rotated_from)
-  values (old.name, p_new_prefix, p_new_secret_hash, old.scopes, old.rate_limit_per_minute, old.expires_at, old.key_id)
+  insert into auth.api_keys (name, prefix, secret_hash, scopes, rate_limit_per_minute, expires_at, rotated_from, workspace_id)
+  values (old.name, p_new_prefix, p_new_secret_hash, old.scopes, old.rate_limit_per_minute, old.expires_at, old.key_id, old.workspace_id)
   returning * into k;
   perform intake.f_audit('api_key_rotated', 'api_key', old.prefix,
                          jsonb_build_object('prefix', old.prefix, 'revoked_at', null),
