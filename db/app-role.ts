@@ -1,6 +1,7 @@
 // The login role the API, workers and MCP server connect as. It owns nothing, is not superuser,
 // cannot bypass row-level security and has only the grants sql/grants.sql gives it; migrations
-// run as the owner (MIGRATION_DATABASE_URL) and keep that role and its grants up to date.
+// run as the owner (MIGRATION_DATABASE_URL) and keep that role and its grants up to date. When
+// that owner is a superuser, the objects themselves go to barton_owner (sql/ownership.sql).
 import pg from 'pg';
 
 export interface AppRole {
@@ -35,38 +36,72 @@ export function urlForRole(url: string, role: AppRole): string {
   return u.toString();
 }
 
-/**
- * Creates the role when missing and (re)sets what it may be: a login that is nothing more.
- * Roles belong to the whole server, so two databases migrating at once may race here: the loser
- * of a create finds the role made, the loser of an alter tries again.
- */
+/** Creates the role when missing and (re)sets what it may be: a login that is nothing more. */
 export async function ensureAppRole(client: pg.ClientBase, role: AppRole): Promise<void> {
   const { rows } = await client.query<{ owner: string }>('select current_user as owner');
   if (rows[0].owner === role.name) throw new Error(`the app role ${role.name} is the migrations' own role: give the processes a login role of their own`);
+  if (role.name === OBJECT_OWNER) throw new Error(`${OBJECT_OWNER} owns the schema objects: give the processes a login role of their own`);
   const name = pg.escapeIdentifier(role.name);
   const attributes = `login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit${role.password ? ` password ${pg.escapeLiteral(role.password)}` : ''}`;
+  await withRoleRace(async () => {
+    const exists = await client.query('select 1 from pg_roles where rolname = $1', [role.name]);
+    await client.query(`${exists.rowCount ? 'alter' : 'create'} role ${name} ${attributes}`);
+  });
+}
+
+/** Applies sql/grants.sql for role (given the SQL's text), in one transaction on client. */
+export async function applyGrants(client: pg.ClientBase, role: AppRole, grantsSql: string): Promise<void> {
+  await runWithSetting(client, 'barton.app_role', role.name, grantsSql);
+}
+
+/** Owns the schema objects when migrations log in as a superuser (sql/ownership.sql). */
+export const OBJECT_OWNER = 'barton_owner';
+
+/**
+ * When the migrations' login is a superuser, hands every schema object to OBJECT_OWNER (created
+ * when missing: no login, not superuser, no BYPASSRLS), so that SECURITY DEFINER functions run
+ * without a superuser's rights; returns the owner. A login that is no superuser keeps what it
+ * made (its functions already run without them) and null is returned.
+ */
+export async function ensureObjectOwner(client: pg.ClientBase, ownershipSql: string): Promise<string | null> {
+  const { rows: [me] } = await client.query<{ super: boolean }>('select rolsuper as super from pg_roles where rolname = current_user');
+  if (!me.super) return null;
+  const name = pg.escapeIdentifier(OBJECT_OWNER);
+  const attributes = 'nologin nosuperuser nocreatedb nocreaterole noreplication nobypassrls';
+  await withRoleRace(async () => {
+    const exists = await client.query('select 1 from pg_roles where rolname = $1', [OBJECT_OWNER]);
+    await client.query(`${exists.rowCount ? 'alter' : 'create'} role ${name} ${attributes}`);
+  });
+  await runWithSetting(client, 'barton.owner_role', OBJECT_OWNER, ownershipSql);
+  return OBJECT_OWNER;
+}
+
+/** Runs sql in one transaction on client with a transaction-local setting it reads. */
+async function runWithSetting(client: pg.ClientBase, setting: string, value: string, sql: string): Promise<void> {
+  await client.query('begin');
+  try {
+    await client.query('select set_config($1, $2, true)', [setting, value]);
+    await client.query(sql);
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Runs a create-or-alter of a role. Roles belong to the whole server, so two databases migrating
+ * at once may race here: the loser of a create finds the role made, the loser of an alter tries again.
+ */
+async function withRoleRace(createOrAlter: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const exists = await client.query('select 1 from pg_roles where rolname = $1', [role.name]);
-      await client.query(`${exists.rowCount ? 'alter' : 'create'} role ${name} ${attributes}`);
+      await createOrAlter();
       return;
     } catch (err) {
       const e = err as { code?: string; message?: string };
       const raced = e.code === '42710' || e.code === '23505' || /tuple concurrently updated/.test(e.message ?? '');
       if (!raced || attempt === 5) throw err;
     }
-  }
-}
-
-/** Applies sql/grants.sql for role (given the SQL's text), in one transaction on client. */
-export async function applyGrants(client: pg.ClientBase, role: AppRole, grantsSql: string): Promise<void> {
-  await client.query('begin');
-  try {
-    await client.query(`select set_config('barton.app_role', $1, true)`, [role.name]);
-    await client.query(grantsSql);
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    throw err;
   }
 }

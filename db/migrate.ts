@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
-import { applyGrants, ensureAppRole, type AppRole } from './app-role';
+import { applyGrants, ensureAppRole, ensureObjectOwner, type AppRole } from './app-role';
 
 const sqlDir = fileURLToPath(new URL('../sql/', import.meta.url));
 // Any constant shared by every process that migrates this database.
@@ -16,8 +16,9 @@ async function sqlFiles(folder: string): Promise<{ name: string; file: string }[
 
 /**
  * Applies forward-only migrations (sql/migrations/NNNN_name.sql), each in its own transaction,
- * then re-applies sql/functions/*.sql (CREATE OR REPLACE). Given the processes' login role, it
- * creates or updates that role and re-applies its grants (sql/grants.sql). A session advisory
+ * then re-applies sql/functions/*.sql (CREATE OR REPLACE). As a superuser it hands the schema
+ * objects to barton_owner (sql/ownership.sql). Given the processes' login role, it creates or
+ * updates that role and re-applies its grants (sql/grants.sql). A session advisory
  * lock makes concurrent runs (several workers starting at once) wait for each other instead of racing.
  */
 export async function migrate(
@@ -48,6 +49,7 @@ export async function migrate(
     await inTransaction(client, async () => {
       for (const { file } of functions) await client.query(await readFile(file, 'utf8'));
     });
+    await ensureObjectOwner(client, await readFile(path.join(sqlDir, 'ownership.sql'), 'utf8'));
     if (opts.appRole) {
       await ensureAppRole(client, opts.appRole);
       await applyGrants(client, opts.appRole, await readFile(path.join(sqlDir, 'grants.sql'), 'utf8'));

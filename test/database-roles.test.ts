@@ -4,7 +4,7 @@
 // DEFINER function pins its search_path; the staging COPY's temporary table takes rows and no more.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { LOCAL_APP_ROLE } from '../db/app-role';
+import { LOCAL_APP_ROLE, OBJECT_OWNER } from '../db/app-role';
 import { asAppRole, testDatabase, type TestDatabase } from './support/harness';
 
 let db: TestDatabase;
@@ -57,6 +57,21 @@ it('logs the processes in as a role that is not superuser, cannot bypass RLS and
           + (select count(*) from pg_namespace where nspowner = r.oid) + (select count(*) from pg_type where typowner = r.oid) as n
        from pg_roles r where rolname = $1`, [LOCAL_APP_ROLE.name]);
   expect(owned.n).toBe(0);
+});
+
+it('runs no SECURITY DEFINER function as a superuser: the schema objects belong to barton_owner, who cannot log in', async () => {
+  const { rows: [owner] } = await db.pool.query(
+    'select rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = $1', [OBJECT_OWNER]);
+  expect(owner).toEqual({ rolcanlogin: false, rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false });
+  const { rows } = await db.pool.query<{ object: string }>(
+    `select 'schema ' || n.nspname as object from pg_namespace n where n.nspname = any($1) and n.nspowner <> to_regrole($2)
+     union all
+     select 'relation ' || c.oid::regclass from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = any($1) and c.relkind in ('r', 'p', 'v', 'm', 'S') and c.relowner <> to_regrole($2)
+     union all
+     select 'function ' || p.oid::regprocedure from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = any($1) and p.proowner <> to_regrole($2)`, [SCHEMAS, OBJECT_OWNER]);
+  expect(rows.map((r) => r.object)).toEqual([]);
 });
 
 it('refuses the app role INSERT, UPDATE, DELETE and TRUNCATE on every table', async () => {
