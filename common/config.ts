@@ -208,11 +208,26 @@ export function loadConfig<K extends keyof Config>(required: K[] = [], env: Node
   if ((values.TRACKING_SECRET ?? DEV_TRACKING_SECRET) === DEV_TRACKING_SECRET && (values.NODE_ENV === 'production' || !isLocalUrl(values.PUBLIC_BASE_URL))) {
     problems.push('TRACKING_SECRET: the development default must not sign links in production; set a random secret of 16+ characters (e.g. `openssl rand -hex 32`)');
   }
+  const roleProblem = migrationUrlProblem(values.DATABASE_URL, values.MIGRATION_DATABASE_URL);
+  if (roleProblem) problems.push(`MIGRATION_DATABASE_URL: ${roleProblem}`);
   if (values.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true' && values.NODE_ENV === 'production') {
     problems.push('WEBHOOK_ALLOW_PRIVATE_TARGETS: cannot be true in production (webhooks would reach loopback, private and metadata addresses)');
   }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return parsed.data as Required<K>;
+}
+
+/**
+ * The owner's URL must reach the database the processes use, as another role: migrate gives
+ * DATABASE_URL's role its grants there (db/app-role.ts). Undefined when fine, or not checkable here.
+ */
+function migrationUrlProblem(appUrl: string | undefined, ownerUrl: string | undefined): string | undefined {
+  if (appUrl === undefined || ownerUrl === undefined || !URL.canParse(appUrl) || !URL.canParse(ownerUrl)) return undefined;
+  const app = new URL(appUrl);
+  const owner = new URL(ownerUrl);
+  if (app.host !== owner.host || app.pathname !== owner.pathname) return `must name the same server and database as DATABASE_URL (${owner.host}${owner.pathname} vs ${app.host}${app.pathname})`;
+  if (app.username === owner.username) return `must log in as the owner, another role than DATABASE_URL's ${decodeURIComponent(app.username)}`;
+  return undefined;
 }
 
 /** Tracking links go to PUBLIC_BASE_URL, else to http://localhost:PORT. */

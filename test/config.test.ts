@@ -55,6 +55,16 @@ describe('configuration', () => {
     }
   });
 
+  it('takes MIGRATION_DATABASE_URL only as another role on the same database as DATABASE_URL', () => {
+    const app = 'postgres://barton_app:pw@db.internal:5432/barton';
+    expect(loadConfig([], { DATABASE_URL: app, MIGRATION_DATABASE_URL: 'postgres://barton:pw@db.internal:5432/barton' }).MIGRATION_DATABASE_URL)
+      .toBe('postgres://barton:pw@db.internal:5432/barton');
+    expect(() => loadConfig([], { DATABASE_URL: app, MIGRATION_DATABASE_URL: 'postgres://barton:pw@db.internal:5432/other' }))
+      .toThrow(/MIGRATION_DATABASE_URL: must name the same server and database/);
+    expect(() => loadConfig([], { DATABASE_URL: app, MIGRATION_DATABASE_URL: 'postgres://barton_app:pw@db.internal:5432/barton' }))
+      .toThrow(/MIGRATION_DATABASE_URL: must log in as the owner, another role than DATABASE_URL's barton_app/);
+  });
+
   it('asks for the event log key along with its URL', () => {
     expect(() => loadConfig([], { EMAIL_EVENTS_URL: 'https://api.mailgun.net/v3/mg.example.com' })).toThrow(/EMAIL_EVENTS_API_KEY: is required with EMAIL_EVENTS_URL/);
     const config = loadConfig([], { EMAIL_EVENTS_URL: 'https://api.mailgun.net/v3/mg.example.com', EMAIL_EVENTS_API_KEY: 'key-1' });
