@@ -49,44 +49,24 @@ export async function ensureAppRole(client: pg.ClientBase, role: AppRole): Promi
   });
 }
 
-/** Applies sql/grants.sql for role (given the SQL's text), in one transaction on client. */
-export async function applyGrants(client: pg.ClientBase, role: AppRole, grantsSql: string): Promise<void> {
-  await runWithSetting(client, 'barton.app_role', role.name, grantsSql);
-}
-
 /** Owns the schema objects when migrations log in as a superuser (sql/ownership.sql). */
 export const OBJECT_OWNER = 'barton_owner';
 
 /**
- * When the migrations' login is a superuser, hands every schema object to OBJECT_OWNER (created
- * when missing: no login, not superuser, no BYPASSRLS), so that SECURITY DEFINER functions run
- * without a superuser's rights; returns the owner. A login that is no superuser keeps what it
- * made (its functions already run without them) and null is returned.
+ * When the migrations' login is a superuser, makes sure OBJECT_OWNER exists (no login, not
+ * superuser, no BYPASSRLS) and returns it: migrate hands it every schema object
+ * (sql/ownership.sql), so that SECURITY DEFINER functions run without a superuser's rights. A
+ * login that is no superuser keeps what it made (its functions already run without them): null.
  */
-export async function ensureObjectOwner(client: pg.ClientBase, ownershipSql: string): Promise<string | null> {
+export async function ensureObjectOwner(client: pg.ClientBase): Promise<string | null> {
   const { rows: [me] } = await client.query<{ super: boolean }>('select rolsuper as super from pg_roles where rolname = current_user');
   if (!me.super) return null;
   const name = pg.escapeIdentifier(OBJECT_OWNER);
-  const attributes = 'nologin nosuperuser nocreatedb nocreaterole noreplication nobypassrls';
   await withRoleRace(async () => {
     const exists = await client.query('select 1 from pg_roles where rolname = $1', [OBJECT_OWNER]);
-    await client.query(`${exists.rowCount ? 'alter' : 'create'} role ${name} ${attributes}`);
+    await client.query(`${exists.rowCount ? 'alter' : 'create'} role ${name} nologin nosuperuser nocreatedb nocreaterole noreplication nobypassrls`);
   });
-  await runWithSetting(client, 'barton.owner_role', OBJECT_OWNER, ownershipSql);
   return OBJECT_OWNER;
-}
-
-/** Runs sql in one transaction on client with a transaction-local setting it reads. */
-async function runWithSetting(client: pg.ClientBase, setting: string, value: string, sql: string): Promise<void> {
-  await client.query('begin');
-  try {
-    await client.query('select set_config($1, $2, true)', [setting, value]);
-    await client.query(sql);
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    throw err;
-  }
 }
 
 /**

@@ -1,12 +1,8 @@
 // What a backup holds and the database questions npm run backup / restore ask (scripts/backup.ts,
 // scripts/restore.ts run pg_dump and pg_restore).
 import { withTransaction, type Pool } from './pool';
+import { PROJECT_SCHEMAS } from './migrate';
 
-/**
- * Every schema sql/migrations creates; test/backup-restore.test.ts fails when a migration adds
- * one that is not listed here. public holds only the migration ledger (and pg_trgm's functions).
- */
-export const PROJECT_SCHEMAS = ['intake', 'vault', 'auth', 'company', 'people', 'enrich', 'marketing', 'ops', 'analytics'] as const;
 /** Extensions the migrations create (pg_dump leaves them out of a per-schema dump unless named). */
 export const PROJECT_EXTENSIONS = ['pg_trgm'] as const;
 export const MIGRATION_LEDGER = 'public.schema_migrations';

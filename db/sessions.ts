@@ -77,7 +77,8 @@ export async function findSession(pool: Pool, token: string): Promise<Session | 
   const row = rows[0];
   if (!row) return null;
   if (row.stale) {
-    pool.query("select auth.f_touch_session($1, $2 * interval '1 millisecond')", [row.session_id, SESSION_IDLE_MS]).catch((err: Error) => console.error(`session ${row.session_id}: idle expiry not moved on: ${err.message}`));
+    pool.query("select auth.f_touch_session($1, $2 * interval '1 millisecond')", [row.session_id, SESSION_IDLE_MS])
+      .catch((err: Error) => console.error(`session ${row.session_id}: idle expiry not moved on: ${err.message}`));
   }
   return toSession(token, row);
 }

@@ -5,7 +5,8 @@ import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPool } from '../db/pool';
-import { createBackupRepository, MIGRATION_LEDGER, PROJECT_EXTENSIONS, PROJECT_SCHEMAS } from '../db/backup';
+import { createBackupRepository, MIGRATION_LEDGER, PROJECT_EXTENSIONS } from '../db/backup';
+import { PROJECT_SCHEMAS } from '../db/migrate';
 import { pendingMigrations } from '../db/migrate';
 import { backupsDir, ownerTargetFromEnv, findPgTool, libpqConnection, runPgTool } from './pg-tools';
 

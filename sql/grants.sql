@@ -1,6 +1,7 @@
 -- What the app login role may do (the API, workers and MCP server connect as it; migrations run
 -- as the owner). Re-applied by every migrate after migrations and functions, so a new table gets
--- its grants and a grant taken out here is revoked. The role's name is the setting barton.app_role.
+-- its grants and a grant taken out here is revoked. The role's name is the setting barton.app_role,
+-- the project's schemas (db/migrate.ts, PROJECT_SCHEMAS) the setting barton.schemas.
 --
 -- The role reads every table and writes none: no INSERT, UPDATE, DELETE or TRUNCATE anywhere,
 -- no DDL, no sequences. Every write is a SECURITY DEFINER function (sql/functions/*.sql) that runs
@@ -12,7 +13,7 @@
 do $grants$
 declare
   v_role text := current_setting('barton.app_role');
-  v_schemas text := 'intake, vault, company, people, enrich, marketing, auth, ops, analytics';
+  v_schemas text := (select string_agg(quote_ident(s), ', ') from unnest(string_to_array(current_setting('barton.schemas'), ',')) s);
 begin
   execute format('revoke all on all tables in schema %s from %I', v_schemas, v_role);
   execute format('revoke all on all sequences in schema %s from %I', v_schemas, v_role);

@@ -1,13 +1,14 @@
--- Who owns the project's schema objects when migrations log in as a superuser: the role named by
--- the setting barton.owner_role (barton_owner), which cannot log in, is not superuser and cannot
--- bypass row-level security. Every SECURITY DEFINER function runs as its owner, so none of them
--- runs with a superuser's rights. Re-applied by every migrate (after migrations and functions):
--- what a migration or a function file creates is handed over the same run. CREATE OR REPLACE
--- keeps a function's owner; identity sequences follow their tables.
+-- Who owns the project's schema objects (the schemas of the setting barton.schemas) when
+-- migrations log in as a superuser: the role named by the setting barton.owner_role
+-- (barton_owner), which cannot log in, is not superuser and cannot bypass row-level security.
+-- Every SECURITY DEFINER function runs as its owner, so none of them runs with a superuser's
+-- rights. Re-applied by every migrate (after migrations and functions): what a migration or a
+-- function file creates is handed over the same run. CREATE OR REPLACE keeps a function's owner;
+-- identity sequences follow their tables.
 do $ownership$
 declare
   v_owner text := current_setting('barton.owner_role');
-  v_schemas text[] := array['intake', 'vault', 'company', 'people', 'enrich', 'marketing', 'auth', 'ops', 'analytics'];
+  v_schemas text[] := string_to_array(current_setting('barton.schemas'), ',');
   r record;
 begin
   for r in select n.nspname from pg_namespace n

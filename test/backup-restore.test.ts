@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool';
-import { PROJECT_SCHEMAS } from '../db/backup';
+import { PROJECT_SCHEMAS } from '../db/migrate';
 import { bearer, startTestWorker, temporalClient, testApp, testDatabase, uniqueId, type TestDatabase, type TestWorker } from './support/harness';
 import { databaseAtMigrations, emptyDatabase, migrationNames } from './support/migrations';
 import type { App } from '../api/app';

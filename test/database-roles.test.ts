@@ -5,12 +5,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { LOCAL_APP_ROLE, OBJECT_OWNER } from '../db/app-role';
+import { PROJECT_SCHEMAS } from '../db/migrate';
 import { asAppRole, testDatabase, type TestDatabase } from './support/harness';
 
 let db: TestDatabase;
 let app: pg.Pool;
 let tables: { name: string; column: string }[];
-const SCHEMAS = ['intake', 'vault', 'company', 'people', 'enrich', 'marketing', 'auth', 'ops', 'analytics'];
+const SCHEMAS = [...PROJECT_SCHEMAS];
 
 beforeAll(async () => {
   db = await testDatabase();

@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool';
 import { migrate, pendingMigrations } from '../db/migrate';
 import { LOCAL_APP_ROLE } from '../db/app-role';
-import { PROJECT_SCHEMAS } from '../db/backup';
+import { PROJECT_SCHEMAS } from '../db/migrate';
 import { temporalClient, testApp, type TestDatabase } from './support/harness';
 import { databaseAtMigrations, migrationNames } from './support/migrations';
 import type { App } from '../api/app';

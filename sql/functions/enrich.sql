@@ -46,6 +46,16 @@ language sql security definer set search_path = pg_catalog, pg_temp as $$
   from jsonb_array_elements(p_chunks) with ordinality as t(ids, ord)
 $$;
 
+-- One provider call's state, locked to the end of the transaction (no row: no such call).
+create or replace function enrich.f_lock_call(p_request_id text, p_provider text, p_round integer, p_chunk_no integer)
+returns table (status text, credits_reserved integer)
+language sql security definer set search_path = pg_catalog, pg_temp as $$
+  select pc.status, pc.credits_reserved
+  from enrich.provider_calls pc
+  where pc.request_id = p_request_id and pc.provider = p_provider and pc.round = p_round and pc.chunk_no = p_chunk_no
+  for update
+$$;
+
 -- Reserves the most a call can cost from its request's budget, once per call (a retry finds the
 -- reservation made). 'skipped': the budget cannot cover it, and the call is closed as
 -- skipped_budget; 'closed': the call is no longer open; 'missing': no such call was planned.
@@ -57,10 +67,8 @@ declare
   v_status   text;
   v_reserved integer;
 begin
-  select pc.status, pc.credits_reserved into v_status, v_reserved
-  from enrich.provider_calls pc
-  where pc.request_id = p_request_id and pc.provider = p_provider and pc.round = p_round and pc.chunk_no = p_chunk_no
-  for update;
+  select c.status, c.credits_reserved into v_status, v_reserved
+  from enrich.f_lock_call(p_request_id, p_provider, p_round, p_chunk_no) c;
   if not found then
     return 'missing';
   end if;
@@ -108,10 +116,8 @@ declare
   v_status   text;
   v_reserved integer;
 begin
-  select pc.status, pc.credits_reserved into v_status, v_reserved
-  from enrich.provider_calls pc
-  where pc.request_id = p_request_id and pc.provider = p_provider and pc.round = p_round and pc.chunk_no = p_chunk_no
-  for update;
+  select c.status, c.credits_reserved into v_status, v_reserved
+  from enrich.f_lock_call(p_request_id, p_provider, p_round, p_chunk_no) c;
   if not found then
     raise exception 'no provider call % % round % chunk %', p_request_id, p_provider, p_round, p_chunk_no;
   end if;
