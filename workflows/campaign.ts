@@ -19,9 +19,11 @@ import {
 } from '../contracts/campaign';
 
 // Bookkeeping activities: short, retried freely; at most 2 s apart, so a database back from an
-// outage is used within seconds.
+// outage is used within seconds. They heartbeat, so one running on a killed worker is retried
+// after 10 s, not after its 2-minute timeout.
 const { startCampaignRun, setCampaignStatus, finishCampaign } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '2 seconds', nonRetryableErrorTypes: ['CampaignNotFound', 'CampaignInvalid', 'CampaignCancelled'] },
 });
 

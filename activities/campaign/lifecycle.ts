@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CampaignOutcome, StepProgress } from '../../contracts/campaign';
 import { IllegalCampaignTransition, type CampaignsRepository } from '../../db/campaigns';
+import { withHeartbeat } from '../heartbeat';
 import { campaignClock } from './clock';
 
 /** An illegal status move will not become legal by retrying. */
@@ -25,11 +26,11 @@ export function createLifecycleActivities({ campaigns }: { campaigns: CampaignsR
      * marks the campaign running. Idempotent: rows already there are kept, never added twice.
      */
     async startCampaignRun({ campaignId, workflowId, asOf }: { campaignId: number; workflowId: string; asOf?: number }): Promise<{ audience: number; queued: number; steps?: StepProgress[] }> {
-      const started = await noRetryOnIllegalMove(campaigns.startRun(campaignId, workflowId, campaignClock(asOf)()));
+      const started = await withHeartbeat(() => noRetryOnIllegalMove(campaigns.startRun(campaignId, workflowId, campaignClock(asOf)())));
       switch (started.outcome) {
         case 'started':
           // the ledger before this run sends: the run's counters are the ledger's less these
-          return { audience: started.audience, queued: started.queued, steps: await campaigns.stepProgress(campaignId) };
+          return { audience: started.audience, queued: started.queued, steps: await withHeartbeat(() => campaigns.stepProgress(campaignId)) };
         case 'not-found':
           throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, 'CampaignNotFound');
         case 'cancelled':
@@ -44,13 +45,15 @@ export function createLifecycleActivities({ campaigns }: { campaigns: CampaignsR
 
     /** Pause and resume as the workflow sees them; a campaign that has ended meanwhile stays as it is. */
     async setCampaignStatus({ campaignId, status }: { campaignId: number; status: 'running' | 'paused' }): Promise<void> {
-      await noRetryOnIllegalMove(campaigns.transition(campaignId, status, ['running', 'paused'], workflowActor()));
+      await withHeartbeat(() => noRetryOnIllegalMove(campaigns.transition(campaignId, status, ['running', 'paused'], workflowActor())));
     },
 
     /** Closes the run: cancelled leaves nothing queued; completed writes the feedback report. */
     async finishCampaign({ campaignId, outcome }: { campaignId: number; outcome: CampaignOutcome }): Promise<StepProgress[]> {
-      await noRetryOnIllegalMove(campaigns.finishRun(campaignId, outcome, workflowActor()));
-      return campaigns.stepProgress(campaignId);
+      return withHeartbeat(async () => {
+        await noRetryOnIllegalMove(campaigns.finishRun(campaignId, outcome, workflowActor()));
+        return campaigns.stepProgress(campaignId);
+      });
     },
   };
 }
