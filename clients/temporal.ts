@@ -1,8 +1,9 @@
-import { Client, Connection, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import { withTimeout } from '../common/with-timeout';
 import { temporalClientInterceptors } from './telemetry';
+import { WorkspaceScheduleClientInterceptor, WorkspaceWorkflowClientInterceptor } from './workspace-interceptor';
 
 type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
 
@@ -13,9 +14,17 @@ const connectionOptions = (c: TemporalConfig) => ({
   apiKey: c.TEMPORAL_API_KEY,
 });
 
+/** Every client's interceptors: the caller's trace and workspace travel into what it starts. */
+export function clientInterceptors(): ClientInterceptors {
+  return {
+    workflow: [...temporalClientInterceptors().workflow, new WorkspaceWorkflowClientInterceptor()],
+    schedule: [new WorkspaceScheduleClientInterceptor()],
+  };
+}
+
 export async function connectClient(c: TemporalConfig): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(c));
-  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE, interceptors: temporalClientInterceptors() });
+  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE, interceptors: clientInterceptors() });
 }
 
 export function connectWorker(c: TemporalConfig): Promise<NativeConnection> {

@@ -8,4 +8,6 @@ export const searchAttributes = {
   CampaignId: defineSearchAttributeKey('CampaignId', SearchAttributeType.KEYWORD),
   RequestId: defineSearchAttributeKey('RequestId', SearchAttributeType.KEYWORD),
   Provider: defineSearchAttributeKey('Provider', SearchAttributeType.KEYWORD),
+  /** The workspace (tenant) a run works for: contracts/workspace.ts. */
+  WorkspaceId: defineSearchAttributeKey('WorkspaceId', SearchAttributeType.INT),
 };

@@ -1,4 +1,4 @@
-import type { Pool } from './pool';
+import { beginStatement, type Pool } from './pool';
 
 /**
  * A page cursor a repository cannot read: not one it returned, or one of another sort. Thrown by
@@ -44,7 +44,7 @@ export async function* streamRows<T>(pool: Pool, sql: string, params: unknown[],
   const client = await pool.connect();
   client.on('error', () => undefined); // a dropped connection fails the next query instead of the process
   try {
-    await client.query('begin read only');
+    await client.query(beginStatement('read only'));
     await client.query(`declare rows_out no scroll cursor for ${sql}`, params);
     for (;;) {
       const { rows } = await client.query(`fetch ${pageSize} from rows_out`);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { currentWorkspace } from '../common/workspace-context';
 
 export type Pool = pg.Pool;
 
@@ -13,8 +14,38 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  */
 const SESSION_OPTIONS = '-c client_connection_check_interval=2000 -c idle_in_transaction_session_timeout=300000';
 
+/**
+ * The statement that opens a transaction for the current workspace: app.workspace_id, which the
+ * row-level security policies read, set local to the transaction (set_config's `true`), so a
+ * pooled connection never carries one transaction's workspace into the next. Outside any
+ * workspace nothing is set, and the policies show no rows. The id is a checked integer
+ * (common/workspace-context.ts), so it is written into the statement: one round trip, not two.
+ */
+export function beginStatement(mode = ''): string {
+  const workspaceId = currentWorkspace();
+  const begin = `begin${mode ? ` ${mode}` : ''}`;
+  return workspaceId === undefined ? begin : `${begin}; select set_config('app.workspace_id', '${workspaceId}', true)`;
+}
+
+/**
+ * A pool whose single queries run in the current workspace: inside one, pool.query becomes a
+ * transaction of its own that sets it (begin + set_config, the query, commit). Outside a workspace
+ * it is pg's pool.query. Clients from connect() are pg's: their transactions go through
+ * withTransaction (or open with beginStatement) to get the workspace.
+ */
+class WorkspacePool extends pg.Pool {
+  // pg's overloads (config objects, callbacks) pass through when no workspace is set
+  override query(...args: unknown[]): never {
+    const [text, values, callback] = args;
+    if (currentWorkspace() === undefined || typeof callback === 'function' || typeof values === 'function') {
+      return (super.query as (...a: unknown[]) => never)(...args);
+    }
+    return withTransaction(this, (client) => client.query(text as string, values as unknown[])) as never;
+  }
+}
+
 export function createPool(connectionString: string, options: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new WorkspacePool({
     connectionString,
     max: 10,
     // Postgres down: fail the request or activity (retried) instead of waiting forever for a client.
@@ -33,12 +64,12 @@ export function createPool(connectionString: string, options: pg.PoolConfig = {}
   return pool;
 }
 
-/** Runs fn inside one transaction on one client; rolls back on any error. */
+/** Runs fn inside one transaction on one client, in the current workspace; rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('begin');
+    await client.query(beginStatement());
     const result = await fn(client);
     await client.query('commit');
     return result;

@@ -7,6 +7,7 @@ import { migrate } from '../db/migrate';
 import { migrationTarget } from '../db/app-role';
 import { createApiKey, ensureWorkspace, SCOPES, type Scope } from '../db/api-keys';
 import { devDatabaseUrl } from './postgres';
+import { inWorkspace } from '../common/workspace-context';
 
 const { values } = parseArgs({
   options: {
@@ -47,9 +48,11 @@ try {
   await migrate(pool, () => undefined, { appRole });
   const ctx = { actor: 'apikey:create' };
   const workspaceId = await ensureWorkspace(pool, values.workspace, ctx);
-  const { key, apiKey } = await createApiKey(pool, { name: values.name, scopes: scopes as Scope[], rateLimitPerMinute: rate, expiresAt, workspaceId }, ctx);
+  // in the key's workspace, so its audit row is that workspace's
+  const { key, apiKey } = await inWorkspace(workspaceId, () =>
+    createApiKey(pool, { name: values.name!, scopes: scopes as Scope[], rateLimitPerMinute: rate, expiresAt, workspaceId }, ctx));
   const expiry = expiresAt ? `, expires ${expiresAt.toISOString()}` : '';
-  if (values.workspace !== 'default') console.warn('note: so far workspaces separate API keys only; contacts, campaigns and the other data are shared by all workspaces');
+  if (values.workspace !== 'default') console.warn('note: so far workspaces separate API keys and the audit log only; contacts, campaigns and the other data are shared by all workspaces');
   console.log(`created key "${apiKey.name}" in workspace ${values.workspace} (prefix ${apiKey.prefix}, scopes ${apiKey.scopes.join(',')}${expiry}); it is shown only once:\n${key}`);
 } finally {
   await pool.end();

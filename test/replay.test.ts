@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { tracingWorkerOptions } from '../worker/worker';
+import { workerInterceptorOptions } from '../worker/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 
 const dir = new URL('./histories/', import.meta.url);
@@ -29,5 +29,5 @@ it('replays with the OpenTelemetry workflow interceptors in the bundle', () => {
 
 it.each(files)('replays %s without nondeterminism', async (file) => {
   const history = historyFromJSON(JSON.parse(readFileSync(new URL(file, dir), 'utf8')));
-  await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, sinks: tracingWorkerOptions('bundled').sinks }, history, workflowIds[file] ?? file);
+  await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, sinks: workerInterceptorOptions('bundled').sinks }, history, workflowIds[file] ?? file);
 });

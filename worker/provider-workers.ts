@@ -11,7 +11,7 @@ import { createEnrichActivities, type EnrichSettings } from '../activities/enric
 import { buildEnrichInput } from '../common/enrich';
 import { providerTaskQueue, type EnrichRefreshInput } from '../contracts/enrich';
 import { scheduleIds, workflowIds, workflowTypes } from '../contracts/ids';
-import { tracingWorkerOptions } from './worker';
+import { workerInterceptorOptions } from './worker';
 
 export interface ProviderDeps {
   apollo?: ApolloClient;
@@ -48,7 +48,7 @@ export async function createProviderWorkers(s: ProviderWorkersSetup): Promise<Wo
       activities: { callApollo: acts.callApollo },
       maxTaskQueueActivitiesPerSecond: s.apolloCallsPerSecond,
       maxConcurrentActivityTaskExecutions: 32,
-      ...tracingWorkerOptions(false),
+      ...workerInterceptorOptions(false),
     }),
     Worker.create({
       connection: s.connection,
@@ -57,7 +57,7 @@ export async function createProviderWorkers(s: ProviderWorkersSetup): Promise<Wo
       activities: { callApify: acts.callApify },
       maxTaskQueueActivitiesPerSecond: s.apifyCallsPerSecond,
       maxConcurrentActivityTaskExecutions: 16,
-      ...tracingWorkerOptions(false),
+      ...workerInterceptorOptions(false),
     }),
   ]);
 }

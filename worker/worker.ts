@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type ActivityInterceptorsFactory, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { createActivities, type ActivityDeps } from '../activities';
 import { workflowSpanExporter } from '../clients/telemetry';
+import { inWorkspace } from '../common/workspace-context';
+import { DEFAULT_WORKSPACE_ID, workspaceFromHeaders } from '../contracts/workspace';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Bundled with the workflows (bundleWorkflowCode's workflowInterceptorModules, or workflowModules below). */
@@ -17,11 +19,25 @@ export interface WorkerSetup extends ActivityDeps {
 }
 
 /**
- * The tracing part of every worker's options (main and provider workers): activity spans, and
- * for workflow workers the workflow interceptors and the sink their spans leave through.
+ * Each activity runs in the workspace its workflow sent in the `workspace-id` header (its
+ * database transactions read it, db/pool.ts); one scheduled without the header (before
+ * workspaces) in the default workspace.
  */
-export function tracingWorkerOptions(workflows: 'bundled' | 'from-path' | false): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
-  const activity = [(ctx: ConstructorParameters<typeof OpenTelemetryActivityInboundInterceptor>[0]) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })];
+const workspaceActivityInterceptor: ActivityInterceptorsFactory = () => ({
+  inbound: {
+    execute: (input, next) => inWorkspace(workspaceFromHeaders(input.headers) ?? DEFAULT_WORKSPACE_ID, () => next(input)),
+  },
+});
+
+/**
+ * The interceptors of every worker (main and provider workers): activity spans and workspace,
+ * and for workflow workers the workflow interceptors and the sink their spans leave through.
+ */
+export function workerInterceptorOptions(workflows: 'bundled' | 'from-path' | false): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  const activity: ActivityInterceptorsFactory[] = [
+    (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) }),
+    workspaceActivityInterceptor,
+  ];
   if (!workflows) return { interceptors: { activity } };
   return {
     // a prebuilt bundle already holds them (bundleWorkflowCode's workflowInterceptorModules)
@@ -38,7 +54,7 @@ export function createWorker({ connection, namespace, taskQueue, workflowBundle,
     taskQueue,
     activities: createActivities(deps),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    ...tracingWorkerOptions(workflowBundle ? 'bundled' : 'from-path'),
+    ...workerInterceptorOptions(workflowBundle ? 'bundled' : 'from-path'),
     // Chunk activities hold a pool connection each; more in flight than the pool has only queue.
     maxConcurrentActivityTaskExecutions: 8,
   });

@@ -7,6 +7,7 @@ import { sessionTokenOf } from '../session-cookie';
 import { HttpError } from '../errors';
 import { createRateLimitRepository } from '../../db/rate-limits';
 import { postgresRateLimitStore } from './rate-limit-store';
+import { enterWorkspace, inOpenScope } from '../../common/workspace-context';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -103,6 +104,10 @@ export const authPlugin = fp(async (app) => {
     return session.apiKey;
   }
 
+  // Each request is a workspace scope, filled in below once its key is known: everything the
+  // request's handler runs then queries Postgres as that workspace (db/pool.ts).
+  app.addHook('onRequest', (_request, _reply, done) => inOpenScope(done));
+
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     if (!request.routeOptions.url) return; // unknown routes fall through to 404
@@ -118,8 +123,10 @@ export const authPlugin = fp(async (app) => {
       } catch {
         return; // the database may be what /ready reports down
       }
-      if (key) request.apiKey = key;
-      else failures.fail(request.ip);
+      if (key) {
+        request.apiKey = key;
+        enterWorkspace(key.workspaceId);
+      } else failures.fail(request.ip);
       return;
     }
     let key: ApiKey | null;
@@ -130,6 +137,7 @@ export const authPlugin = fp(async (app) => {
       key = await keyOfSession(request);
     }
     request.apiKey = key;
+    enterWorkspace(key.workspaceId);
     const scope = requiredScope(config);
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
       throw new HttpError(403, `this API key lacks the "${scope}" scope`);

@@ -4,11 +4,13 @@ import { ErrorResponse } from '../schemas/common';
 import { WorkflowParams, WorkflowStatus } from '../schemas/workflows';
 import { HttpError } from '../errors';
 import { uiUrl } from '../workflow-runs';
+import { searchAttributes } from '../../contracts/search-attributes';
+import { DEFAULT_WORKSPACE_ID } from '../../contracts/workspace';
 
 const workflowRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/api/workflows/:id', {
     schema: {
-      summary: 'Type, status, times, result or failure of a workflow, with its Temporal UI link',
+      summary: 'Type, status, times, result or failure of one of this workspace\'s workflows, with its Temporal UI link',
       tags: ['workflows'],
       params: WorkflowParams,
       response: { 200: WorkflowStatus, 404: ErrorResponse },
@@ -22,6 +24,9 @@ const workflowRoutes: FastifyPluginAsyncZod = async (app) => {
       if (err instanceof WorkflowNotFoundError) throw new HttpError(404, `no workflow "${request.params.id}"`);
       throw err;
     }
+    // another workspace's run is not found (runs started outside any workspace are the default one's)
+    const workspaceId = info.typedSearchAttributes.get(searchAttributes.WorkspaceId) ?? DEFAULT_WORKSPACE_ID;
+    if (workspaceId !== request.apiKey!.workspaceId) throw new HttpError(404, `no workflow "${request.params.id}"`);
     const status = info.status.name;
     let result: unknown;
     let failure: string | undefined;

@@ -22,6 +22,8 @@ begin
   on conflict (slug) do nothing
   returning * into w;
   if found then
+    -- a workspace's creation is the first row of its own audit log
+    perform set_config('app.workspace_id', w.workspace_id::text, true);
     perform intake.f_audit('workspace_created', 'workspace', w.workspace_id::text, null, to_jsonb(w));
     return w;
   end if;

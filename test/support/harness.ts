@@ -12,6 +12,7 @@ import { createPool, type Pool } from '../../db/pool';
 import { LOCAL_APP_ROLE, urlForRole } from '../../db/app-role';
 import { createDatabase, dropDatabase } from '../../scripts/postgres';
 import { createWorker } from '../../worker/worker';
+import { clientInterceptors } from '../../clients/temporal';
 import { buildApp, type App } from '../../api/app';
 import { loadConfig, type Config } from '../../common/config';
 import { createApiKey, type Scope } from '../../db/api-keys';
@@ -64,8 +65,9 @@ export async function newDatabase(prefix: string, template?: string): Promise<Te
   };
 }
 
+/** A client with the interceptors every client has (clients/temporal.ts): trace and workspace travel. */
 export async function temporalClient(): Promise<Client> {
-  return new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+  return new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }), interceptors: clientInterceptors() });
 }
 
 export interface TestWorker {
